@@ -1,0 +1,214 @@
+package mx
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// CreateUser creates an MX user (createUser).
+func (c *Client) CreateUser(ctx context.Context, u UserCreate) (*User, error) {
+	if u == (UserCreate{}) {
+		return nil, errors.New("mx: createUser: the user needs at least one field (id, email or metadata)")
+	}
+	var out struct {
+		User User `json:"user"`
+	}
+	if _, err := c.do(ctx, "createUser", http.MethodPost, "/users", nil, struct {
+		User UserCreate `json:"user"`
+	}{u}, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out.User, nil
+}
+
+// ReadUser reads a user by guid (readUser).
+func (c *Client) ReadUser(ctx context.Context, userGUID string) (*User, error) {
+	var out struct {
+		User User `json:"user"`
+	}
+	if _, err := c.do(ctx, "readUser", http.MethodGet, "/users/"+seg(userGUID), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out.User, nil
+}
+
+// Users lists users, optionally filtered by partner id and email (listUsers).
+func (c *Client) Users(ctx context.Context, id, email string) iter.Seq2[User, error] {
+	q := url.Values{}
+	if id != "" {
+		q.Set("id", id)
+	}
+	if email != "" {
+		q.Set("email", email)
+	}
+	return list[User](c, ctx, "listUsers", "/users", "users", q, 0)
+}
+
+// SearchInstitutions lists institutions whose name or url matches s.Name
+// (listInstitutions). An empty name is refused with ErrEmptySearch.
+func (c *Client) SearchInstitutions(ctx context.Context, s InstitutionSearch) iter.Seq2[Institution, error] {
+	if strings.TrimSpace(s.Name) == "" {
+		return func(yield func(Institution, error) bool) { yield(Institution{}, ErrEmptySearch) }
+	}
+	q := url.Values{"name": {s.Name}}
+	if s.SupportsAccountIdentification {
+		q.Set("supports_account_identification", "true")
+	}
+	if s.SupportsAccountVerification {
+		q.Set("supports_account_verification", "true")
+	}
+	per := s.RecordsPerPage
+	if per == 0 {
+		per = 100 // listInstitutions allows 10..100
+	}
+	return list[Institution](c, ctx, "listInstitutions", "/institutions", "institutions", q, per)
+}
+
+// ReadInstitution reads one institution by code (readInstitution).
+func (c *Client) ReadInstitution(ctx context.Context, code string) (*Institution, error) {
+	var out struct {
+		Institution Institution `json:"institution"`
+	}
+	if _, err := c.do(ctx, "readInstitution", http.MethodGet, "/institutions/"+seg(code), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out.Institution, nil
+}
+
+// InstitutionCredentials lists the credentials an institution requires
+// (listInstitutionCredentials). An unknown code is a 404.
+func (c *Client) InstitutionCredentials(ctx context.Context, code string) iter.Seq2[Credential, error] {
+	return list[Credential](c, ctx, "listInstitutionCredentials", "/institutions/"+seg(code)+"/credentials", "credentials", nil, 0)
+}
+
+// CreateMember connects a user to an institution (createMember). MX answers
+// 200 or 202; a 409 is a duplicate member (IsDuplicateMember).
+func (c *Client) CreateMember(ctx context.Context, userGUID string, m MemberCreate) (*Member, error) {
+	return c.member(ctx, "createMember", http.MethodPost, "/users/"+seg(userGUID)+"/members", struct {
+		Member MemberCreate `json:"member"`
+	}{m})
+}
+
+// ReadMember reads a member (readMember).
+func (c *Client) ReadMember(ctx context.Context, userGUID, memberGUID string) (*Member, error) {
+	return c.member(ctx, "readMember", http.MethodGet, memberPath(userGUID, memberGUID), nil)
+}
+
+// Members lists a user's members (listMembers).
+func (c *Client) Members(ctx context.Context, userGUID string) iter.Seq2[Member, error] {
+	return list[Member](c, ctx, "listMembers", "/users/"+seg(userGUID)+"/members", "members", nil, 0)
+}
+
+// UpdateMember updates a member (updateMember). New credentials start an
+// aggregation unless SkipAggregation is set.
+func (c *Client) UpdateMember(ctx context.Context, userGUID, memberGUID string, m MemberUpdate) (*Member, error) {
+	return c.member(ctx, "updateMember", http.MethodPut, memberPath(userGUID, memberGUID), struct {
+		Member MemberUpdate `json:"member"`
+	}{m})
+}
+
+// DeleteMember deletes a member (deleteMember).
+func (c *Client) DeleteMember(ctx context.Context, userGUID, memberGUID string) error {
+	_, err := c.do(ctx, "deleteMember", http.MethodDelete, memberPath(userGUID, memberGUID), nil, nil, nil, nil)
+	return err
+}
+
+// ReadMemberStatus reads a member's connection status (readMemberStatus).
+func (c *Client) ReadMemberStatus(ctx context.Context, userGUID, memberGUID string) (*MemberStatus, error) {
+	var out struct {
+		Member MemberStatus `json:"member"`
+	}
+	if _, err := c.do(ctx, "readMemberStatus", http.MethodGet, memberPath(userGUID, memberGUID)+"/status", nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out.Member, nil
+}
+
+// IdentifyMember starts account-owner identification (identifyMember).
+func (c *Client) IdentifyMember(ctx context.Context, userGUID, memberGUID string) (*Member, error) {
+	return c.member(ctx, "identifyMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/identify", nil)
+}
+
+// VerifyMember starts instant account verification (verifyMember).
+func (c *Client) VerifyMember(ctx context.Context, userGUID, memberGUID string) (*Member, error) {
+	return c.member(ctx, "verifyMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/verify", nil)
+}
+
+// AggregateMember starts a standard aggregation (aggregateMember).
+func (c *Client) AggregateMember(ctx context.Context, userGUID, memberGUID string) (*Member, error) {
+	return c.member(ctx, "aggregateMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/aggregate", nil)
+}
+
+// Challenges lists a member's outstanding MFA challenges
+// (listMemberChallenges). MX answers 204 when the member is not
+// challenged: the iterator then yields nothing.
+func (c *Client) Challenges(ctx context.Context, userGUID, memberGUID string) iter.Seq2[Challenge, error] {
+	return list[Challenge](c, ctx, "listMemberChallenges", memberPath(userGUID, memberGUID)+"/challenges", "challenges", nil, 0)
+}
+
+// ResumeMember answers MFA challenges and resumes the aggregation
+// (resumeAggregation). The answers are never logged.
+func (c *Client) ResumeMember(ctx context.Context, userGUID, memberGUID string, answers []ChallengeAnswer) (*Member, error) {
+	if len(answers) == 0 {
+		return nil, errors.New("mx: resumeAggregation: no answers")
+	}
+	type body struct {
+		Challenges []ChallengeAnswer `json:"challenges"`
+	}
+	return c.member(ctx, "resumeAggregation", http.MethodPut, memberPath(userGUID, memberGUID)+"/resume", struct {
+		Member body `json:"member"`
+	}{body{answers}})
+}
+
+func (c *Client) member(ctx context.Context, op, method, path string, in any) (*Member, error) {
+	var out struct {
+		Member Member `json:"member"`
+	}
+	if _, err := c.do(ctx, op, method, path, nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out.Member, nil
+}
+
+// AccountOwners lists the account owners MX identified on a member
+// (listAccountOwnersByMember).
+func (c *Client) AccountOwners(ctx context.Context, userGUID, memberGUID string) iter.Seq2[AccountOwner, error] {
+	return list[AccountOwner](c, ctx, "listAccountOwnersByMember", memberPath(userGUID, memberGUID)+"/account_owners", "account_owners", nil, 0)
+}
+
+// AccountNumbers lists the account and routing numbers verified on a member
+// (listAccountNumbersByMember).
+func (c *Client) AccountNumbers(ctx context.Context, userGUID, memberGUID string) iter.Seq2[AccountNumber, error] {
+	return list[AccountNumber](c, ctx, "listAccountNumbersByMember", memberPath(userGUID, memberGUID)+"/account_numbers", "account_numbers", nil, 0)
+}
+
+// AccountNumbersByAccount lists the numbers of one account
+// (listAccountNumbersByAccount).
+func (c *Client) AccountNumbersByAccount(ctx context.Context, userGUID, accountGUID string) iter.Seq2[AccountNumber, error] {
+	return list[AccountNumber](c, ctx, "listAccountNumbersByAccount", "/users/"+seg(userGUID)+"/accounts/"+seg(accountGUID)+"/account_numbers", "account_numbers", nil, 0)
+}
+
+// RequestWidgetURL asks for a Connect widget URL (requestWidgetURL). The URL
+// is valid for 10 minutes or one use.
+func (c *Client) RequestWidgetURL(ctx context.Context, userGUID string, w WidgetURLRequest) (*WidgetURL, error) {
+	if w.WidgetType == "" {
+		w.WidgetType = "connect_widget"
+	}
+	var hdr http.Header
+	if w.Language != "" {
+		hdr = http.Header{"Accept-Language": {w.Language}}
+	}
+	var out struct {
+		WidgetURL WidgetURL `json:"widget_url"`
+	}
+	if _, err := c.do(ctx, "requestWidgetURL", http.MethodPost, "/users/"+seg(userGUID)+"/widget_urls", nil, struct {
+		WidgetURL WidgetURLRequest `json:"widget_url"`
+	}{w}, &out, hdr); err != nil {
+		return nil, err
+	}
+	return &out.WidgetURL, nil
+}

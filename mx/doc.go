@@ -1,0 +1,62 @@
+// Package mx is a typed client for the MX Platform API, version v20111101
+// (Accept: application/vnd.mx.api.v1+json, HTTP basic auth client_id:api_key),
+// covering the calls an account-verification and account-owner
+// identification fleet needs: users, institutions and their credentials,
+// members (create, read, status, update, delete), identify, verify,
+// aggregate, MFA challenges and resume, account owners, account numbers and
+// Connect widget URLs.
+//
+// Every method takes a context first. Paged lists are iter.Seq2 iterators
+// that fetch pages lazily; Collect drains one.
+//
+// # Errors and retries
+//
+// A call MX answers with a non-2xx status returns *Error (status, MX's code
+// and message, Retry-After). IsRetriable tells transient failures (5xx, 429,
+// 408, timeouts, broken connections) from permanent ones (IsPermanent: other
+// 4xx); IsDuplicateMember spots createMember's 409. Errors never carry a
+// request body, so credentials and MFA answers cannot leak through them, and
+// error bodies are read through a 16 KiB cap.
+//
+// The client tries each call once and never sleeps. Retries live in exactly
+// one layer, asynq: a handler returns the error, and the worker's retry delay
+// (jittered exponential backoff that honours RetryAfter) reschedules the
+// task, leaving the worker slot free for other jobs while MX recovers. Two
+// layers would multiply attempts (client tries × task retries) and hide
+// slots in sleeps; the handlers are written so that re-running a task from
+// the top is safe.
+//
+// # Connection statuses
+//
+// Classify maps a connection_status and is_being_aggregated to an Outcome.
+// While is_being_aggregated is true, every status but CHALLENGED is
+// InProgress. Otherwise:
+//
+//	id status        outcome       meaning
+//	 0 CREATED       in_progress   new member, not aggregated yet
+//	 1 PREVENTED     failed        MX stopped after 3 failed credential attempts
+//	 2 DENIED        failed        credentials refused by the institution
+//	 3 CHALLENGED    needs_user    MFA challenge waiting for the end user
+//	 4 REJECTED      failed        MFA answer refused
+//	 5 LOCKED        failed        the institution locked the account
+//	 6 CONNECTED     succeeded     authenticated and aggregated
+//	 7 IMPEDED       failed        the user must act on the institution's site
+//	 8 RECONNECTED   in_progress   moved to a new data source
+//	 9 DEGRADED      retry_later   repeated failures at the institution
+//	10 DISCONNECTED  retry_later   failing for two weeks
+//	11 DISCONTINUED  failed        MX no longer supports the institution
+//	12 CLOSED        failed        the member was closed
+//	13 DELAYED       in_progress   slower than usual (bounded by the job deadline)
+//	14 FAILED        retry_later   failed without connecting
+//	15 UPDATED       in_progress   credentials updated
+//	16 DISABLED      failed        aggregation disabled for this member
+//	17 IMPORTED      failed        MX holds no credentials
+//	18 RESUMED       in_progress   MFA answer being checked
+//	19 EXPIRED       failed        MFA not answered in time
+//	20 IMPAIRED      failed        required credentials missing
+//	21 PENDING       in_progress   OAuth not completed (bounded by the deadline)
+//	   (null)        failed        no credentials: reason no_connection_status
+//
+// A failed outcome's Reason is the lower-cased status, which the fleet uses
+// as the job's error code.
+package mx

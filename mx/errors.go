@@ -1,0 +1,174 @@
+package mx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrEmptySearch is returned by SearchInstitutions without a name: MX
+// answers such a search with 400, so the client refuses it before sending.
+var ErrEmptySearch = errors.New("mx: institution search needs a name or url")
+
+// maxErrorBody caps how much of an error response is read.
+const maxErrorBody = 16 << 10
+
+// maxMessage caps how much of MX's message is kept in an Error.
+const maxMessage = 300
+
+// Error is an MX API call that got an HTTP answer other than success.
+// It never holds a request body, so no credential or MFA answer can reach
+// an error string through it.
+type Error struct {
+	Op         string        // MX operationId, e.g. "createMember"
+	StatusCode int           // HTTP status
+	Code       string        // MX's error code, when the body carries one
+	Message    string        // MX's message, capped
+	RetryAfter time.Duration // from Retry-After, zero when absent
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mx: %s: %d %s", e.Op, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Code != "" {
+		fmt.Fprintf(&b, " (code %s)", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// newError builds an Error from a non-2xx response, reading at most
+// maxErrorBody bytes of it. MX's error body is {"error":{"message":...}}
+// (Platform API), {"error":"..."} (SSO) or {"message":...}; all are accepted.
+func newError(op string, resp *http.Response) *Error {
+	e := &Error{Op: op, StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var shape struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+		Code    json.RawMessage `json:"code"`
+	}
+	if json.Unmarshal(body, &shape) == nil {
+		var inner struct {
+			Message string          `json:"message"`
+			Code    json.RawMessage `json:"code"`
+		}
+		var s string
+		switch {
+		case json.Unmarshal(shape.Error, &inner) == nil && (inner.Message != "" || len(inner.Code) > 0):
+			e.Message, e.Code = inner.Message, rawCode(inner.Code)
+		case json.Unmarshal(shape.Error, &s) == nil:
+			e.Message = s
+		default:
+			e.Message, e.Code = shape.Message, rawCode(shape.Code)
+		}
+	}
+	if len(e.Message) > maxMessage {
+		e.Message = e.Message[:maxMessage] + "…"
+	}
+	return e
+}
+
+func rawCode(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// StatusCode returns the HTTP status of an MX error, or 0.
+func StatusCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
+}
+
+// IsRetriable tells whether a failed call is worth trying again later:
+// MX 5xx, 429 and 408, timeouts, and connections that broke. The caller's
+// own context ending is not retriable.
+func IsRetriable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
+	}
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.As(err, new(*net.OpError))
+}
+
+// IsPermanent tells whether MX refused a call for good: a 4xx other than
+// 408 and 429. Trying the same call again gives the same answer.
+func IsPermanent(err error) bool {
+	c := StatusCode(err)
+	return c >= 400 && c < 500 && c != http.StatusTooManyRequests && c != http.StatusRequestTimeout
+}
+
+// IsDuplicateMember tells whether createMember answered 409: the user
+// already has a member at that institution with those credentials.
+func IsDuplicateMember(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Op == "createMember" && e.StatusCode == http.StatusConflict
+}
+
+// IsConflict tells whether MX answered 409 (a duplicate, or a different
+// job type already running on the member).
+func IsConflict(err error) bool { return StatusCode(err) == http.StatusConflict }
+
+// IsNotFound tells whether MX answered 404.
+func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound }
+
+// RetryAfter returns the Retry-After MX sent with err, or 0.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}

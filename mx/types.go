@@ -1,0 +1,248 @@
+package mx
+
+// Wire types of the MX Platform API v20111101, written from MX's OpenAPI
+// spec (components/schemas). Every field MX declares nullable decodes a JSON
+// null to the Go zero value. Request types carry omitempty so that only the
+// fields a caller sets are sent.
+
+// User is MX's UserResponse.
+type User struct {
+	GUID       string `json:"guid"`
+	ID         string `json:"id"`
+	Email      string `json:"email"`
+	IsDisabled bool   `json:"is_disabled"`
+	Metadata   string `json:"metadata"`
+}
+
+// UserCreate is the body of createUser (UserCreateRequest). MX refuses an
+// empty user object.
+type UserCreate struct {
+	ID         string `json:"id,omitempty"`
+	Email      string `json:"email,omitempty"`
+	IsDisabled bool   `json:"is_disabled,omitempty"`
+	Metadata   string `json:"metadata,omitempty"`
+}
+
+// Institution is MX's InstitutionResponse.
+type Institution struct {
+	Code                          string   `json:"code"`
+	Name                          string   `json:"name"`
+	URL                           string   `json:"url"`
+	ForgotPasswordURL             string   `json:"forgot_password_url"`
+	ForgotUsernameURL             string   `json:"forgot_username_url"`
+	TroubleSigningInURL           string   `json:"trouble_signing_in_url"`
+	InstructionalText             string   `json:"instructional_text"`
+	MediumLogoURL                 string   `json:"medium_logo_url"`
+	SmallLogoURL                  string   `json:"small_logo_url"`
+	SupportsAccountIdentification bool     `json:"supports_account_identification"`
+	SupportsAccountStatement      bool     `json:"supports_account_statement"`
+	SupportsAccountVerification   bool     `json:"supports_account_verification"`
+	SupportsOAuth                 bool     `json:"supports_oauth"`
+	SupportsTaxDocument           bool     `json:"supports_tax_document"`
+	SupportsTransactionHistory    bool     `json:"supports_transaction_history"`
+	IsDisabledByClient            bool     `json:"is_disabled_by_client"`
+	IsoCountryCode                string   `json:"iso_country_code"`
+	InstructionalTextSteps        []string `json:"instructional_text_steps"`
+}
+
+// InstitutionSearch holds the listInstitutions filters. Name matches an
+// institution's name or url; MX answers 400 to a search without one, so the
+// client refuses it locally (ErrEmptySearch).
+type InstitutionSearch struct {
+	Name                          string
+	SupportsAccountIdentification bool
+	SupportsAccountVerification   bool
+	RecordsPerPage                int // 10..100; 0 means MX's default (25)
+}
+
+// Credential is MX's CredentialResponse: one field an institution requires.
+type Credential struct {
+	GUID         string `json:"guid"`
+	FieldName    string `json:"field_name"`
+	FieldType    string `json:"field_type"`
+	Type         string `json:"type"`
+	Label        string `json:"label"`
+	DisplayOrder int    `json:"display_order"`
+}
+
+// CredentialValue is one credential sent with createMember or updateMember
+// (CredentialRequest). Value is a secret: it is never logged.
+type CredentialValue struct {
+	GUID  string `json:"guid"`
+	Value string `json:"value"`
+}
+
+// MemberCreate is the member object of createMember (MemberCreateRequest).
+type MemberCreate struct {
+	InstitutionCode                 string            `json:"institution_code"`
+	Credentials                     []CredentialValue `json:"credentials"`
+	ID                              string            `json:"id,omitempty"`
+	Metadata                        string            `json:"metadata,omitempty"`
+	SkipAggregation                 bool              `json:"skip_aggregation,omitempty"`
+	BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled,omitempty"`
+}
+
+// MemberUpdate is the member object of updateMember (MemberUpdateRequest).
+type MemberUpdate struct {
+	Credentials                     []CredentialValue `json:"credentials,omitempty"`
+	ID                              string            `json:"id,omitempty"`
+	Metadata                        string            `json:"metadata,omitempty"`
+	SkipAggregation                 bool              `json:"skip_aggregation,omitempty"`
+	BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled,omitempty"`
+}
+
+// Member is MX's MemberResponse. most_recent_job_guid is typed boolean in
+// v20111101 but carries a JOB- string in practice, so it is not decoded.
+type Member struct {
+	GUID                            string `json:"guid"`
+	ID                              string `json:"id"`
+	UserGUID                        string `json:"user_guid"`
+	UserID                          string `json:"user_id"`
+	InstitutionCode                 string `json:"institution_code"`
+	Name                            string `json:"name"`
+	Metadata                        string `json:"metadata"`
+	ConnectionStatus                string `json:"connection_status"`
+	IsBeingAggregated               bool   `json:"is_being_aggregated"`
+	IsManagedByUser                 bool   `json:"is_managed_by_user"`
+	IsOAuth                         bool   `json:"is_oauth"`
+	OAuthWindowURI                  string `json:"oauth_window_uri"`
+	AggregatedAt                    string `json:"aggregated_at"`
+	SuccessfullyAggregatedAt        string `json:"successfully_aggregated_at"`
+	BackgroundAggregationIsDisabled bool   `json:"background_aggregation_is_disabled"`
+}
+
+// MemberStatus is MX's MemberStatusResponse (readMemberStatus).
+type MemberStatus struct {
+	GUID                       string      `json:"guid"`
+	ConnectionStatus           string      `json:"connection_status"`
+	IsAuthenticated            bool        `json:"is_authenticated"`
+	IsBeingAggregated          bool        `json:"is_being_aggregated"`
+	AggregatedAt               string      `json:"aggregated_at"`
+	SuccessfullyAggregatedAt   string      `json:"successfully_aggregated_at"`
+	HasProcessedAccountNumbers bool        `json:"has_processed_account_numbers"`
+	HasProcessedAccounts       bool        `json:"has_processed_accounts"`
+	HasProcessedTransactions   bool        `json:"has_processed_transactions"`
+	Challenges                 []Challenge `json:"challenges"`
+}
+
+// Challenge types MX documents.
+const (
+	ChallengeText         = "TEXT"
+	ChallengeOptions      = "OPTIONS"
+	ChallengeToken        = "TOKEN"
+	ChallengeImageData    = "IMAGE_DATA"
+	ChallengeImageOptions = "IMAGE_OPTIONS"
+)
+
+// Challenge is MX's ChallengeResponse: one MFA question.
+type Challenge struct {
+	GUID         string            `json:"guid"`
+	Label        string            `json:"label"`
+	FieldName    string            `json:"field_name"`
+	Type         string            `json:"type"`
+	ImageData    string            `json:"image_data,omitempty"`
+	Options      []ChallengeOption `json:"options,omitempty"`
+	ImageOptions []ImageOption     `json:"image_options,omitempty"`
+}
+
+// ChallengeOption is one choice of an OPTIONS challenge; answer with its Value.
+type ChallengeOption struct {
+	GUID  string `json:"guid,omitempty"`
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// ImageOption is one choice of an IMAGE_OPTIONS challenge.
+type ImageOption struct {
+	GUID    string `json:"guid,omitempty"`
+	Label   string `json:"label"`
+	Value   string `json:"value"`
+	DataURI string `json:"data_uri,omitempty"`
+}
+
+// ChallengeAnswer answers one challenge in resumeAggregation. Value is a
+// secret: it is never logged.
+type ChallengeAnswer struct {
+	GUID  string `json:"guid"`
+	Value string `json:"value"`
+}
+
+// AccountOwner is MX's AccountOwnerResponse.
+type AccountOwner struct {
+	GUID        string `json:"guid"`
+	AccountGUID string `json:"account_guid"`
+	MemberGUID  string `json:"member_guid"`
+	UserGUID    string `json:"user_guid"`
+	OwnerName   string `json:"owner_name"`
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Address     string `json:"address"`
+	City        string `json:"city"`
+	State       string `json:"state"`
+	PostalCode  string `json:"postal_code"`
+	Country     string `json:"country"`
+	Email       string `json:"email"`
+	Phone       string `json:"phone"`
+}
+
+// AccountNumber is MX's AccountNumberResponse.
+type AccountNumber struct {
+	GUID                string `json:"guid"`
+	AccountGUID         string `json:"account_guid"`
+	MemberGUID          string `json:"member_guid"`
+	UserGUID            string `json:"user_guid"`
+	AccountNumber       string `json:"account_number"`
+	RoutingNumber       string `json:"routing_number"`
+	InstitutionNumber   string `json:"institution_number"`
+	TransitNumber       string `json:"transit_number"`
+	PassedValidation    bool   `json:"passed_validation"`
+	LoanGuarantor       string `json:"loan_guarantor"`
+	LoanReferenceNumber string `json:"loan_reference_number"`
+	SequenceNumber      string `json:"sequence_number"`
+}
+
+// WidgetURLRequest is the widget_url object of requestWidgetURL
+// (WidgetRequest). WidgetType defaults to "connect_widget"; for the fleet,
+// Mode is "verification". Pointer booleans distinguish "unset" from false
+// where MX's default depends on the mode.
+type WidgetURLRequest struct {
+	WidgetType                string   `json:"widget_type"`
+	Mode                      string   `json:"mode,omitempty"`         // aggregation | verification
+	ColorScheme               string   `json:"color_scheme,omitempty"` // light | dark | browser
+	CurrentMemberGUID         string   `json:"current_member_guid,omitempty"`
+	CurrentInstitutionCode    string   `json:"current_institution_code,omitempty"`
+	CurrentInstitutionGUID    string   `json:"current_institution_guid,omitempty"`
+	UpdateCredentials         bool     `json:"update_credentials,omitempty"`
+	IncludeIdentity           *bool    `json:"include_identity,omitempty"`
+	IncludeTransactions       *bool    `json:"include_transactions,omitempty"`
+	DisableBackgroundAgg      *bool    `json:"disable_background_agg,omitempty"`
+	DisableInstitutionSearch  bool     `json:"disable_institution_search,omitempty"`
+	ConnectionsUseCaseFilter  *bool    `json:"connections_use_case_filter,omitempty"`
+	IsMobileWebview           bool     `json:"is_mobile_webview,omitempty"`
+	OAuthReferralSource       string   `json:"oauth_referral_source,omitempty"` // APP | BROWSER
+	ClientRedirectURL         string   `json:"client_redirect_url,omitempty"`
+	UIMessageWebviewURLScheme string   `json:"ui_message_webview_url_scheme,omitempty"`
+	UIMessageVersion          int      `json:"ui_message_version,omitempty"`
+	EnableApp2App             *bool    `json:"enable_app2app,omitempty"`
+	IsoCountryCode            []string `json:"iso_country_code,omitempty"`
+	UseCases                  []string `json:"use_cases,omitempty"` // MONEY_MOVEMENT | PFM
+	InsightGUID               string   `json:"insight_guid,omitempty"`
+	MicrowidgetInstanceID     string   `json:"microwidget_instance_id,omitempty"`
+	// Language is sent as the Accept-Language header (e.g. "en-US").
+	Language string `json:"-"`
+}
+
+// WidgetURL is MX's WidgetResponse.
+type WidgetURL struct {
+	Type   string `json:"type"`
+	URL    string `json:"url"`
+	UserID string `json:"user_id"`
+}
+
+// Pagination is MX's PaginationResponse.
+type Pagination struct {
+	CurrentPage  int `json:"current_page"`
+	PerPage      int `json:"per_page"`
+	TotalEntries int `json:"total_entries"`
+	TotalPages   int `json:"total_pages"`
+}
