@@ -1,0 +1,119 @@
+// Command mxfleet runs the MX verification and identification fleet: the
+// worker, the producer commands, the MX simulator and an embedded demo.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `mxfleet runs MX Platform API verify and identify jobs on asynq.
+
+Usage:
+  mxfleet worker                      run a worker (configured by MXFLEET_* variables; --help lists them)
+  mxfleet verify   [flags]            enqueue a verification job (account and routing numbers)
+  mxfleet identify [flags]            enqueue an identification job (account owners)
+  mxfleet answer JOB_ID --challenge GUID=VALUE ...
+                                      answer the MFA challenges of a parked job
+  mxfleet status JOB_ID [--json]      show a job
+  mxfleet wait JOB_ID... [--timeout D]
+                                      wait until every job has ended
+  mxfleet sim [--addr 127.0.0.1:8089] run the MX simulator
+  mxfleet demo                        run the whole fleet in one process on embedded defaults
+
+Run "mxfleet COMMAND --help" for a command's flags.
+`
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err == nil {
+		return
+	}
+	code := 1
+	var ee exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	if !errors.Is(err, flag.ErrHelp) && err.Error() != "" {
+		fmt.Fprintln(os.Stderr, "mxfleet:", err)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		code = 0
+	}
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError{2, errors.New("")}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "worker":
+		return cmdWorker(ctx, rest, stdout, stderr)
+	case "verify", "identify":
+		return cmdSubmit(ctx, cmd, rest, stdout, stderr)
+	case "answer":
+		return cmdAnswer(ctx, rest, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, rest, stdout, stderr)
+	case "wait":
+		return cmdWait(ctx, rest, stdout, stderr)
+	case "sim":
+		return cmdSim(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return exitError{2, fmt.Errorf("unknown command %q", cmd)}
+}
+
+// flags returns a FlagSet that reports errors instead of exiting.
+func flags(name string, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, letting positional arguments and flags mix.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, exitError{2, err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+)
+
+const simHelp = `Usage: mxfleet sim [flags]
+
+Serves the MX simulator: MX's v20111101 API for the test institution mxbank
+(scenarios chosen by credentials; GET /_sim/scenarios lists them), call
+counters at GET /_sim/stats and faults at POST /_sim/faults.
+
+`
+
+func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("sim", stderr, simHelp)
+	addr := fs.String("addr", "127.0.0.1:8089", "listen address")
+	agg := fs.Duration("aggregation-time", 2*time.Second, "how long each MX job takes")
+	mfa := fs.Duration("mfa-window", 5*time.Minute, "a challenge unanswered this long becomes EXPIRED")
+	id := fs.String("client-id", mxsim.DefaultClientID, "client id the simulator accepts")
+	key := fs.String("api-key", mxsim.DefaultAPIKey, "API key the simulator accepts")
+	var f mxsim.Faults
+	fs.DurationVar(&f.Latency, "latency", 0, "fixed latency added to every API call")
+	fs.DurationVar(&f.Jitter, "jitter", 0, "random extra latency, up to this")
+	fs.Float64Var(&f.ErrorRate, "error-rate", 0, "fraction of API calls answered 5xx")
+	fs.Float64Var(&f.RateLimitRate, "rate-limit-rate", 0, "fraction of API calls answered 429")
+	fs.DurationVar(&f.RetryAfter, "retry-after", time.Second, "Retry-After sent with 429")
+	fs.Float64Var(&f.DropRate, "drop-rate", 0, "fraction of connections dropped without an answer")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return exitError{2, fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	sim := mxsim.New(mxsim.WithAuth(*id, *key), mxsim.WithAggregationTime(*agg), mxsim.WithMFAWindow(*mfa), mxsim.WithFaults(f))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "MX simulator on http://%s (client id %q; scenarios: http://%s/_sim/scenarios)\n", ln.Addr(), *id, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/rs/zerolog"
+
+	"github.com/mxfleet/mxfleet/internal/fleet"
+)
+
+const workerHelp = `Usage: mxfleet worker
+
+Runs the asynq server with every handler of the fleet. It is configured from
+the environment only; SIGTERM or SIGINT stops taking work, lets running tasks
+finish for MXFLEET_SHUTDOWN_TIMEOUT and hands back what is still running.
+
+`
+
+func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("worker", stderr, workerHelp)
+	fs.Usage = func() { fmt.Fprint(stdout, workerHelp); printEnv(stdout) }
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	var cfg fleet.Config
+	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
+	rdb, err := fleet.Redis(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	w, err := fleet.NewWorker(rdb, cfg, nil, log)
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return err
+	}
+	log.Info().Str("mx", cfg.MXBaseURL).Int("concurrency", cfg.Concurrency).Msg("worker started")
+	<-ctx.Done()
+	log.Info().Dur("shutdown_timeout", cfg.ShutdownTimeout).Msg("stopping: no new work; running tasks finish or go back to the queue")
+	w.Shutdown()
+	log.Info().Msg("worker stopped")
+	return nil
+}
+
+// printEnv lists every setting with its default and meaning.
+func printEnv(w io.Writer) {
+	fmt.Fprintln(w, "Environment:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	var cfg fleet.Config
+	_ = envconfig.Usagef(fleet.Prefix, &cfg, tw, "{{range .}}  {{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+	tw.Flush()
+}
+
+// newLogger builds the zerolog logger: json or console, at a level.
+func newLogger(level, format string, out io.Writer) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil || level == "" {
+		return zerolog.Logger{}, fmt.Errorf("%s_LOG_LEVEL %q: want debug, info, warn or error", fleet.Prefix, level)
+	}
+	switch format {
+	case "json":
+	case "console":
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.TimeOnly, NoColor: !isTerminal(out)}
+	default:
+		return zerolog.Logger{}, fmt.Errorf("%s_LOG_FORMAT %q: want json or console", fleet.Prefix, format)
+	}
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

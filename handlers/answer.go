@@ -1,0 +1,144 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// Reasons an answer is refused; the job stays as it was.
+var (
+	errNotParked       = errors.New("job is not parked on a challenge")
+	errAlreadyAnswered = errors.New("this challenge round was already answered")
+)
+
+// handleAnswer runs mx:answer. The first answer to claim the parked round
+// wins; the claim is a compare-and-set on the job record, so of duplicate
+// or racing answers exactly one resume call reaches MX. A retry of the
+// winning answer checks MX before resuming again.
+func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
+	var p tasks.Answer
+	if err := tasks.Decode(t.Payload(), &p); err != nil {
+		return err
+	}
+	refuse := func(err error) error {
+		h.log.Warn().Str("job", p.JobID).Str("answer", p.AnswerID).Str("reason", err.Error()).Msg("answer refused")
+		return fmt.Errorf("answer %s for job %s refused: %w: %w", p.AnswerID, p.JobID, err, asynq.SkipRetry)
+	}
+	answers := make(map[string]string, len(p.Answers))
+	for _, a := range p.Answers {
+		answers[a.GUID] = a.Value
+	}
+	taskID, _ := asynq.GetTaskID(ctx)
+	other := false // another delivery of this same answer is sending it
+	j, err := h.update(ctx, p.JobID, func(j *store.Job) error {
+		other = false
+		switch {
+		case j.ResumeClaim == p.AnswerID:
+			other = j.ResumeBy != taskID
+			return store.ErrNoChange // ours: a retry, or a duplicate delivery
+		case j.State != store.StateChallenged:
+			return fmt.Errorf("%w (state %s)", errNotParked, j.State)
+		case j.ResumeClaim != "":
+			return errAlreadyAnswered
+		}
+		if err := tasks.MatchChallenges(j.Challenges, answers); err != nil {
+			return err
+		}
+		j.ResumeClaim, j.ResumeBy = p.AnswerID, taskID
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return refuse(fmt.Errorf("unknown job"))
+	case errors.Is(err, errNotParked), errors.Is(err, errAlreadyAnswered), errors.Is(err, tasks.ErrChallengeMismatch):
+		return refuse(err)
+	case err != nil:
+		return err
+	}
+	if j.State != store.StateChallenged || other {
+		// Applied already, or being applied by the delivery that claimed
+		// it; if that one dies, asynq retries it, not this one.
+		return nil
+	}
+	if !j.ResumeSent {
+		if err := h.resume(ctx, j, p.Answers); err != nil {
+			return err
+		}
+	}
+	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
+		return err
+	}
+	_, err = h.update(ctx, j.ID, func(j *store.Job) error {
+		if j.State != store.StateChallenged || j.ResumeClaim != p.AnswerID {
+			return store.ErrNoChange
+		}
+		j.State, j.Challenges, j.ChallengeExp = store.StateRunning, nil, time.Time{}
+		j.TriggeredAt, j.SawRunning, j.PollMark = h.store.Now(), false, j.Polls
+		j.ResumeSent = true
+		return nil
+	})
+	return err
+}
+
+// resume sends the answers to MX once. When this task is a retry, MX is
+// asked first whether an earlier run's resume got through.
+func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.ChallengeAnswer) error {
+	if n, _ := asynq.GetRetryCount(ctx); n > 0 {
+		st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
+		if err != nil {
+			return h.mxErr(ctx, j.ID, "", err)
+		}
+		if st.ConnectionStatus != "CHALLENGED" {
+			return h.markSent(ctx, j)
+		}
+	}
+	if _, err := h.mx.ResumeMember(ctx, j.UserGUID, j.MemberGUID, answers); err != nil {
+		if mx.IsRetriable(err) || ctx.Err() != nil {
+			return h.mxErr(ctx, j.ID, "", err)
+		}
+		code := CodeResumeRefused
+		if st, serr := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID); serr == nil && st.ConnectionStatus == "EXPIRED" {
+			code = CodeChallengeExpired
+		}
+		return h.fail(ctx, j.ID, code, err.Error())
+	}
+	return h.markSent(ctx, j)
+}
+
+func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {
+	_, err := h.store.Update(ctx, j.ID, func(cur *store.Job) error {
+		if cur.ResumeClaim != j.ResumeClaim || cur.ResumeSent {
+			return store.ErrNoChange
+		}
+		cur.ResumeSent = true
+		return nil
+	})
+	return err
+}
+
+// handleExpire runs mx:expire: a round still unanswered ends the job.
+func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
+	var p tasks.Expire
+	if err := tasks.Decode(t.Payload(), &p); err != nil {
+		return err
+	}
+	_, err := h.update(ctx, p.JobID, func(j *store.Job) error {
+		if j.State != store.StateChallenged || j.Round != p.Round || j.ResumeClaim != "" {
+			return store.ErrNoChange
+		}
+		j.Fail(CodeChallengeExpired, fmt.Sprintf("MFA challenge not answered within %s", h.cfg.ChallengeTTL))
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,113 @@
+package handlers_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/rs/zerolog"
+
+	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/scenario"
+	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/store"
+)
+
+const childEnv = "MXFLEET_TEST_CHILD_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		childWorker()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// childWorker is a worker process configured from the environment, run
+// until it is killed.
+func childWorker() {
+	var cfg fleet.Config
+	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
+		panic(err)
+	}
+	rdb, err := fleet.Redis(cfg.RedisURL)
+	if err != nil {
+		panic(err)
+	}
+	w, err := fleet.NewWorker(rdb, cfg, nil, zerolog.New(os.Stderr))
+	if err != nil {
+		panic(err)
+	}
+	if err := w.Start(); err != nil {
+		panic(err)
+	}
+	select {}
+}
+
+// A worker killed mid-job (no graceful shutdown) leaves its tasks active;
+// once their lease runs out asynq hands them to another worker, which
+// finishes every job.
+func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits about a minute for asynq's lease recovery")
+	}
+	t.Parallel()
+	f := testenv.NewFleet(t, nil)
+	f.StopWorker()
+	ctx := ctxT(t, 3*time.Minute)
+	f.Sim.SetFaults(mxsim.Faults{Latency: 5 * time.Second})
+
+	c := f.Config
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childEnv+"=1",
+		"MXFLEET_REDIS_URL="+f.Redis.URL, "MXFLEET_MX_BASE_URL="+c.MXBaseURL,
+		"MXFLEET_MX_CLIENT_ID="+c.MXClientID, "MXFLEET_MX_API_KEY="+c.MXAPIKey,
+		"MXFLEET_POLL_INITIAL="+c.PollInitial.String(), "MXFLEET_POLL_MAX="+c.PollMax.String(),
+		"MXFLEET_SCHEDULER_INTERVAL="+c.SchedulerInterval.String(), "MXFLEET_CHALLENGE_TTL=1m")
+	logs := &testenv.SyncBuffer{}
+	child.Stderr = logs
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+
+	sc := scenarioByName(t, "success")
+	var ids []string
+	for i := range 4 {
+		id := fmt.Sprintf("crash-%d", i)
+		if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, "user-"+id)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// Kill the child while every job is inside an MX call.
+	for _, id := range ids {
+		waitState(t, ctx, f.Client, id, store.StateRunning)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	f.Sim.SetFaults(mxsim.Faults{})
+	for _, id := range ids {
+		if j, _ := f.Client.Status(ctx, id); j.State.Terminal() {
+			t.Fatalf("job %s ended before the crash: %+v", id, j)
+		}
+	}
+
+	f.StartWorker(t)
+	for _, id := range ids {
+		j, err := f.Client.Wait(ctx, id)
+		if err != nil || j.State != store.StateSucceeded {
+			t.Fatalf("job %s after the crash: %+v %v\nchild log:\n%s", id, j, err, logs.String())
+		}
+	}
+	if n := f.Sim.Stats().Calls["verifyMember"]; n != len(ids) {
+		t.Errorf("verifyMember called %d times for %d jobs", n, len(ids))
+	}
+}

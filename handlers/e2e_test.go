@@ -1,0 +1,161 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/internal/scenario"
+	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func scenarioByName(t *testing.T, name string) mxsim.Scenario {
+	for _, sc := range mxsim.Scenarios() {
+		if sc.Name == name {
+			return sc
+		}
+	}
+	t.Fatalf("no scenario %q", name)
+	return mxsim.Scenario{}
+}
+
+// Every scenario of the simulator, both kinds, through one fleet, all at
+// once (they wait on MX, not on the CPU).
+func TestEveryScenarioEndToEnd(t *testing.T) {
+	f := testenv.NewFleet(t, nil)
+	ctx := ctxT(t, 2*time.Minute)
+	type run struct {
+		sc   mxsim.Scenario
+		kind string
+		job  *store.Job
+		err  error
+	}
+	var runs []*run
+	var wg sync.WaitGroup
+	for _, sc := range mxsim.Scenarios() {
+		for _, kind := range sc.Kinds {
+			r := &run{sc: sc, kind: kind}
+			runs = append(runs, r)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := "e2e-" + sc.Name + "-" + kind
+				r.job, r.err = scenario.Run(ctx, f.Client, sc, store.Kind(kind), id, "user-"+id, nil)
+			}()
+		}
+	}
+	wg.Wait()
+	for _, r := range runs {
+		t.Run(r.sc.Name+"/"+r.kind, func(t *testing.T) {
+			if r.err != nil {
+				t.Fatalf("run: %v", r.err)
+			}
+			if err := scenario.Check(r.sc, r.job); err != nil {
+				t.Fatal(err)
+			}
+			if r.job.State == store.StateFailed && (r.job.Error == nil || r.job.Error.Code == "" || r.job.Error.Message == "") {
+				t.Fatalf("failed job without code and message: %+v", r.job.Error)
+			}
+		})
+	}
+}
+
+func TestSameIDTwiceReturnsTheExistingJob(t *testing.T) {
+	f := testenv.NewFleet(t, nil)
+	ctx := ctxT(t, time.Minute)
+	req := scenario.Request(scenarioByName(t, "success"), "same-id", "user-same-id")
+	j1, err := f.Client.Verify(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2, err := f.Client.Verify(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j1.ID != j2.ID || !j2.CreatedAt.Equal(j1.CreatedAt) {
+		t.Fatalf("second submit made a new job: %+v vs %+v", j1, j2)
+	}
+	if _, err := f.Client.Identify(ctx, req); !errors.Is(err, tasks.ErrIDConflict) {
+		t.Fatalf("identify with a verify job's id: err %v, want ErrIDConflict", err)
+	}
+	j, err := f.Client.Wait(ctx, "same-id")
+	if err != nil || j.State != store.StateSucceeded {
+		t.Fatalf("job %+v err %v", j, err)
+	}
+	// After the end, the same id changes nothing either.
+	j3, err := f.Client.Verify(ctx, req)
+	if err != nil || j3.State != store.StateSucceeded || j3.UpdatedAt != j.UpdatedAt {
+		t.Fatalf("resubmit after the end: %+v %v", j3, err)
+	}
+	if n := f.Sim.Stats().Calls["createMember"]; n != 1 {
+		t.Fatalf("createMember called %d times, want 1", n)
+	}
+	if n := f.Sim.Stats().Calls["verifyMember"]; n != 1 {
+		t.Fatalf("verifyMember called %d times, want 1", n)
+	}
+}
+
+// waitState waits until the job is in state s.
+func waitState(t *testing.T, ctx context.Context, c *tasks.Client, id string, s store.State) *store.Job {
+	t.Helper()
+	j, err := c.Watch(ctx, id, func(j *store.Job) bool { return j.State != s })
+	if err != nil || j.State != s {
+		t.Fatalf("job %s: want %s, got %+v (%v)", id, s, j, err)
+	}
+	return j
+}
+
+func TestDuplicateAndConcurrentAnswersResumeOnce(t *testing.T) {
+	f := testenv.NewFleet(t, nil)
+	ctx := ctxT(t, time.Minute)
+	req := scenario.Request(scenarioByName(t, "challenge"), "answers-race", "user-answers-race")
+	if _, err := f.Client.Verify(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	j := waitState(t, ctx, f.Client, "answers-race", store.StateChallenged)
+	answers := scenario.Answers(j.Challenges, "correct")
+
+	// Ten answers race through the producer, and one answer task is
+	// delivered twice (same answer id, as asynq may redeliver).
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = f.Client.Answer(ctx, j.ID, answers) }()
+	}
+	p := tasks.Answer{V: tasks.Version, JobID: j.ID, AnswerID: "dup"}
+	for g, v := range answers {
+		p.Answers = append(p.Answers, mx.ChallengeAnswer{GUID: g, Value: v})
+	}
+	for i := range 2 {
+		task, err := tasks.NewAnswerTask(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Raw.EnqueueContext(ctx, task, asynq.TaskID(fmt.Sprintf("dup-delivery-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	j, err := f.Client.Wait(ctx, j.ID)
+	if err != nil || j.State != store.StateSucceeded {
+		t.Fatalf("job %+v err %v", j, err)
+	}
+	if n := f.Sim.Stats().Members[j.MemberGUID]["resumeAggregation"]; n != 1 {
+		t.Fatalf("resumeAggregation reached MX %d times, want exactly 1", n)
+	}
+}

@@ -1,0 +1,212 @@
+// Package handlers is the fleet's state machine: the asynq handlers that
+// drive a verify or identify job through MX.
+//
+//	start ─▶ ensure user ─▶ ensure member ─▶ verify/identify ─▶ poll ─┬─▶ succeeded (results stored)
+//	                                                ▲                 ├─▶ failed (code)
+//	                                  trigger ◀─────┼── retry later ──┤
+//	                                                │                 └─▶ challenged (parked) ─▶ answer ─▶ resume ─▶ poll
+//	                                                └──────────────────────────────────────── expire ─▶ failed
+//
+// Every handler may run twice or die at any line (asynq delivers at least
+// once). Each step therefore reads the job record first and does nothing
+// when its work is already done, follow-up tasks have deterministic ids
+// (enqueued before the record moves on, so a crash in between is repaired
+// by the retry), and every record change is a compare-and-set.
+// No handler sleeps: waiting for MX is a scheduled task.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// Error codes a failed job carries besides the lower-cased connection
+// statuses of mx.Classify ("denied", "rejected", "locked", ...).
+const (
+	CodeTimeout            = "timeout"             // the job deadline passed
+	CodeChallengeExpired   = "challenge_expired"   // MFA not answered within the challenge TTL
+	CodeNoResults          = "no_results"          // MX succeeded but returned no numbers / owners
+	CodeUnknownInstitution = "unknown_institution" // MX does not know the institution code
+	CodeUnknownCredential  = "unknown_credential"  // a credential field the institution does not have
+	CodeMissingCredential  = "missing_credential"  // a credential the institution requires is missing
+	CodeUnsupported        = "unsupported"         // the institution does not support the job (MX 400)
+	CodeResumeRefused      = "resume_refused"      // MX refused the MFA answers
+	CodeMXUnavailable      = "mx_unavailable"      // transient MX errors outlasted every retry
+	CodeMXError            = "mx_error"            // MX refused a call for good (4xx)
+)
+
+// Config tunes the state machine.
+type Config struct {
+	PollInitial     time.Duration // first poll after MX starts a job; MX asks for ≥3s
+	PollMax         time.Duration // cap of the poll backoff
+	PollFactor      float64       // growth of the poll delay
+	JobDeadline     time.Duration // a job not ended by then fails "timeout"
+	ChallengeTTL    time.Duration // a parked challenge not answered by then fails "challenge_expired"
+	RetryLaterDelay time.Duration // wait before restarting a job MX failed transiently (DEGRADED, FAILED)
+	MaxAttempts     int           // MX jobs started per fleet job, retry-later restarts included
+}
+
+// DefaultConfig is what a worker uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{PollInitial: 3 * time.Second, PollMax: time.Minute, PollFactor: 1.5,
+		JobDeadline: 15 * time.Minute, ChallengeTTL: 10 * time.Minute,
+		RetryLaterDelay: 5 * time.Minute, MaxAttempts: 3}
+}
+
+// Handlers holds what the handlers share.
+type Handlers struct {
+	mx    *mx.Client
+	store *store.Store
+	q     *asynq.Client
+	cfg   Config
+	log   zerolog.Logger
+}
+
+// New returns the handlers. q enqueues follow-up tasks.
+func New(mxc *mx.Client, st *store.Store, q *asynq.Client, cfg Config, log zerolog.Logger) *Handlers {
+	return &Handlers{mx: mxc, store: st, q: q, cfg: cfg, log: log}
+}
+
+// Mux routes every task type of the fleet.
+func (h *Handlers) Mux() *asynq.ServeMux {
+	m := asynq.NewServeMux()
+	m.HandleFunc(tasks.TypeVerify, h.wrap(h.handleStart))
+	m.HandleFunc(tasks.TypeIdentify, h.wrap(h.handleStart))
+	m.HandleFunc(tasks.TypeAnswer, h.wrap(h.handleAnswer))
+	m.HandleFunc(tasks.TypePoll, h.wrap(h.handlePoll))
+	m.HandleFunc(tasks.TypeTrigger, h.wrap(h.handleTrigger))
+	m.HandleFunc(tasks.TypeExpire, h.wrap(h.handleExpire))
+	return m
+}
+
+// wrap turns a bad payload into an archived task: it can never succeed.
+func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		err := fn(ctx, t)
+		if errors.Is(err, tasks.ErrBadPayload) {
+			id, _ := asynq.GetTaskID(ctx)
+			h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("reason", err.Error()).Msg("task refused")
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
+	}
+}
+
+// RetryDelay returns the worker's asynq RetryDelayFunc: exponential
+// backoff from base (doubling per retry, capped at maxDelay) with jitter
+// over the upper half, or MX's Retry-After when it asks for longer.
+func RetryDelay(base, maxDelay time.Duration) asynq.RetryDelayFunc {
+	return func(n int, err error, _ *asynq.Task) time.Duration {
+		d := maxDelay
+		if n < 30 && base<<n > 0 && base<<n < maxDelay {
+			d = base << n
+		}
+		d = d/2 + rand.N(d/2+1)
+		if ra := mx.RetryAfter(err); ra > d {
+			d = ra
+		}
+		return d
+	}
+}
+
+// pollDelay is the wait before the k-th poll since MX was last asked to
+// work (k ≥ 1): exponential from PollInitial, capped, ±20% jitter.
+func (h *Handlers) pollDelay(k int) time.Duration {
+	d := float64(h.cfg.PollInitial) * math.Pow(h.cfg.PollFactor, float64(max(k-1, 0)))
+	d = min(d, float64(h.cfg.PollMax))
+	return time.Duration(d * (0.8 + 0.4*rand.Float64()))
+}
+
+// enqueue adds a follow-up task built by a tasks constructor:
+// h.enqueue(ctx)(tasks.NewPollTask(...)). A task with its id already
+// there is fine: that is how a handler run twice stays one chain.
+func (h *Handlers) enqueue(ctx context.Context) func(*asynq.Task, error) error {
+	return func(t *asynq.Task, err error) error {
+		if err != nil {
+			return err
+		}
+		if _, err := h.q.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("enqueue %s: %w", t.Type(), err)
+		}
+		return nil
+	}
+}
+
+// update changes a job atomically and logs state transitions.
+func (h *Handlers) update(ctx context.Context, id string, fn func(*store.Job) error) (*store.Job, error) {
+	var from store.State
+	j, err := h.store.Update(ctx, id, func(j *store.Job) error {
+		from = j.State
+		return fn(j)
+	})
+	if err == nil && j.State != from {
+		ev := h.log.Info().Str("job", j.ID).Str("kind", string(j.Kind)).Str("member_guid", j.MemberGUID).
+			Str("from", string(from)).Str("state", string(j.State)).Str("connection_status", j.ConnectionStatus).Int("polls", j.Polls)
+		if j.Error != nil {
+			ev = ev.Str("error_code", j.Error.Code)
+		}
+		ev.Msg("job transition")
+	}
+	return j, err
+}
+
+// fail ends a running or challenged job and archives the task.
+func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
+	_, err := h.update(ctx, id, func(j *store.Job) error {
+		if j.State.Terminal() {
+			return store.ErrNoChange
+		}
+		j.Fail(code, msg)
+		return nil
+	})
+	if err != nil {
+		return err // not archived: the retry will try to record the failure again
+	}
+	return fmt.Errorf("job %s failed: %s: %s: %w", id, code, msg, asynq.SkipRetry)
+}
+
+// mxErr decides what an MX error means for a job: transient errors are
+// retried by asynq until the task's retries run out, which fails the job
+// "mx_unavailable"; permanent ones fail it with code (or mx_error).
+func (h *Handlers) mxErr(ctx context.Context, jobID, code string, err error) error {
+	return h.retryOrFail(ctx, jobID, code, err, mx.IsRetriable(err))
+}
+
+// retryOrFail returns err for asynq to retry when retry is set and the
+// task has retries left; otherwise it fails the job with code.
+func (h *Handlers) retryOrFail(ctx context.Context, jobID, code string, err error, retry bool) error {
+	if retry {
+		n, _ := asynq.GetRetryCount(ctx)
+		maxN, ok := asynq.GetMaxRetry(ctx)
+		if ok && n >= maxN {
+			return h.fail(ctx, jobID, CodeMXUnavailable, "MX kept failing: "+err.Error())
+		}
+		return err
+	}
+	if ctx.Err() != nil {
+		return err // shutting down: asynq hands the task back
+	}
+	if code == "" {
+		code = CodeMXError
+	}
+	return h.fail(ctx, jobID, code, err.Error())
+}
+
+// deadlinePassed ends a job past its deadline.
+func (h *Handlers) deadlinePassed(ctx context.Context, j *store.Job) (bool, error) {
+	if j.Deadline.IsZero() || h.store.Now().Before(j.Deadline) {
+		return false, nil
+	}
+	return true, h.fail(ctx, j.ID, CodeTimeout, fmt.Sprintf("job not finished within its deadline (%s)", h.cfg.JobDeadline))
+}

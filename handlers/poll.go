@@ -1,0 +1,186 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// staleReads is how many polls right after MX was asked to work may show
+// the member's previous run (MX lagging) before the status is believed.
+const staleReads = 3
+
+// handlePoll runs mx:poll: read the member status once and move the job.
+func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
+	var p tasks.Poll
+	if err := tasks.Decode(t.Payload(), &p); err != nil {
+		return err
+	}
+	j, err := h.store.Get(ctx, p.JobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // purged or expired
+	}
+	if err != nil {
+		return err
+	}
+	// A poll that already ran, or a job that moved on, is done.
+	if !pollCurrent(j, p.N) {
+		return nil
+	}
+	if done, err := h.deadlinePassed(ctx, j); done {
+		return err
+	}
+	st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
+	if err != nil {
+		return h.mxErr(ctx, j.ID, "", err)
+	}
+	c := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated)
+	sawRunning := j.SawRunning || st.IsBeingAggregated
+	if c.Outcome != mx.InProgress && h.stale(j, st, sawRunning, p.N) {
+		c = mx.Classification{Outcome: mx.InProgress}
+	}
+	record := func(j *store.Job) bool {
+		if !pollCurrent(j, p.N) {
+			return false
+		}
+		j.Polls, j.ConnectionStatus, j.SawRunning = p.N, st.ConnectionStatus, sawRunning
+		return true
+	}
+	switch c.Outcome {
+	case mx.InProgress:
+		return h.pollAgain(ctx, j, p.N, record)
+	case mx.NeedsUser:
+		return h.park(ctx, j, st, p.N, record)
+	case mx.Succeeded:
+		return h.succeed(ctx, j, record)
+	case mx.RetryLater:
+		if j.Attempt < h.cfg.MaxAttempts {
+			if err := h.enqueue(ctx)(tasks.NewTriggerTask(j.ID, j.Attempt+1, h.cfg.RetryLaterDelay)); err != nil {
+				return err
+			}
+			_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+				if !record(j) {
+					return store.ErrNoChange
+				}
+				j.Attempt++
+				return nil
+			})
+			h.log.Info().Str("job", j.ID).Str("connection_status", st.ConnectionStatus).Int("attempt", j.Attempt+1).
+				Dur("in", h.cfg.RetryLaterDelay).Msg("MX failed transiently: job will start again")
+			return err
+		}
+		return h.end(ctx, j, record, c.Reason, fmt.Sprintf("MX connection status %s after %d attempts", st.ConnectionStatus, j.Attempt))
+	default:
+		return h.end(ctx, j, record, c.Reason, fmt.Sprintf("MX connection status %s", st.ConnectionStatus))
+	}
+}
+
+func pollCurrent(j *store.Job, n int) bool { return j.State == store.StateRunning && j.Polls < n }
+
+// stale tells whether a final-looking status right after MX was asked to
+// work is the member's previous run: MX has not shown the job running and
+// its aggregated_at predates the request. It is believed after staleReads
+// polls. A challenge whose guids were just answered is stale too.
+func (h *Handlers) stale(j *store.Job, st *mx.MemberStatus, sawRunning bool, n int) bool {
+	if sawRunning || j.TriggeredAt.IsZero() || n-j.PollMark > staleReads {
+		return false
+	}
+	if st.ConnectionStatus == "CHALLENGED" {
+		return len(st.Challenges) > 0 && slices.ContainsFunc(j.Challenges, func(c mx.Challenge) bool { return c.GUID == st.Challenges[0].GUID })
+	}
+	at, err := time.Parse(time.RFC3339, st.AggregatedAt)
+	return err == nil && at.Before(j.TriggeredAt.Add(-2*time.Second))
+}
+
+// pollAgain schedules poll n+1 and records poll n.
+func (h *Handlers) pollAgain(ctx context.Context, j *store.Job, n int, record func(*store.Job) bool) error {
+	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, n+1, h.pollDelay(n+1-j.PollMark))); err != nil {
+		return err
+	}
+	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+		if !record(j) {
+			return store.ErrNoChange
+		}
+		return nil
+	})
+	return err
+}
+
+// park stores the challenges, parks the job and schedules its expiry.
+func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, n int, record func(*store.Job) bool) error {
+	chs := st.Challenges
+	if len(chs) == 0 {
+		var err error
+		if chs, err = mx.Collect(h.mx.Challenges(ctx, j.UserGUID, j.MemberGUID)); err != nil {
+			return h.mxErr(ctx, j.ID, "", err)
+		}
+		if len(chs) == 0 { // no longer challenged: look again soon
+			return h.pollAgain(ctx, j, n, record)
+		}
+	}
+	round := j.Round + 1
+	exp := h.store.Now().Add(h.cfg.ChallengeTTL)
+	if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, round, exp)); err != nil {
+		return err
+	}
+	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+		if !record(j) {
+			return store.ErrNoChange
+		}
+		j.State, j.Challenges, j.Round, j.ChallengeExp, j.ResumeClaim, j.ResumeSent = store.StateChallenged, chs, round, exp, "", false
+		return nil
+	})
+	return err
+}
+
+// succeed reads every page of the results and ends the job.
+func (h *Handlers) succeed(ctx context.Context, j *store.Job, record func(*store.Job) bool) error {
+	var res store.Result
+	var err error
+	n := 0
+	if j.Kind == store.KindIdentify {
+		res.AccountOwners, err = mx.Collect(h.mx.AccountOwners(ctx, j.UserGUID, j.MemberGUID))
+		n = len(res.AccountOwners)
+	} else {
+		res.AccountNumbers, err = mx.Collect(h.mx.AccountNumbers(ctx, j.UserGUID, j.MemberGUID))
+		n = len(res.AccountNumbers)
+	}
+	if err != nil {
+		return h.mxErr(ctx, j.ID, "", err)
+	}
+	if n == 0 {
+		what := "account numbers"
+		if j.Kind == store.KindIdentify {
+			what = "account owners"
+		}
+		return h.end(ctx, j, record, CodeNoResults, "MX connected the member but returned no "+what)
+	}
+	_, err = h.update(ctx, j.ID, func(j *store.Job) error {
+		if !record(j) {
+			return store.ErrNoChange
+		}
+		j.State, j.Result, j.Error = store.StateSucceeded, &res, nil
+		return nil
+	})
+	return err
+}
+
+// end fails the job with code after recording the poll.
+func (h *Handlers) end(ctx context.Context, j *store.Job, record func(*store.Job) bool, code, msg string) error {
+	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+		if !record(j) {
+			return store.ErrNoChange
+		}
+		j.Fail(code, msg)
+		return nil
+	})
+	return err
+}

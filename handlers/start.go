@@ -1,0 +1,245 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// handleStart runs mx:verify and mx:identify: ensure the user and the
+// member, then start the MX job.
+func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
+	var p tasks.Job
+	if err := tasks.Decode(t.Payload(), &p); err != nil {
+		return err
+	}
+	kind := store.KindVerify
+	if t.Type() == tasks.TypeIdentify {
+		kind = store.KindIdentify
+	}
+	// The producer writes the record first; a task enqueued without one
+	// (raw asynq) gets it here.
+	if _, _, err := h.store.Create(ctx, &store.Job{ID: p.JobID, Kind: kind, State: store.StatePending,
+		UserGUID: p.User.GUID, MemberGUID: p.Member.GUID, InstitutionCode: p.Member.InstitutionCode, Follow: p.Member.Follow}); err != nil {
+		return err
+	}
+	j, err := h.update(ctx, p.JobID, func(j *store.Job) error {
+		if j.State != store.StatePending {
+			return store.ErrNoChange
+		}
+		j.State = store.StateRunning
+		j.Deadline = h.store.Now().Add(h.cfg.JobDeadline)
+		j.Attempt = 1
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if j.Kind != kind {
+		return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
+	}
+	if j.State != store.StateRunning || j.Triggered > 0 {
+		return nil // this start already did its work
+	}
+	if done, err := h.deadlinePassed(ctx, j); done {
+		return err
+	}
+	if j.UserGUID == "" {
+		guid, err := h.ensureUser(ctx, j.ID, p.User)
+		if err != nil {
+			return err
+		}
+		if j, err = h.update(ctx, j.ID, func(j *store.Job) error { j.UserGUID = guid; return nil }); err != nil {
+			return err
+		}
+	}
+	if j.MemberGUID == "" {
+		guid, err := h.ensureMember(ctx, j, p.Member)
+		if err != nil {
+			return err
+		}
+		if j, err = h.update(ctx, j.ID, func(j *store.Job) error { j.MemberGUID = guid; return nil }); err != nil {
+			return err
+		}
+	}
+	return h.trigger(ctx, j, 1)
+}
+
+// ensureUser finds the user with the partner id u.ID, creating it when
+// missing (a 409 from a racing create is resolved by looking again).
+func (h *Handlers) ensureUser(ctx context.Context, jobID string, u tasks.User) (string, error) {
+	if u.GUID != "" {
+		return u.GUID, nil
+	}
+	find := func() (string, error) {
+		for usr, err := range h.mx.Users(ctx, u.ID, "") {
+			if err != nil {
+				return "", err
+			}
+			if usr.ID == u.ID {
+				return usr.GUID, nil
+			}
+		}
+		return "", nil
+	}
+	guid, err := find()
+	if err != nil || guid != "" {
+		return guid, h.mxIf(ctx, jobID, err)
+	}
+	usr, err := h.mx.CreateUser(ctx, mx.UserCreate{ID: u.ID, Email: u.Email})
+	if mx.IsConflict(err) {
+		if guid, err = find(); err == nil && guid == "" {
+			err = fmt.Errorf("mx: createUser answered 409 but no user has id %q", u.ID)
+		}
+		return guid, h.mxIf(ctx, jobID, err)
+	}
+	if err != nil {
+		return "", h.mxErr(ctx, jobID, "", err)
+	}
+	return usr.GUID, nil
+}
+
+func (h *Handlers) mxIf(ctx context.Context, jobID string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return h.mxErr(ctx, jobID, "", err)
+}
+
+// ensureMember creates the member from credentials given by field name,
+// mapped to the institution's credential guids, with skip_aggregation (the
+// verify or identify call starts the only MX job). A 409 duplicate is the
+// user's existing member at that institution.
+func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Member) (string, error) {
+	if m.GUID != "" {
+		return m.GUID, nil
+	}
+	fields, err := mx.Collect(h.mx.InstitutionCredentials(ctx, m.InstitutionCode))
+	if mx.IsNotFound(err) {
+		return "", h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+	}
+	if err != nil {
+		return "", h.mxErr(ctx, j.ID, "", err)
+	}
+	creds, code, msg := mapCredentials(fields, m.Credentials)
+	if code != "" {
+		return "", h.fail(ctx, j.ID, code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
+	}
+	mem, err := h.mx.CreateMember(ctx, j.UserGUID, mx.MemberCreate{
+		InstitutionCode: m.InstitutionCode, Credentials: creds, SkipAggregation: true, Metadata: "mxfleet job " + j.ID,
+	})
+	if mx.IsDuplicateMember(err) {
+		for existing, err := range h.mx.Members(ctx, j.UserGUID) {
+			if err != nil {
+				return "", h.mxErr(ctx, j.ID, "", err)
+			}
+			if existing.InstitutionCode == m.InstitutionCode {
+				h.log.Info().Str("job", j.ID).Str("member_guid", existing.GUID).Msg("duplicate member: using the existing one")
+				return existing.GUID, nil
+			}
+		}
+		return "", h.fail(ctx, j.ID, CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
+	}
+	if err != nil {
+		return "", h.mxErr(ctx, j.ID, "", err)
+	}
+	return mem.GUID, nil
+}
+
+// mapCredentials maps values by field name (case-insensitive) to the
+// institution's credential guids. It names fields, never values.
+func mapCredentials(fields []mx.Credential, byName map[string]string) ([]mx.CredentialValue, string, string) {
+	names := make([]string, 0, len(fields))
+	for _, f := range fields {
+		names = append(names, f.FieldName)
+	}
+	var given []string
+	for name := range byName {
+		given = append(given, name)
+	}
+	slices.Sort(given)
+	for _, name := range given {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, name) }) {
+			return nil, CodeUnknownCredential, fmt.Sprintf("no credential field %q (fields: %s)", name, strings.Join(names, ", "))
+		}
+	}
+	out := make([]mx.CredentialValue, 0, len(fields))
+	for _, f := range fields {
+		i := slices.IndexFunc(given, func(n string) bool { return strings.EqualFold(n, f.FieldName) })
+		if i < 0 {
+			return nil, CodeMissingCredential, fmt.Sprintf("credential %q is required (fields: %s)", f.FieldName, strings.Join(names, ", "))
+		}
+		out = append(out, mx.CredentialValue{GUID: f.GUID, Value: byName[given[i]]})
+	}
+	return out, "", ""
+}
+
+// handleTrigger runs mx:trigger: start MX job number Attempt again after a
+// retry-later failure.
+func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
+	var p tasks.Trigger
+	if err := tasks.Decode(t.Payload(), &p); err != nil {
+		return err
+	}
+	j, err := h.store.Get(ctx, p.JobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // purged or expired: nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	if j.State != store.StateRunning || j.Attempt != p.Attempt {
+		return nil
+	}
+	return h.trigger(ctx, j, p.Attempt)
+}
+
+// trigger asks MX to run the job (unless following a member connected
+// elsewhere) and schedules the first poll.
+func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int) error {
+	if j.Triggered >= attempt {
+		return nil
+	}
+	if done, err := h.deadlinePassed(ctx, j); done {
+		return err
+	}
+	asked := h.store.Now()
+	status := j.ConnectionStatus
+	if !j.Follow {
+		call := h.mx.VerifyMember
+		if j.Kind == store.KindIdentify {
+			call = h.mx.IdentifyMember
+		}
+		mem, err := call(ctx, j.UserGUID, j.MemberGUID)
+		switch {
+		case mx.IsConflict(err):
+			// A different MX job runs on the member: try again later.
+			return h.retryOrFail(ctx, j.ID, CodeMXUnavailable, fmt.Errorf("%w (another MX job is running on the member)", err), true)
+		case mx.StatusCode(err) == 400:
+			return h.fail(ctx, j.ID, CodeUnsupported, err.Error())
+		case err != nil:
+			return h.mxErr(ctx, j.ID, "", err)
+		}
+		status = mem.ConnectionStatus
+	}
+	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
+		return err
+	}
+	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+		if j.State != store.StateRunning || j.Triggered >= attempt {
+			return store.ErrNoChange
+		}
+		j.Triggered, j.TriggeredAt, j.SawRunning, j.PollMark = attempt, asked, false, j.Polls
+		j.ConnectionStatus = status
+		return nil
+	})
+	return err
+}

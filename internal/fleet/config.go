@@ -1,0 +1,90 @@
+// Package fleet assembles the worker from configuration: Redis, the MX
+// client, the store, the handlers and the asynq server. cmd/mxfleet, the
+// demo and the tests all build workers through it.
+package fleet
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mxfleet/mxfleet/handlers"
+)
+
+// Prefix is the environment prefix of every setting.
+const Prefix = "MXFLEET"
+
+// Config is the worker's configuration, read from MXFLEET_* variables.
+type Config struct {
+	RedisURL          string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://host:port?master=name"`
+	MXBaseURL         string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
+	MXClientID        string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
+	MXAPIKey          string        `envconfig:"MX_API_KEY" desc:"MX API key (required by the worker; never logged)"`
+	MXTimeout         time.Duration `envconfig:"MX_TIMEOUT" default:"30s" desc:"timeout of one MX API call"`
+	Concurrency       int           `envconfig:"CONCURRENCY" default:"50" desc:"tasks run at once by this worker (handlers never sleep, so slots are only held during MX and Redis calls)"`
+	ChallengeTTL      time.Duration `envconfig:"CHALLENGE_TTL" default:"10m" desc:"how long a parked MFA challenge waits for an answer before the job fails challenge_expired"`
+	JobDeadline       time.Duration `envconfig:"JOB_DEADLINE" default:"15m" desc:"a job not ended this long after it started fails timeout"`
+	PollInitial       time.Duration `envconfig:"POLL_INITIAL" default:"3s" desc:"first status poll after MX starts a job (MX asks for at least 3s)"`
+	PollMax           time.Duration `envconfig:"POLL_MAX" default:"1m" desc:"cap of the exponential poll backoff"`
+	RetryBase         time.Duration `envconfig:"RETRY_BASE" default:"1s" desc:"first retry delay after a transient MX or Redis error; doubles per retry up to RETRY_MAX, jittered; MX's Retry-After wins when longer"`
+	RetryMax          time.Duration `envconfig:"RETRY_MAX" default:"5m" desc:"cap of the retry delay"`
+	RetryLaterDelay   time.Duration `envconfig:"RETRY_LATER_DELAY" default:"5m" desc:"wait before starting a job again after DEGRADED, FAILED or DISCONNECTED"`
+	MaxAttempts       int           `envconfig:"MAX_ATTEMPTS" default:"3" desc:"MX jobs started per fleet job, restarts after retry-later statuses included"`
+	JobRetention      time.Duration `envconfig:"JOB_RETENTION" default:"168h" desc:"how long a job record is kept after the job ends"`
+	SchedulerInterval time.Duration `envconfig:"SCHEDULER_INTERVAL" default:"1s" desc:"how often scheduled tasks (polls, retries, expiries) are moved to their queues; bounds how late a poll runs (asynq's default is 5s)"`
+	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long running tasks may finish before they are handed back to the queue"`
+	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
+}
+
+// Handlers returns the state machine's settings.
+func (c Config) Handlers() handlers.Config {
+	h := handlers.DefaultConfig()
+	h.PollInitial, h.PollMax = c.PollInitial, c.PollMax
+	h.JobDeadline, h.ChallengeTTL = c.JobDeadline, c.ChallengeTTL
+	h.RetryLaterDelay, h.MaxAttempts = c.RetryLaterDelay, c.MaxAttempts
+	return h
+}
+
+// Validate checks the settings a worker needs.
+func (c Config) Validate() error {
+	var missing []string
+	if c.MXClientID == "" {
+		missing = append(missing, Prefix+"_MX_CLIENT_ID")
+	}
+	if c.MXAPIKey == "" {
+		missing = append(missing, Prefix+"_MX_API_KEY")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("set %s (MX credentials); `mxfleet worker --help` lists every setting", strings.Join(missing, " and "))
+	}
+	switch {
+	case c.Concurrency < 1:
+		return fmt.Errorf("%s_CONCURRENCY must be at least 1", Prefix)
+	case c.MaxAttempts < 1:
+		return fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", Prefix)
+	case c.PollInitial <= 0 || c.PollMax < c.PollInitial:
+		return fmt.Errorf("%s_POLL_INITIAL must be positive and at most %s_POLL_MAX", Prefix, Prefix)
+	case c.RetryBase <= 0 || c.RetryMax < c.RetryBase:
+		return fmt.Errorf("%s_RETRY_BASE must be positive and at most %s_RETRY_MAX", Prefix, Prefix)
+	case c.ChallengeTTL <= 0 || c.JobDeadline <= 0 || c.JobRetention <= 0:
+		return fmt.Errorf("%s_CHALLENGE_TTL, %s_JOB_DEADLINE and %s_JOB_RETENTION must be positive", Prefix, Prefix, Prefix)
+	}
+	return nil
+}
+
+// Redis opens the Redis client named by a URL, as asynq.ParseRedisURI reads it.
+func Redis(url string) (redis.UniversalClient, error) {
+	opt, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return nil, fmt.Errorf("%s_REDIS_URL: %w", Prefix, err)
+	}
+	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, fmt.Errorf("%s_REDIS_URL: unsupported connection type", Prefix)
+	}
+	return rdb, nil
+}

@@ -1,0 +1,95 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/mxfleet/mxfleet/handlers"
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// Worker is one asynq server running the fleet's handlers.
+type Worker struct {
+	srv  *asynq.Server
+	q    *asynq.Client
+	mux  *asynq.ServeMux
+	stop sync.Once
+}
+
+// NewWorker builds a worker on rdb. hc, when not nil, is the HTTP client
+// for MX calls.
+func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerolog.Logger) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts := []mx.Option{mx.WithBaseURL(cfg.MXBaseURL), mx.WithCredentials(cfg.MXClientID, cfg.MXAPIKey),
+		mx.WithUserAgent("mxfleet"), mx.WithLogger(log.With().Str("component", "mx").Logger())}
+	if hc != nil {
+		opts = append(opts, mx.WithHTTPClient(hc))
+	}
+	opts = append(opts, mx.WithTimeout(cfg.MXTimeout))
+	mxc, err := mx.New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	q := asynq.NewClientFromRedisClient(rdb)
+	st := store.New(rdb, store.WithRetention(cfg.JobRetention))
+	h := handlers.New(mxc, st, q, cfg.Handlers(), log)
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   tasks.Queues,
+		RetryDelayFunc:           handlers.RetryDelay(cfg.RetryBase, cfg.RetryMax),
+		DelayedTaskCheckInterval: cfg.SchedulerInterval,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{log.With().Str("component", "asynq").Logger()},
+		LogLevel:                 asynqLevel(log.GetLevel()),
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			n, _ := asynq.GetRetryCount(ctx)
+			log.Warn().Str("task_type", t.Type()).Str("task_id", id).Int("retried", n).Str("error", err.Error()).Msg("task failed")
+		}),
+	})
+	return &Worker{srv: srv, q: q, mux: h.Mux()}, nil
+}
+
+// Start begins processing in the background.
+func (w *Worker) Start() error { return w.srv.Start(w.mux) }
+
+// Shutdown stops taking work, waits up to the shutdown timeout for running
+// tasks, and hands back to the queue whatever is still running.
+// Calling it again does nothing.
+func (w *Worker) Shutdown() {
+	w.stop.Do(func() {
+		w.srv.Shutdown()
+		_ = w.q.Close()
+	})
+}
+
+// asynqLogger sends asynq's own log lines to zerolog.
+type asynqLogger struct{ l zerolog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Fatal().Msg(fmt.Sprint(args...)) }
+
+func asynqLevel(l zerolog.Level) asynq.LogLevel {
+	switch {
+	case l <= zerolog.DebugLevel:
+		return asynq.DebugLevel
+	case l == zerolog.InfoLevel:
+		return asynq.InfoLevel
+	case l == zerolog.WarnLevel:
+		return asynq.WarnLevel
+	}
+	return asynq.ErrorLevel
+}

@@ -1,0 +1,167 @@
+// Package scenario drives the simulator's scenario table through the fleet:
+// submit a job, answer each MFA round as the scenario says, wait for the end
+// and compare with what the scenario expects. The demo and the end-to-end
+// tests both use it.
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// Request builds the job request for a scenario.
+func Request(sc mxsim.Scenario, jobID, userID string) tasks.Request {
+	r := tasks.Request{ID: jobID, User: tasks.User{ID: userID}}
+	if sc.MemberGUID != "" {
+		r.Member = tasks.Member{GUID: sc.MemberGUID}
+	} else {
+		r.Member = tasks.Member{InstitutionCode: sc.InstitutionCode, Credentials: sc.Credentials}
+	}
+	return r
+}
+
+// Run submits the scenario as a job of the given kind and answers its MFA
+// rounds until it ends (or ctx ends). onChange, when not nil, sees every
+// change of the job.
+func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kind, jobID, userID string, onChange func(*store.Job)) (*store.Job, error) {
+	submit := c.Verify
+	if kind == store.KindIdentify {
+		submit = c.Identify
+	}
+	j, err := submit(ctx, Request(sc, jobID, userID))
+	if err != nil {
+		return nil, err
+	}
+	answered := 0
+	var answerErr error
+	j, err = c.Watch(ctx, j.ID, func(j *store.Job) bool {
+		if onChange != nil {
+			onChange(j)
+		}
+		if j.State != store.StateChallenged || j.Round <= answered || j.ResumeClaim != "" {
+			return true
+		}
+		answered = j.Round
+		if j.Round > len(sc.Answers) {
+			return true // the scenario leaves this round unanswered: it expires
+		}
+		if _, answerErr = c.Answer(ctx, j.ID, Answers(j.Challenges, sc.Answers[j.Round-1])); answerErr != nil {
+			return false
+		}
+		return true
+	})
+	if answerErr != nil {
+		return j, fmt.Errorf("answer round %d: %w", answered, answerErr)
+	}
+	return j, err
+}
+
+// Answers gives every challenge of a round the scenario's value; "@first"
+// picks the first option offered.
+func Answers(chs []mx.Challenge, value string) map[string]string {
+	out := make(map[string]string, len(chs))
+	for _, ch := range chs {
+		v := value
+		if v == "@first" {
+			switch {
+			case len(ch.Options) > 0:
+				v = ch.Options[0].Value
+			case len(ch.ImageOptions) > 0:
+				v = ch.ImageOptions[0].Value
+			}
+		}
+		out[ch.GUID] = v
+	}
+	return out
+}
+
+// Check compares a job with what the scenario expects.
+func Check(sc mxsim.Scenario, j *store.Job) error {
+	e := sc.Expect
+	if string(j.State) != e.State {
+		return fmt.Errorf("state %s, want %s (%s)", j.State, e.State, describe(j))
+	}
+	if e.ConnectionStatus != "" && j.ConnectionStatus != e.ConnectionStatus {
+		return fmt.Errorf("connection status %s, want %s (%s)", j.ConnectionStatus, e.ConnectionStatus, describe(j))
+	}
+	if e.ErrorCode != "" && (j.Error == nil || j.Error.Code != e.ErrorCode) {
+		return fmt.Errorf("error %s, want code %s", describe(j), e.ErrorCode)
+	}
+	if j.State == store.StateSucceeded && j.Result == nil {
+		return fmt.Errorf("succeeded without a result")
+	}
+	return nil
+}
+
+func describe(j *store.Job) string {
+	if j.Error == nil {
+		return "no error"
+	}
+	return j.Error.Code + ": " + j.Error.Message
+}
+
+// Summary says in a few words what a job returned.
+func Summary(j *store.Job) string {
+	switch {
+	case j.Error != nil:
+		return j.Error.Code
+	case j.Result == nil:
+		return "-"
+	case j.Kind == store.KindIdentify:
+		return fmt.Sprintf("%d account owners", len(j.Result.AccountOwners))
+	default:
+		return fmt.Sprintf("%d account numbers", len(j.Result.AccountNumbers))
+	}
+}
+
+// Markdown renders the scenario table for the README.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| scenario | kinds | input | MFA answers | expected end |\n|---|---|---|---|---|\n")
+	for _, sc := range mxsim.Scenarios() {
+		input := "member `" + sc.MemberGUID + "`"
+		if sc.MemberGUID == "" {
+			input = fmt.Sprintf("`%s` username `%s` password `%s`", sc.InstitutionCode, sc.Credentials["username"], sc.Credentials["password"])
+		}
+		answers := "-"
+		if len(sc.Answers) > 0 {
+			answers = "`" + strings.Join(sc.Answers, "`, `") + "`"
+		}
+		end := sc.Expect.State
+		if sc.Expect.ConnectionStatus != "" {
+			end += " · " + sc.Expect.ConnectionStatus
+		}
+		if sc.Expect.ErrorCode != "" {
+			end += " · `" + sc.Expect.ErrorCode + "`"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", sc.Name, strings.Join(sc.Kinds, ", "), input, answers, end)
+	}
+	return b.String()
+}
+
+// StatusMarkdown renders mx's connection-status classification for the README.
+func StatusMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| id | connection_status | outcome (not aggregating) | job ends / error code | meaning |\n|---|---|---|---|---|\n")
+	for _, s := range mx.Statuses {
+		end := "keeps polling"
+		switch s.Outcome {
+		case mx.NeedsUser:
+			end = "parked: `challenged`"
+		case mx.Succeeded:
+			end = "`succeeded` (results read)"
+		case mx.Failed:
+			end = "`failed` · `" + strings.ToLower(s.Status) + "`"
+		case mx.RetryLater:
+			end = "restarted after MXFLEET_RETRY_LATER_DELAY, then `failed` · `" + strings.ToLower(s.Status) + "`"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", s.ID, s.Status, s.Outcome, end, s.Meaning)
+	}
+	return b.String()
+}

@@ -1,0 +1,99 @@
+package testenv
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// Fleet is a whole fleet for a test: its own Redis, the MX simulator over
+// real HTTP, a worker (real asynq server) and a producer client.
+type Fleet struct {
+	Redis     *Redis
+	Sim       *mxsim.Server
+	SimURL    string
+	Config    fleet.Config
+	Client    *tasks.Client
+	Inspector *asynq.Inspector
+	Raw       *asynq.Client // enqueues tasks as any producer could, bad ones included
+	Logs      *SyncBuffer   // everything the worker logged
+	worker    *fleet.Worker
+}
+
+// FastConfig is a worker configuration for the simulator's short jobs.
+func FastConfig(mxURL string) fleet.Config {
+	return fleet.Config{
+		MXBaseURL: mxURL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey, MXTimeout: 5 * time.Second,
+		Concurrency: 20, ChallengeTTL: 3 * time.Second, JobDeadline: time.Minute,
+		PollInitial: 100 * time.Millisecond, PollMax: 500 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 2 * time.Second, RetryLaterDelay: 200 * time.Millisecond, MaxAttempts: 3,
+		JobRetention: time.Hour, SchedulerInterval: 100 * time.Millisecond, ShutdownTimeout: 2 * time.Second,
+		LogLevel: "info", LogFormat: "json",
+	}
+}
+
+// NewFleet starts a fleet. simOpts configure the simulator (aggregation
+// time 200ms unless given); tune, when not nil, adjusts the worker config.
+func NewFleet(t testing.TB, tune func(*fleet.Config), simOpts ...mxsim.Option) *Fleet {
+	t.Helper()
+	r := NewRedis(t)
+	sim := mxsim.New(append([]mxsim.Option{mxsim.WithAggregationTime(200 * time.Millisecond)}, simOpts...)...)
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	cfg := FastConfig(hs.URL)
+	if tune != nil {
+		tune(&cfg)
+	}
+	f := &Fleet{Redis: r, Sim: sim, SimURL: hs.URL, Config: cfg, Logs: &SyncBuffer{},
+		Client: tasks.NewClient(r.Client), Inspector: asynq.NewInspectorFromRedisClient(r.Client)}
+	f.Raw = asynq.NewClientFromRedisClient(r.Client)
+	t.Cleanup(func() { _ = f.Client.Close(); _ = f.Raw.Close() })
+	f.worker = f.StartWorker(t)
+	return f
+}
+
+// StopWorker shuts the fleet's first worker down gracefully.
+func (f *Fleet) StopWorker() { f.worker.Shutdown() }
+
+// StartWorker starts one more worker on the fleet's Redis, stopped at
+// cleanup (or by the returned worker's Shutdown).
+func (f *Fleet) StartWorker(t testing.TB) *fleet.Worker {
+	t.Helper()
+	log := zerolog.New(f.Logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	w, err := fleet.NewWorker(f.Redis.Client, f.Config, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Shutdown)
+	return w
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

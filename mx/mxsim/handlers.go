@@ -1,0 +1,665 @@
+package mxsim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (s *Server) apiRoutes() {
+	s.route("POST /users", "createUser", s.createUser)
+	s.route("GET /users", "listUsers", s.listUsers)
+	s.route("GET /users/{user_guid}", "readUser", s.readUser)
+	s.route("PUT /users/{user_guid}", "updateUser", s.updateUser)
+	s.route("DELETE /users/{user_guid}", "deleteUser", s.deleteUser)
+
+	s.route("GET /institutions", "listInstitutions", s.listInstitutions)
+	s.route("GET /institutions/{institution_code}", "readInstitution", s.readInstitution)
+	s.route("GET /institutions/{institution_code}/credentials", "listInstitutionCredentials", s.listInstitutionCredentials)
+
+	s.route("POST /users/{user_guid}/members", "createMember", s.createMember)
+	s.route("GET /users/{user_guid}/members", "listMembers", s.listMembers)
+	s.route("GET /users/{user_guid}/members/{member_guid}", "readMember", s.readMember)
+	s.route("PUT /users/{user_guid}/members/{member_guid}", "updateMember", s.updateMember)
+	s.route("DELETE /users/{user_guid}/members/{member_guid}", "deleteMember", s.deleteMember)
+	s.route("GET /users/{user_guid}/members/{member_guid}/status", "readMemberStatus", s.readMemberStatus)
+	s.route("POST /users/{user_guid}/members/{member_guid}/identify", "identifyMember", s.startJob(kindIdentify, http.StatusAccepted))
+	s.route("POST /users/{user_guid}/members/{member_guid}/verify", "verifyMember", s.startJob(kindVerify, http.StatusOK))
+	s.route("POST /users/{user_guid}/members/{member_guid}/aggregate", "aggregateMember", s.startJob(kindAggregate, http.StatusAccepted))
+	s.route("GET /users/{user_guid}/members/{member_guid}/challenges", "listMemberChallenges", s.listMemberChallenges)
+	s.route("PUT /users/{user_guid}/members/{member_guid}/resume", "resumeAggregation", s.resumeAggregation)
+	s.route("GET /users/{user_guid}/members/{member_guid}/account_owners", "listAccountOwnersByMember", s.listAccountOwners)
+	s.route("GET /users/{user_guid}/members/{member_guid}/account_numbers", "listAccountNumbersByMember", s.listAccountNumbersByMember)
+	s.route("GET /users/{user_guid}/accounts/{account_guid}/account_numbers", "listAccountNumbersByAccount", s.listAccountNumbersByAccount)
+
+	s.route("POST /users/{user_guid}/widget_urls", "requestWidgetURL", s.requestWidgetURL)
+}
+
+// ---- users
+
+func (u *user) json() userJSON {
+	return userJSON{Email: nullable(u.email), GUID: u.guid, ID: nullable(u.id), IsDisabled: u.isDisabled, Metadata: nullable(u.metadata)}
+}
+
+func (s *Server) lookupUser(c *call) (*user, reply, bool) {
+	u := s.users[c.path("user_guid")]
+	if u == nil {
+		return nil, errReply(http.StatusNotFound, "user not found"), false
+	}
+	return u, reply{}, true
+}
+
+// userIDTaken is whether another user than except has the partner id.
+func (s *Server) userIDTaken(id string, except *user) bool {
+	for _, u := range s.users {
+		if u != except && id != "" && u.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) createUser(c *call) reply {
+	var req struct {
+		User *struct {
+			ID         string `json:"id"`
+			Email      string `json:"email"`
+			IsDisabled bool   `json:"is_disabled"`
+			Metadata   string `json:"metadata"`
+		} `json:"user"`
+	}
+	if rep, okay := c.decode(&req); !okay {
+		return rep
+	}
+	if req.User == nil {
+		return errReply(http.StatusBadRequest, "user is required")
+	}
+	if s.userIDTaken(req.User.ID, nil) {
+		return errReply(http.StatusConflict, "a user with id %q already exists", req.User.ID)
+	}
+	u := &user{guid: newGUID("USR"), id: req.User.ID, email: req.User.Email, isDisabled: req.User.IsDisabled,
+		metadata: req.User.Metadata, members: map[string]*member{}}
+	s.addStaticMembers(u, c.now)
+	s.users[u.guid] = u
+	s.userOrder = append(s.userOrder, u.guid)
+	return ok(http.StatusOK, map[string]any{"user": u.json()})
+}
+
+func (s *Server) listUsers(c *call) reply {
+	q := c.query()
+	var disabled *bool
+	if v := q.Get("is_disabled"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errReply(http.StatusBadRequest, "is_disabled must be a boolean")
+		}
+		disabled = &b
+	}
+	out := []userJSON{}
+	for _, guid := range s.userOrder {
+		u := s.users[guid]
+		if id := q.Get("id"); id != "" && u.id != id {
+			continue
+		}
+		if email := q.Get("email"); email != "" && !strings.EqualFold(u.email, email) {
+			continue
+		}
+		if disabled != nil && u.isDisabled != *disabled {
+			continue
+		}
+		out = append(out, u.json())
+	}
+	return listReply(c, "users", 1000, out)
+}
+
+func (s *Server) readUser(c *call) reply {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	return ok(http.StatusOK, map[string]any{"user": u.json()})
+}
+
+func (s *Server) updateUser(c *call) reply {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	var req struct {
+		User *struct {
+			ID         *string `json:"id"`
+			Email      *string `json:"email"`
+			IsDisabled *bool   `json:"is_disabled"`
+			Metadata   *string `json:"metadata"`
+		} `json:"user"`
+	}
+	if rep, okay := c.decode(&req); !okay {
+		return rep
+	}
+	if req.User == nil {
+		return errReply(http.StatusBadRequest, "user is required")
+	}
+	if p := req.User.ID; p != nil && s.userIDTaken(*p, u) {
+		return errReply(http.StatusConflict, "a user with id %q already exists", *p)
+	}
+	set(&u.id, req.User.ID)
+	set(&u.email, req.User.Email)
+	set(&u.isDisabled, req.User.IsDisabled)
+	set(&u.metadata, req.User.Metadata)
+	return ok(http.StatusOK, map[string]any{"user": u.json()})
+}
+
+// set stores *p in dst when p is not nil.
+func set[T any](dst *T, p *T) {
+	if p != nil {
+		*dst = *p
+	}
+}
+
+func (s *Server) deleteUser(c *call) reply {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	delete(s.users, u.guid)
+	s.userOrder = slices.DeleteFunc(s.userOrder, func(g string) bool { return g == u.guid })
+	return ok(http.StatusNoContent, nil)
+}
+
+// ---- institutions
+
+func (s *Server) listInstitutions(c *call) reply {
+	q := c.query()
+	name := strings.ToLower(strings.TrimSpace(q.Get("name")))
+	if name == "" {
+		return errReply(http.StatusBadRequest, "name is required")
+	}
+	var filters []func(*institution) bool
+	for param, has := range map[string]func(*institution) bool{
+		"supports_account_verification":   func(in *institution) bool { return in.supportsVerification },
+		"supports_account_identification": func(in *institution) bool { return in.supportsIdentify },
+		"supports_account_statement":      func(*institution) bool { return false },
+		"supports_transaction_history":    func(*institution) bool { return true },
+	} {
+		if v := q.Get(param); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errReply(http.StatusBadRequest, "%s must be a boolean", param)
+			}
+			if b {
+				filters = append(filters, has)
+			}
+		}
+	}
+	if countries := append(q["iso_country_code"], q["iso_country_code[]"]...); len(countries) > 0 {
+		filters = append(filters, func(*institution) bool {
+			return slices.ContainsFunc(countries, func(cc string) bool { return strings.EqualFold(cc, "US") })
+		})
+	}
+	out := []institutionJSON{}
+	for _, in := range s.institutions {
+		if !strings.Contains(strings.ToLower(in.name), name) && !strings.Contains(strings.ToLower(in.url), name) {
+			continue
+		}
+		if !all(filters, in) {
+			continue
+		}
+		out = append(out, in.json())
+	}
+	return listReply(c, "institutions", 100, out)
+}
+
+func all[T any](preds []func(T) bool, v T) bool {
+	for _, p := range preds {
+		if !p(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) lookupInstitution(code string) (*institution, reply, bool) {
+	in := s.instByCode[code]
+	if in == nil {
+		return nil, errReply(http.StatusNotFound, "institution %q not found", code), false
+	}
+	return in, reply{}, true
+}
+
+func (s *Server) readInstitution(c *call) reply {
+	in, rep, okay := s.lookupInstitution(c.path("institution_code"))
+	if !okay {
+		return rep
+	}
+	return ok(http.StatusOK, map[string]any{"institution": in.json()})
+}
+
+func (s *Server) listInstitutionCredentials(c *call) reply {
+	in, rep, okay := s.lookupInstitution(c.path("institution_code"))
+	if !okay {
+		return rep
+	}
+	out := make([]credentialJSON, 0, len(in.credentials))
+	for _, cr := range in.credentials {
+		out = append(out, cr.json())
+	}
+	return listReply(c, "credentials", 1000, out)
+}
+
+// ---- members
+
+var statusMessages = map[string]string{
+	statusCreated:    "Not yet connected",
+	statusUpdated:    "Credentials updated, not yet connected",
+	statusResumed:    "Answer received, connecting",
+	statusConnected:  "Connected to %s",
+	statusChallenged: "%s needs more information to connect",
+	statusRejected:   "The answer was not accepted",
+	statusExpired:    "The answer was not given in time",
+	statusDenied:     "The credentials were not accepted by %s",
+	statusLocked:     "The account is locked at %s",
+	statusImpeded:    "Log in to %s's website to take care of an action",
+	statusDisabled:   "Data updates for %s are disabled",
+	statusFailed:     "The connection to %s failed",
+	statusDegraded:   "%s is experiencing issues; try again later",
+}
+
+func (m *member) json() memberJSON {
+	msg := statusMessages[m.status]
+	if strings.Contains(msg, "%s") {
+		msg = fmt.Sprintf(msg, m.inst.name)
+	}
+	useCases := m.useCases
+	if useCases == nil {
+		useCases = []string{}
+	}
+	return memberJSON{
+		AggregatedAt:                    timestamp(m.aggregatedAt),
+		BackgroundAggregationIsDisabled: m.bgAggDisabled,
+		ConnectionStatus:                m.status,
+		ConnectionStatusMessage:         msg,
+		GUID:                            m.guid,
+		ID:                              nullable(m.id),
+		InstitutionCode:                 m.inst.code,
+		InstitutionGUID:                 m.inst.guid,
+		IsBeingAggregated:               m.isBeingAggregated(),
+		Metadata:                        nullable(m.metadata),
+		Name:                            m.inst.name,
+		NeedsUpdatedCredentials:         m.needsNewCreds,
+		SuccessfullyAggregatedAt:        timestamp(m.succeededAt),
+		UseCases:                        useCases,
+		UserGUID:                        m.user.guid,
+		UserID:                          nullable(m.user.id),
+	}
+}
+
+func memberReply(status int, m *member) reply {
+	return ok(status, map[string]any{"member": m.json()})
+}
+
+// lookupMember finds the user and member of the path, brought up to now.
+func (s *Server) lookupMember(c *call) (*member, reply, bool) {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return nil, rep, false
+	}
+	m := u.members[c.path("member_guid")]
+	if m == nil {
+		return nil, errReply(http.StatusNotFound, "member not found"), false
+	}
+	s.advance(m, c.now)
+	return m, reply{}, true
+}
+
+func (s *Server) advance(m *member, now time.Time) { m.advance(now, s.aggTime, s.mfaWindow) }
+
+// credentialValue is CredentialRequest: a credential or challenge guid and
+// its value.
+type credentialValue struct {
+	GUID  string `json:"guid"`
+	Value string `json:"value"`
+}
+
+// mergeCredentials applies given values over current ones and checks them
+// against the institution's fields: every guid known, every field filled.
+func mergeCredentials(in *institution, current map[string]string, given []credentialValue) (map[string]string, reply, bool) {
+	out := maps.Clone(current)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, cv := range given {
+		if _, known := in.credentialByGUID(cv.GUID); !known {
+			return nil, errReply(http.StatusBadRequest, "credential %q is not a credential of institution %s", cv.GUID, in.code), false
+		}
+		out[cv.GUID] = cv.Value
+	}
+	for _, cr := range in.credentials {
+		if out[cr.guid] == "" {
+			return nil, errReply(http.StatusBadRequest, "credential %s (%s) is required", cr.fieldName, cr.guid), false
+		}
+	}
+	return out, reply{}, true
+}
+
+var validUseCases = []string{"MONEY_MOVEMENT", "PFM"}
+
+func checkUseCases(uc []string) (reply, bool) {
+	for _, v := range uc {
+		if !slices.Contains(validUseCases, v) {
+			return errReply(http.StatusBadRequest, "use_cases: %q is not one of MONEY_MOVEMENT, PFM", v), false
+		}
+	}
+	return reply{}, true
+}
+
+func (s *Server) createMember(c *call) reply {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	var req struct {
+		Member *struct {
+			InstitutionCode                 string            `json:"institution_code"`
+			Credentials                     []credentialValue `json:"credentials"`
+			ID                              string            `json:"id"`
+			Metadata                        string            `json:"metadata"`
+			SkipAggregation                 bool              `json:"skip_aggregation"`
+			BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled"`
+			UseCases                        []string          `json:"use_cases"`
+		} `json:"member"`
+	}
+	if rep, okay := c.decode(&req); !okay {
+		return rep
+	}
+	mr := req.Member
+	switch {
+	case mr == nil:
+		return errReply(http.StatusBadRequest, "member is required")
+	case mr.InstitutionCode == "":
+		return errReply(http.StatusBadRequest, "institution_code is required")
+	case len(mr.Credentials) == 0:
+		return errReply(http.StatusBadRequest, "credentials are required")
+	}
+	if rep, okay := checkUseCases(mr.UseCases); !okay {
+		return rep
+	}
+	in, rep, okay := s.lookupInstitution(mr.InstitutionCode)
+	if !okay {
+		return rep
+	}
+	creds, rep, okay := mergeCredentials(in, nil, mr.Credentials)
+	if !okay {
+		return rep
+	}
+	for _, other := range u.members {
+		if !other.static && other.inst == in && maps.Equal(other.creds, creds) {
+			return errReply(http.StatusConflict, "member already exists")
+		}
+	}
+	m := &member{guid: newGUID("MBR"), id: mr.ID, metadata: mr.Metadata, user: u, inst: in, creds: creds,
+		useCases: mr.UseCases, bgAggDisabled: mr.BackgroundAggregationIsDisabled, status: statusCreated}
+	u.members[m.guid] = m
+	u.order = append(u.order, m.guid)
+	if !mr.SkipAggregation {
+		_ = m.startJob(kindAggregate, c.now) // a new member runs nothing yet
+	}
+	return memberReply(http.StatusOK, m)
+}
+
+func (s *Server) listMembers(c *call) reply {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	out := make([]memberJSON, 0, len(u.order))
+	for _, guid := range u.order {
+		m := u.members[guid]
+		s.advance(m, c.now)
+		out = append(out, m.json())
+	}
+	return listReply(c, "members", 1000, out)
+}
+
+func (s *Server) readMember(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	return memberReply(http.StatusOK, m)
+}
+
+func (s *Server) updateMember(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	var req struct {
+		Member *struct {
+			Credentials                     []credentialValue `json:"credentials"`
+			ID                              *string           `json:"id"`
+			Metadata                        *string           `json:"metadata"`
+			SkipAggregation                 bool              `json:"skip_aggregation"`
+			BackgroundAggregationIsDisabled *bool             `json:"background_aggregation_is_disabled"`
+			UseCases                        []string          `json:"use_cases"`
+		} `json:"member"`
+	}
+	if rep, okay := c.decode(&req); !okay {
+		return rep
+	}
+	mr := req.Member
+	if mr == nil {
+		return errReply(http.StatusBadRequest, "member is required")
+	}
+	if rep, okay := checkUseCases(mr.UseCases); !okay {
+		return rep
+	}
+	var creds map[string]string
+	aggregate := len(mr.Credentials) > 0 && !mr.SkipAggregation
+	if len(mr.Credentials) > 0 {
+		if creds, rep, okay = mergeCredentials(m.inst, m.creds, mr.Credentials); !okay {
+			return rep
+		}
+		if aggregate && m.job != nil && m.job.kind != kindAggregate {
+			return errReply(http.StatusConflict, "a different job is already running on this member")
+		}
+	}
+	set(&m.id, mr.ID)
+	set(&m.metadata, mr.Metadata)
+	set(&m.bgAggDisabled, mr.BackgroundAggregationIsDisabled)
+	if mr.UseCases != nil {
+		m.useCases = mr.UseCases
+	}
+	if creds != nil {
+		m.creds = creds
+		m.credsUpdated = true
+		m.needsNewCreds = false
+	}
+	if aggregate {
+		_ = m.startJob(kindAggregate, c.now) // checked above
+	}
+	return memberReply(http.StatusOK, m)
+}
+
+func (s *Server) deleteMember(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	u := m.user
+	delete(u.members, m.guid)
+	u.order = slices.DeleteFunc(u.order, func(g string) bool { return g == m.guid })
+	return ok(http.StatusNoContent, nil)
+}
+
+func (s *Server) readMemberStatus(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	st := memberStatusJSON{
+		AggregatedAt:               timestamp(m.aggregatedAt),
+		ConnectionStatus:           m.status,
+		GUID:                       m.guid,
+		HasProcessedAccountNumbers: m.processedNumbers,
+		HasProcessedAccounts:       m.processed,
+		HasProcessedTransactions:   m.processedTx,
+		IsAuthenticated:            m.authenticated,
+		IsBeingAggregated:          m.isBeingAggregated(),
+		SuccessfullyAggregatedAt:   timestamp(m.succeededAt),
+	}
+	if m.status == statusChallenged {
+		st.Challenges = m.challenges
+	}
+	return ok(http.StatusOK, map[string]any{"member": st})
+}
+
+// startJob is the handler of a job endpoint (identify, verify, aggregate).
+func (s *Server) startJob(kind string, status int) handlerFunc {
+	return func(c *call) reply {
+		m, rep, okay := s.lookupMember(c)
+		if !okay {
+			return rep
+		}
+		switch {
+		case kind == kindVerify && !m.inst.supportsVerification:
+			return errReply(http.StatusBadRequest, "Member's institution does not support instant account verification.")
+		case kind == kindIdentify && !m.inst.supportsIdentify:
+			return errReply(http.StatusBadRequest, "Member's institution does not support account identification.")
+		}
+		if err := m.startJob(kind, c.now); errors.Is(err, errOtherJob) {
+			return errReply(http.StatusConflict, "%s: the member is running a %s job", err, m.job.kind)
+		}
+		return memberReply(status, m)
+	}
+}
+
+func (s *Server) listMemberChallenges(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	if _, _, rep, okay := pageParams(c.query(), 1000); !okay {
+		return rep
+	}
+	if m.status != statusChallenged {
+		return ok(http.StatusNoContent, nil)
+	}
+	return listReply(c, "challenges", 1000, m.challenges)
+}
+
+func (s *Server) resumeAggregation(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	var req struct {
+		Member *struct {
+			Challenges []credentialValue `json:"challenges"`
+		} `json:"member"`
+	}
+	if rep, okay := c.decode(&req); !okay {
+		return rep
+	}
+	if m.status != statusChallenged || m.job == nil {
+		return errReply(http.StatusMethodNotAllowed, "member is not challenged (connection_status %s)", m.status)
+	}
+	if req.Member == nil || len(req.Member.Challenges) == 0 {
+		return errReply(http.StatusBadRequest, "member.challenges is required")
+	}
+	answers := map[string]string{}
+	for _, a := range req.Member.Challenges {
+		if !slices.ContainsFunc(m.challenges, func(ch challengeJSON) bool { return ch.GUID == a.GUID }) {
+			return errReply(http.StatusBadRequest, "challenge %q is not an outstanding challenge of this member", a.GUID)
+		}
+		answers[a.GUID] = a.Value
+	}
+	for _, ch := range m.challenges {
+		if _, answered := answers[ch.GUID]; !answered {
+			return errReply(http.StatusBadRequest, "challenge %s is not answered", ch.GUID)
+		}
+	}
+	m.resume(answers, c.now)
+	return memberReply(http.StatusAccepted, m)
+}
+
+// ---- account owners and numbers
+
+func (s *Server) listAccountOwners(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	return listReply(c, "account_owners", 1000, m.readable().owners)
+}
+
+func (s *Server) listAccountNumbersByMember(c *call) reply {
+	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	return listReply(c, "account_numbers", 1000, m.readable().numbers)
+}
+
+func (s *Server) listAccountNumbersByAccount(c *call) reply {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	acct := c.path("account_guid")
+	for _, m := range u.members {
+		s.advance(m, c.now)
+		if m.results == nil || !slices.Contains(m.results.accounts, acct) {
+			continue
+		}
+		out := []accountNumberJSON{}
+		for _, n := range m.readable().numbers {
+			if n.AccountGUID == acct {
+				out = append(out, n)
+			}
+		}
+		return listReply(c, "account_numbers", 1000, out)
+	}
+	return errReply(http.StatusNotFound, "account not found")
+}
+
+// ---- widget URLs
+
+func (s *Server) requestWidgetURL(c *call) reply {
+	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	var req struct {
+		WidgetURL json.RawMessage `json:"widget_url"`
+	}
+	if rep, okay := c.decode(&req); !okay {
+		return rep
+	}
+	var w struct {
+		WidgetType string `json:"widget_type"`
+	}
+	if len(req.WidgetURL) == 0 || string(req.WidgetURL) == "null" {
+		return errReply(http.StatusBadRequest, "widget_url is required")
+	}
+	if err := json.Unmarshal(req.WidgetURL, &w); err != nil {
+		return errReply(http.StatusBadRequest, "malformed widget_url: %v", err)
+	}
+	if w.WidgetType == "" {
+		return errReply(http.StatusBadRequest, "widget_type is required")
+	}
+	token := fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+	s.widgets[token] = widgetSession{userGUID: u.guid, request: req.WidgetURL}
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	return ok(http.StatusOK, map[string]any{"widget_url": widgetURLJSON{
+		Type: w.WidgetType, URL: scheme + "://" + c.r.Host + "/_sim/connect/" + token, UserID: nullable(u.id)}})
+}

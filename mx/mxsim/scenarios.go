@@ -1,0 +1,266 @@
+package mxsim
+
+import (
+	"bytes"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/png"
+	"slices"
+)
+
+// Scenario is one end-to-end case of the simulator: the member to use (by
+// credentials at an institution, or a static test member), the answer to
+// give in each MFA round, and what a fleet should conclude.
+type Scenario struct {
+	Name            string            `json:"name"`
+	Description     string            `json:"description"`
+	Kinds           []string          `json:"kinds"` // "verify", "identify"
+	InstitutionCode string            `json:"institution_code,omitempty"`
+	Credentials     map[string]string `json:"credentials,omitempty"` // by credential field_name
+	MemberGUID      string            `json:"member_guid,omitempty"` // a static test member
+	Answers         []string          `json:"answers"`               // one per MFA round; "@first" picks the first option
+	Expect          Expect            `json:"expect"`
+}
+
+// Expect is how a fleet's job should end for a scenario.
+type Expect struct {
+	State            string `json:"state"`
+	ConnectionStatus string `json:"connection_status,omitempty"`
+	ErrorCode        string `json:"error_code,omitempty"`
+}
+
+// Scenarios returns the scenario table (also served at GET /_sim/scenarios).
+// The slice is fresh on each call.
+func Scenarios() []Scenario {
+	both := []string{"verify", "identify"}
+	succeeded := Expect{State: "succeeded", ConnectionStatus: "CONNECTED"}
+	failed := func(status, code string) Expect {
+		return Expect{State: "failed", ConnectionStatus: status, ErrorCode: code}
+	}
+	bank := func(name, desc, password string, answers []string, e Expect) Scenario {
+		return Scenario{Name: name, Description: desc, Kinds: both, InstitutionCode: "mxbank",
+			Credentials: map[string]string{"username": testUsername, "password": password},
+			Answers:     answers, Expect: e}
+	}
+	static := func(name, desc string, kinds []string, e Expect) Scenario {
+		return Scenario{Name: name, Description: desc, Kinds: kinds, InstitutionCode: "mxbank",
+			MemberGUID: name, Answers: []string{}, Expect: e}
+	}
+	none := []string{}
+	return []Scenario{
+		bank("success", "connects without MFA; 2 accounts with numbers and owners", "correct", none, succeeded),
+		bank("challenge", "one TEXT challenge answered correctly", "challenge", []string{"correct"}, succeeded),
+		bank("challenge_followup", "answering 'challenge' brings a follow-up TEXT round, then 'correct'", "challenge", []string{"challenge", "correct"}, succeeded),
+		bank("challenge_again", "a correct TEXT answer is followed by a second TEXT challenge", "challenge_again", []string{"correct", "correct"}, succeeded),
+		bank("challenge_wrong", "a wrong MFA answer is REJECTED", "challenge", []string{"wrong"}, failed("REJECTED", "rejected")),
+		bank("options", "one OPTIONS challenge; the option valued 'correct'", "options", []string{"correct"}, succeeded),
+		bank("two_step", "OPTIONS (where to send a code), then TEXT code 123456", "two_step", []string{"@first", "123456"}, succeeded),
+		bank("image", "IMAGE_DATA challenge answered 'correct'", "image", []string{"correct"}, succeeded),
+		bank("image_options", "IMAGE_OPTIONS challenge; the image valued 'correct'", "image_options", []string{"correct"}, succeeded),
+		bank("token", "TOKEN challenge answered 'correct'", "token", []string{"correct"}, succeeded),
+		bank("denied", "credentials refused: DENIED", "UNAUTHORIZED", none, failed("DENIED", "denied")),
+		bank("locked", "the institution locked the account: LOCKED", "LOCKED", none, failed("LOCKED", "locked")),
+		bank("impeded", "the user must act on the institution's site: IMPEDED", "IMPEDED", none, failed("IMPEDED", "impeded")),
+		bank("disabled", "aggregation disabled: DISABLED", "DISABLED", none, failed("DISABLED", "disabled")),
+		bank("bad_request", "the institution answered a bad request: FAILED", "BAD_REQUEST", none, failed("FAILED", "failed")),
+		bank("degraded", "the first job ends DEGRADED, a later retry connects", "DEGRADED", none, succeeded),
+		bank("expired", "a TEXT challenge left unanswered past the MFA window: EXPIRED", "challenge", none,
+			Expect{State: "failed", ErrorCode: "challenge_expired"}),
+		bank("many", "connects with 60 account numbers and 30 account owners (several pages)", "many", none, succeeded),
+		static("test_nexus_member", "MX's static test member: 2 account numbers and 2 owners", both, succeeded),
+		static("unverified", "static test member without account numbers", []string{"verify"}, failed("CONNECTED", "no_results")),
+		static("unidentified", "static test member without account owners", []string{"identify"}, failed("CONNECTED", "no_results")),
+	}
+}
+
+// testUsername is the username of every scenario; any other is DENIED.
+const testUsername = "mxuser"
+
+// Connection statuses the simulator uses.
+const (
+	statusCreated    = "CREATED"
+	statusUpdated    = "UPDATED"
+	statusResumed    = "RESUMED"
+	statusConnected  = "CONNECTED"
+	statusChallenged = "CHALLENGED"
+	statusRejected   = "REJECTED"
+	statusExpired    = "EXPIRED"
+	statusDenied     = "DENIED"
+	statusLocked     = "LOCKED"
+	statusImpeded    = "IMPEDED"
+	statusDisabled   = "DISABLED"
+	statusFailed     = "FAILED"
+	statusDegraded   = "DEGRADED"
+)
+
+// stage names an MFA round.
+type stage string
+
+const (
+	stageCity         stage = "city"          // challenge: TEXT
+	stageFollowup     stage = "followup"      // challenge answered "challenge": TEXT
+	stageAgainFirst   stage = "again_first"   // challenge_again round 1: TEXT
+	stageAgainSecond  stage = "again_second"  // challenge_again round 2: TEXT
+	stageOptions      stage = "options"       // options: OPTIONS
+	stageSendCode     stage = "send_code"     // two_step round 1: OPTIONS
+	stageEnterCode    stage = "enter_code"    // two_step round 2: TEXT
+	stageImage        stage = "image"         // image: IMAGE_DATA
+	stageImageOptions stage = "image_options" // image_options: IMAGE_OPTIONS
+	stageToken        stage = "token"         // token: TOKEN
+)
+
+// outcome is how one run of a job ends: a connection status, and for
+// CHALLENGED the round to ask.
+type outcome struct {
+	status string
+	stage  stage
+}
+
+func ended(status string) outcome { return outcome{status: status} }
+func ask(st stage) outcome        { return outcome{status: statusChallenged, stage: st} }
+
+// firstOutcome is how a job's first run ends for these credentials.
+// firstJob is whether this is the member's first job ever.
+func firstOutcome(username, password string, firstJob bool) outcome {
+	if username != testUsername {
+		return ended(statusDenied)
+	}
+	switch password {
+	case "challenge":
+		return ask(stageCity)
+	case "challenge_again":
+		return ask(stageAgainFirst)
+	case "options":
+		return ask(stageOptions)
+	case "two_step":
+		return ask(stageSendCode)
+	case "image":
+		return ask(stageImage)
+	case "image_options":
+		return ask(stageImageOptions)
+	case "token":
+		return ask(stageToken)
+	case "UNAUTHORIZED":
+		return ended(statusDenied)
+	case "LOCKED":
+		return ended(statusLocked)
+	case "IMPEDED":
+		return ended(statusImpeded)
+	case "DISABLED":
+		return ended(statusDisabled)
+	case "BAD_REQUEST":
+		return ended(statusFailed)
+	case "DEGRADED":
+		if firstJob {
+			return ended(statusDegraded)
+		}
+	}
+	return ended(statusConnected)
+}
+
+// resumeOutcome is how a resume run ends, given the round asked and the
+// answers (by challenge guid, already checked to cover every challenge).
+func resumeOutcome(st stage, asked []challengeJSON, answers map[string]string) outcome {
+	ch := asked[0] // every round asks one question
+	a := answers[ch.GUID]
+	ok := func(next outcome) outcome {
+		if a == "correct" {
+			return next
+		}
+		return ended(statusRejected)
+	}
+	switch st {
+	case stageCity:
+		if a == "challenge" {
+			return ask(stageFollowup)
+		}
+		return ok(ended(statusConnected))
+	case stageAgainFirst:
+		return ok(ask(stageAgainSecond))
+	case stageSendCode:
+		if slices.ContainsFunc(ch.Options, func(o optionJSON) bool { return o.Value == a }) {
+			return ask(stageEnterCode)
+		}
+		return ended(statusRejected)
+	case stageEnterCode:
+		if a == "123456" {
+			return ended(statusConnected)
+		}
+		return ended(statusRejected)
+	case stageImageOptions:
+		for _, o := range ch.ImageOptions {
+			if o.Value == "correct" && a == o.DataURI {
+				return ended(statusConnected)
+			}
+		}
+		return ok(ended(statusConnected))
+	default: // followup, again_second, options, image, token
+		return ok(ended(statusConnected))
+	}
+}
+
+// newChallenges builds the round's challenges, with fresh guids.
+func newChallenges(st stage) []challengeJSON {
+	text := func(typ, label string) challengeJSON {
+		return challengeJSON{FieldName: label, GUID: newGUID("CRD"), Label: label, Type: typ}
+	}
+	opt := func(label, value string) optionJSON {
+		return optionJSON{GUID: newGUID("CRD"), Label: label, Value: value}
+	}
+	var ch challengeJSON
+	switch st {
+	case stageCity, stageAgainFirst:
+		ch = text("TEXT", "What city were you born in?")
+	case stageFollowup:
+		ch = text("TEXT", "What was the name of your first pet?")
+	case stageAgainSecond:
+		ch = text("TEXT", "What is your mother's maiden name?")
+	case stageOptions:
+		ch = text("OPTIONS", "Which of these did you own?")
+		ch.Options = []optionJSON{opt("A yellow submarine", "submarine"), opt("A blue pickup truck", "correct"), opt("A green tractor", "tractor")}
+	case stageSendCode:
+		ch = text("OPTIONS", "Where should we send your code?")
+		ch.Options = []optionJSON{opt("Text (***) ***-1234", "phone_1234"), opt("Text (***) ***-5678", "phone_5678")}
+	case stageEnterCode:
+		ch = text("TEXT", "Enter the code we sent")
+	case stageImage:
+		ch = text("IMAGE_DATA", "What do you see in this image?")
+		data := imageData
+		ch.ImageData = &data
+	case stageImageOptions:
+		ch = text("IMAGE_OPTIONS", "Which one is your security image?")
+		for i, v := range []string{"image_1", "correct", "image_3"} {
+			ch.ImageOptions = append(ch.ImageOptions, imageOptionJSON{DataURI: imageChoices[i], GUID: newGUID("CRD"),
+				Label: "IMAGE_" + string(rune('1'+i)), Value: v})
+		}
+	case stageToken:
+		ch = text("TOKEN", "Enter the token from your authenticator app")
+	}
+	return []challengeJSON{ch}
+}
+
+// The pictures of the image challenges: tiny PNG data URIs.
+var (
+	imageData    = pixelDataURI(color.RGBA{R: 200, G: 30, B: 30, A: 255})
+	imageChoices = []string{
+		pixelDataURI(color.RGBA{R: 30, G: 160, B: 30, A: 255}),
+		pixelDataURI(color.RGBA{R: 30, G: 30, B: 200, A: 255}),
+		pixelDataURI(color.RGBA{R: 220, G: 200, B: 20, A: 255}),
+	}
+)
+
+// pixelDataURI is a 2x2 PNG of one colour as a data URI.
+func pixelDataURI(c color.Color) string {
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	for x := range 2 {
+		for y := range 2 {
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic(err)
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+}

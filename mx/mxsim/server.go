@@ -1,0 +1,288 @@
+package mxsim
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The credentials the simulator accepts unless WithAuth says otherwise.
+const (
+	DefaultClientID = "sim-client-id"
+	DefaultAPIKey   = "sim-api-key"
+)
+
+// mediaType is MX's v20111101 version media type (Accept and answers).
+const mediaType = "application/vnd.mx.api.v1+json"
+
+// maxBody caps request bodies.
+const maxBody = 1 << 20
+
+// Server is the simulator; it is an http.Handler and safe for concurrent use.
+type Server struct {
+	clientID, apiKey string
+	aggTime          time.Duration
+	mfaWindow        time.Duration
+	now              func() time.Time
+
+	api *http.ServeMux // MX's routes
+	sim *http.ServeMux // /_sim/ routes
+
+	institutions []*institution
+	instByCode   map[string]*institution
+
+	mu          sync.Mutex // guards everything below
+	faults      Faults
+	users       map[string]*user
+	userOrder   []string
+	widgets     map[string]widgetSession
+	calls       map[string]int
+	memberCalls map[string]map[string]int
+}
+
+// widgetSession is what a widget URL was requested with.
+type widgetSession struct {
+	userGUID string
+	request  json.RawMessage
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithAuth sets the client id and API key the simulator accepts.
+func WithAuth(clientID, apiKey string) Option {
+	return func(s *Server) { s.clientID, s.apiKey = clientID, apiKey }
+}
+
+// WithAggregationTime sets how long each MX job run (aggregate, verify,
+// identify, or a resume) takes; the default is 2s.
+func WithAggregationTime(d time.Duration) Option {
+	return func(s *Server) { s.aggTime = d }
+}
+
+// WithMFAWindow sets how long a challenge may wait for answers before the
+// member turns EXPIRED; the default is 5m.
+func WithMFAWindow(d time.Duration) Option {
+	return func(s *Server) { s.mfaWindow = d }
+}
+
+// WithClock sets the clock jobs and challenges are timed by (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now = now }
+}
+
+// WithFaults sets the initial faults.
+func WithFaults(f Faults) Option {
+	return func(s *Server) { s.faults = f }
+}
+
+// New returns a simulator with no users.
+func New(opts ...Option) *Server {
+	s := &Server{
+		clientID: DefaultClientID, apiKey: DefaultAPIKey,
+		aggTime: 2 * time.Second, mfaWindow: 5 * time.Minute, now: time.Now,
+		api: http.NewServeMux(), sim: http.NewServeMux(),
+		instByCode: map[string]*institution{},
+		users:      map[string]*user{}, widgets: map[string]widgetSession{},
+		calls: map[string]int{}, memberCalls: map[string]map[string]int{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.institutions = newInstitutions()
+	for _, in := range s.institutions {
+		s.instByCode[in.code] = in
+	}
+	s.apiRoutes()
+	s.simRoutes()
+	return s
+}
+
+// ServeHTTP serves MX's API and the simulator's /_sim/ routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_sim" || strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.sim.ServeHTTP(w, r)
+		return
+	}
+	if !s.injectFaults(w, r) {
+		return
+	}
+	if id, key, ok := r.BasicAuth(); !ok || !equal(id, s.clientID) || !equal(key, s.apiKey) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="MX Platform API"`)
+		writeReply(w, errReply(http.StatusUnauthorized, "invalid client id or API key"))
+		return
+	}
+	if !acceptsMX(r.Header.Values("Accept")) {
+		writeReply(w, errReply(http.StatusNotAcceptable, "missing or unsupported API version: send Accept: %s", mediaType))
+		return
+	}
+	if _, pattern := s.api.Handler(r); pattern == "" {
+		writeReply(w, errReply(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
+		return
+	}
+	s.api.ServeHTTP(w, r)
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// acceptsMX is whether an Accept header names MX's v1 media type.
+func acceptsMX(values []string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == mediaType {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reply is an API answer: a status and a JSON body (none when nil).
+type reply struct {
+	status int
+	body   any
+}
+
+func ok(status int, body any) reply { return reply{status, body} }
+
+func errReply(status int, format string, args ...any) reply {
+	var e errorJSON
+	e.Error.Message = fmt.Sprintf(format, args...)
+	return reply{status, e}
+}
+
+// encoded is a reply ready to write.
+type encoded struct {
+	status int
+	body   []byte
+}
+
+func (rep reply) encode() encoded {
+	if rep.body == nil {
+		return encoded{status: rep.status}
+	}
+	b, err := json.Marshal(rep.body)
+	if err != nil {
+		return errReply(http.StatusInternalServerError, "encode: %v", err).encode()
+	}
+	return encoded{rep.status, b}
+}
+
+func (e encoded) write(w http.ResponseWriter) {
+	if e.body == nil {
+		w.WriteHeader(e.status)
+		return
+	}
+	w.Header().Set("Content-Type", mediaType)
+	w.WriteHeader(e.status)
+	_, _ = w.Write(e.body)
+}
+
+func writeReply(w http.ResponseWriter, rep reply) { rep.encode().write(w) }
+
+// call is one API request as a handler sees it, under the server's lock.
+type call struct {
+	r    *http.Request
+	body []byte
+	now  time.Time
+}
+
+func (c *call) path(name string) string { return c.r.PathValue(name) }
+func (c *call) query() url.Values       { return c.r.URL.Query() }
+
+// decode reads the JSON body into v; a missing or malformed body is a 400.
+func (c *call) decode(v any) (reply, bool) {
+	if len(strings.TrimSpace(string(c.body))) == 0 {
+		return errReply(http.StatusBadRequest, "request body is required"), false
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		return errReply(http.StatusBadRequest, "malformed JSON body: %v", err), false
+	}
+	return reply{}, true
+}
+
+type handlerFunc func(c *call) reply
+
+// route registers an MX operation. The handler runs under the lock, after
+// the call is counted; the answer is written after the lock is released.
+func (s *Server) route(pattern, op string, h handlerFunc) {
+	s.api.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		out := func() encoded {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.count(op, r.PathValue("member_guid"))
+			if err != nil {
+				return errReply(http.StatusBadRequest, "request body could not be read: %v", err).encode()
+			}
+			return h(&call{r: r, body: body, now: s.now()}).encode()
+		}()
+		out.write(w)
+	})
+}
+
+// pageParams reads page and records_per_page: page defaults to 1,
+// records_per_page to 25; below 10 it is 10, above maxPer it falls back to 25.
+func pageParams(q url.Values, maxPer int) (page, per int, rep reply, okay bool) {
+	page, per = 1, 25
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, 0, errReply(http.StatusBadRequest, "page must be an integer"), false
+		}
+		page = max(n, 1)
+	}
+	if v := q.Get("records_per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, 0, errReply(http.StatusBadRequest, "records_per_page must be an integer"), false
+		}
+		switch {
+		case n > maxPer:
+			per = 25
+		case n < 10:
+			per = 10
+		default:
+			per = n
+		}
+	}
+	return page, per, reply{}, true
+}
+
+// paginate cuts one page out of items (never nil).
+func paginate[T any](items []T, page, per int) ([]T, paginationJSON) {
+	total := len(items)
+	p := paginationJSON{CurrentPage: page, PerPage: per, TotalEntries: total, TotalPages: (total + per - 1) / per}
+	lo := min((page-1)*per, total)
+	hi := min(lo+per, total)
+	out := make([]T, hi-lo)
+	copy(out, items[lo:hi])
+	return out, p
+}
+
+// listReply is a paged list under key, or the error of bad paging params.
+func listReply[T any](c *call, key string, maxPer int, items []T) reply {
+	page, per, rep, okay := pageParams(c.query(), maxPer)
+	if !okay {
+		return rep
+	}
+	out, p := paginate(items, page, per)
+	return ok(http.StatusOK, map[string]any{key: out, "pagination": p})
+}
+
+// timestamp is t in ISO-8601 UTC, or null for the zero time.
+func timestamp(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format("2006-01-02T15:04:05.000Z")
+	return &s
+}

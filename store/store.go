@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNotFound is returned for a job id with no record.
+var ErrNotFound = errors.New("job not found")
+
+// ErrNoChange, returned by an Update function, ends the update without
+// writing anything.
+var ErrNoChange = errors.New("no change")
+
+// DefaultRetention is how long a job record is kept after the job ends.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// Store reads and writes job records and the parked hash.
+type Store struct {
+	rdb       redis.UniversalClient
+	retention time.Duration
+	now       func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithRetention sets how long ended jobs are kept (default 7 days).
+func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention = d } }
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New returns a Store over rdb.
+func New(rdb redis.UniversalClient, opts ...Option) *Store {
+	s := &Store{rdb: rdb, retention: DefaultRetention, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Create writes j unless a record with its id exists. It returns the
+// record that stands afterwards and whether it is the new one.
+func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
+	if err := ValidateID(j.ID); err != nil {
+		return nil, false, err
+	}
+	now := s.now().UTC()
+	j.CreatedAt, j.UpdatedAt = now, now
+	b, err := json.Marshal(j)
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err := s.rdb.SetNX(ctx, jobKey(j.ID), b, s.liveTTL(j)).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("store: create job %s: %w", j.ID, err)
+	}
+	if ok {
+		return j, true, nil
+	}
+	existing, err := s.Get(ctx, j.ID)
+	return existing, false, err
+}
+
+// Get reads a job record.
+func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	return get(ctx, s.rdb, id)
+}
+
+type getter interface {
+	Get(ctx context.Context, key string) *redis.StringCmd
+}
+
+func get(ctx context.Context, c getter, id string) (*Job, error) {
+	b, err := c.Get(ctx, jobKey(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read job %s: %w", id, err)
+	}
+	var j Job
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("store: decode job %s: %w", id, err)
+	}
+	return &j, nil
+}
+
+// Update applies fn to the job record atomically: fn sees the current
+// record and its changes are written only if nobody changed the record in
+// between (optimistic locking with WATCH; conflicts are retried). fn may
+// run more than once, so it must only change the job. Returning ErrNoChange
+// leaves the record as it is and returns it with a nil error; any other
+// error is returned as is.
+//
+// The parked hash follows the record in the same transaction: a challenged
+// job whose round nobody has claimed is in it, every other job is not.
+func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Job, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	var out *Job
+	txf := func(tx *redis.Tx) error {
+		j, err := get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(j); err != nil {
+			if errors.Is(err, ErrNoChange) {
+				out = j
+				return nil
+			}
+			return err
+		}
+		j.UpdatedAt = s.now().UTC()
+		b, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		var parked []byte
+		if j.State == StateChallenged && j.ResumeClaim == "" {
+			if parked, err = json.Marshal(Parked{JobID: j.ID, UserGUID: j.UserGUID, MemberGUID: j.MemberGUID,
+				Challenges: j.Challenges, Round: j.Round, ExpiresAt: j.ChallengeExp}); err != nil {
+				return err
+			}
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			ttl := s.liveTTL(j)
+			if j.State.Terminal() {
+				ttl = s.retention
+			}
+			p.Set(ctx, jobKey(id), b, ttl)
+			if parked != nil {
+				p.HSet(ctx, parkedKey, id, parked)
+			} else {
+				p.HDel(ctx, parkedKey, id)
+			}
+			return nil
+		})
+		out = j
+		return err
+	}
+	for range 50 {
+		err := s.rdb.Watch(ctx, txf, jobKey(id))
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("store: update job %s: too much contention", id)
+}
+
+// liveTTL bounds a job that has not ended: past its deadline it is ended
+// by the worker, so the record can never outlive deadline + retention.
+func (s *Store) liveTTL(j *Job) time.Duration {
+	if j.Deadline.IsZero() {
+		return 24*time.Hour + s.retention
+	}
+	if left := j.Deadline.Sub(s.now()); left > 0 {
+		return left + s.retention
+	}
+	return s.retention
+}
+
+// Parked lists the jobs parked on a challenge.
+func (s *Store) Parked(ctx context.Context) ([]Parked, error) {
+	m, err := s.rdb.HGetAll(ctx, parkedKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: list parked: %w", err)
+	}
+	out := make([]Parked, 0, len(m))
+	for id, v := range m {
+		var p Parked
+		if err := json.Unmarshal([]byte(v), &p); err != nil {
+			return nil, fmt.Errorf("store: decode parked %s: %w", id, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// GetParked reads one parked entry; ErrNotFound when the job is not parked.
+func (s *Store) GetParked(ctx context.Context, id string) (*Parked, error) {
+	v, err := s.rdb.HGet(ctx, parkedKey, id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("job %s is not parked: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read parked %s: %w", id, err)
+	}
+	var p Parked
+	if err := json.Unmarshal(v, &p); err != nil {
+		return nil, fmt.Errorf("store: decode parked %s: %w", id, err)
+	}
+	return &p, nil
+}
+
+// Delete removes everything the store holds for a job.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, jobKey(id))
+		p.HDel(ctx, parkedKey, id)
+		return nil
+	})
+	return err
+}

@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+)
+
+func TestCreateIsIdempotent(t *testing.T) {
+	r := testenv.NewRedis(t)
+	s := store.New(r.Client)
+	ctx := context.Background()
+	j, created, err := s.Create(ctx, &store.Job{ID: "a", Kind: store.KindVerify, State: store.StatePending})
+	if err != nil || !created {
+		t.Fatalf("first create: %v %v", created, err)
+	}
+	again, created, err := s.Create(ctx, &store.Job{ID: "a", Kind: store.KindIdentify, State: store.StatePending})
+	if err != nil || created || again.Kind != store.KindVerify || !again.CreatedAt.Equal(j.CreatedAt) {
+		t.Fatalf("second create changed the job: %+v %v %v", again, created, err)
+	}
+	if _, _, err := s.Create(ctx, &store.Job{ID: "bad id!"}); err == nil {
+		t.Fatal("a bad id was accepted")
+	}
+	if _, err := s.Get(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing job: %v", err)
+	}
+}
+
+func TestUpdateIsCompareAndSet(t *testing.T) {
+	r := testenv.NewRedis(t)
+	s := store.New(r.Client)
+	ctx := context.Background()
+	if _, _, err := s.Create(ctx, &store.Job{ID: "n", State: store.StateRunning}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Update(ctx, "n", func(j *store.Job) error { j.Polls++; return nil }); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	j, _ := s.Get(ctx, "n")
+	if j.Polls != 20 {
+		t.Fatalf("20 concurrent increments gave %d", j.Polls)
+	}
+}
+
+func TestParkedHashFollowsTheRecord(t *testing.T) {
+	r := testenv.NewRedis(t)
+	s := store.New(r.Client, store.WithRetention(time.Minute))
+	ctx := context.Background()
+	if _, _, err := s.Create(ctx, &store.Job{ID: "p", State: store.StateRunning, UserGUID: "USR-1", MemberGUID: "MBR-1"}); err != nil {
+		t.Fatal(err)
+	}
+	chs := []mx.Challenge{{GUID: "CRD-1", Label: "City?", Type: "TEXT"}}
+	if _, err := s.Update(ctx, "p", func(j *store.Job) error {
+		j.State, j.Challenges, j.Round = store.StateChallenged, chs, 1
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.GetParked(ctx, "p")
+	if err != nil || p.MemberGUID != "MBR-1" || p.Round != 1 || len(p.Challenges) != 1 {
+		t.Fatalf("parked: %+v %v", p, err)
+	}
+	if all, _ := s.Parked(ctx); len(all) != 1 {
+		t.Fatalf("parked list: %+v", all)
+	}
+	// Claimed: no longer waiting for answers.
+	if _, err := s.Update(ctx, "p", func(j *store.Job) error { j.ResumeClaim = "a1"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetParked(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("claimed job still parked: %v", err)
+	}
+	if _, err := s.Update(ctx, "p", func(j *store.Job) error { j.Fail("x", "y"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ttl := r.Client.TTL(ctx, "mxfleet:job:p").Val()
+	if ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("ended job TTL %s, want the retention (1m)", ttl)
+	}
+	if err := s.Delete(ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted job: %v", err)
+	}
+}

@@ -1,0 +1,330 @@
+// Package tasks is the producer contract of the fleet: the asynq task types,
+// their versioned payloads and constructors, and a Client that upstream Go
+// services use to start verify and identify jobs, answer MFA challenges and
+// read job status.
+package tasks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+)
+
+// Task types. Verify, Identify and Answer are enqueued by producers; Poll,
+// Trigger and Expire are the worker's own follow-ups.
+const (
+	TypeVerify   = "mx:verify"   // start a verification job (account numbers)
+	TypeIdentify = "mx:identify" // start an identification job (account owners)
+	TypeAnswer   = "mx:answer"   // MFA answers for a parked job
+	TypePoll     = "mx:poll"     // read the member status once
+	TypeTrigger  = "mx:trigger"  // start the MX job again after a retry-later failure
+	TypeExpire   = "mx:expire"   // end a job whose challenge was not answered in time
+)
+
+// Queues and their weights: answers first (an end user is waiting), then
+// polls (jobs already running), then new jobs.
+const (
+	QueueAnswers = "mx_answers"
+	QueuePolls   = "mx_polls"
+	QueueJobs    = "mx_jobs"
+)
+
+// Queues is the asynq queue configuration a worker serves.
+var Queues = map[string]int{QueueAnswers: 6, QueuePolls: 3, QueueJobs: 1}
+
+// Version is the payload version this build writes and reads.
+const Version = 1
+
+// MaxPayload bounds a payload; larger ones are refused.
+const MaxPayload = 64 << 10
+
+// Limits on the values a job carries.
+const (
+	maxCredentials   = 20
+	maxFieldLen      = 128
+	maxValueLen      = 1024
+	maxAnswers       = 20
+	maxGUIDLen       = 128
+	taskMaxRetry     = 12
+	taskTimeout      = 2 * time.Minute
+	followUpRetained = 15 * time.Minute
+)
+
+// ErrBadPayload marks a payload that cannot be processed: it will never
+// succeed, so the worker archives it without retries.
+var ErrBadPayload = errors.New("bad payload")
+
+// User names the MX user of a job: an MX guid, or a partner id that the
+// worker looks up and creates when missing. Exactly one is set.
+type User struct {
+	GUID  string `json:"guid,omitempty"`
+	ID    string `json:"id,omitempty"`
+	Email string `json:"email,omitempty"` // only used when the worker creates the user
+}
+
+// Member names the MX member of a job: an existing member guid, or an
+// institution code plus credentials by field name ("username",
+// "password"), which the worker maps to the institution's credential guids.
+// With Follow, the member was connected elsewhere (MXconnect): the worker
+// follows its status and reads the results without starting a new MX job.
+type Member struct {
+	GUID            string            `json:"guid,omitempty"`
+	InstitutionCode string            `json:"institution_code,omitempty"`
+	Credentials     map[string]string `json:"credentials,omitempty"`
+	Follow          bool              `json:"follow,omitempty"`
+}
+
+// Job is the payload of mx:verify and mx:identify.
+type Job struct {
+	V      int    `json:"v"`
+	JobID  string `json:"job_id"`
+	User   User   `json:"user"`
+	Member Member `json:"member"`
+}
+
+// Answer is the payload of mx:answer: answers by challenge guid.
+type Answer struct {
+	V        int                  `json:"v"`
+	JobID    string               `json:"job_id"`
+	AnswerID string               `json:"answer_id"`
+	Answers  []mx.ChallengeAnswer `json:"answers"`
+}
+
+// Poll is the payload of mx:poll: the N-th status read of a job.
+type Poll struct {
+	V     int    `json:"v"`
+	JobID string `json:"job_id"`
+	N     int    `json:"n"`
+}
+
+// Trigger is the payload of mx:trigger: start MX job number Attempt.
+type Trigger struct {
+	V       int    `json:"v"`
+	JobID   string `json:"job_id"`
+	Attempt int    `json:"attempt"`
+}
+
+// Expire is the payload of mx:expire: end the job if MFA round Round is
+// still unanswered.
+type Expire struct {
+	V     int    `json:"v"`
+	JobID string `json:"job_id"`
+	Round int    `json:"round"`
+}
+
+// Validate checks a job payload.
+func (p *Job) Validate() error {
+	if err := store.ValidateID(p.JobID); err != nil {
+		return err
+	}
+	switch {
+	case p.User.GUID == "" && p.User.ID == "":
+		return errors.New("user: give a user guid or a partner user id")
+	case p.User.GUID != "" && p.User.ID != "":
+		return errors.New("user: give a user guid or a partner user id, not both")
+	case len(p.User.GUID) > maxGUIDLen || len(p.User.ID) > maxGUIDLen || len(p.User.Email) > maxValueLen:
+		return errors.New("user: guid, id or email too long")
+	}
+	m := p.Member
+	switch {
+	case m.GUID != "" && (m.InstitutionCode != "" || len(m.Credentials) > 0):
+		return errors.New("member: give a member guid or an institution with credentials, not both")
+	case m.GUID == "" && m.InstitutionCode == "":
+		return errors.New("member: give a member guid, or an institution code with credentials")
+	case m.GUID == "" && len(m.Credentials) == 0:
+		return fmt.Errorf("member: institution %q needs credentials", m.InstitutionCode)
+	case m.Follow && m.GUID == "":
+		return errors.New("member: follow needs the guid of a member connected by MXconnect")
+	case len(m.GUID) > maxGUIDLen || len(m.InstitutionCode) > maxGUIDLen:
+		return errors.New("member: guid or institution code too long")
+	case len(m.Credentials) > maxCredentials:
+		return fmt.Errorf("member: %d credentials, at most %d", len(m.Credentials), maxCredentials)
+	}
+	for name, v := range m.Credentials {
+		if name == "" || len(name) > maxFieldLen || strings.ContainsAny(name, "\x00\r\n") {
+			return fmt.Errorf("member: credential field name %q is not valid", truncate(name, 40))
+		}
+		if v == "" || len(v) > maxValueLen {
+			return fmt.Errorf("member: credential %q must have a value of 1-%d bytes", name, maxValueLen)
+		}
+	}
+	return nil
+}
+
+// Validate checks an answer payload (not against the job: the worker does).
+func (p *Answer) Validate() error {
+	if err := store.ValidateID(p.JobID); err != nil {
+		return err
+	}
+	if p.AnswerID == "" || len(p.AnswerID) > maxGUIDLen {
+		return errors.New("answer id missing or too long")
+	}
+	if len(p.Answers) == 0 || len(p.Answers) > maxAnswers {
+		return fmt.Errorf("give 1-%d answers", maxAnswers)
+	}
+	seen := map[string]bool{}
+	for _, a := range p.Answers {
+		if a.GUID == "" || len(a.GUID) > maxGUIDLen {
+			return errors.New("an answer has no challenge guid")
+		}
+		if seen[a.GUID] {
+			return fmt.Errorf("challenge %s answered twice", a.GUID)
+		}
+		seen[a.GUID] = true
+		if a.Value == "" || len(a.Value) > maxValueLen {
+			return fmt.Errorf("the answer to challenge %s must be 1-%d bytes", a.GUID, maxValueLen)
+		}
+	}
+	return nil
+}
+
+// Decode reads a payload strictly: size, JSON shape (no unknown fields),
+// version, and the payload's own validation. Every failure wraps
+// ErrBadPayload.
+func Decode(payload []byte, v interface {
+	version() int
+	Validate() error
+}) error {
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrBadPayload, len(payload), MaxPayload)
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: malformed JSON: %s", ErrBadPayload, jsonErr(err))
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data after the JSON object", ErrBadPayload)
+	}
+	if got := v.version(); got != Version {
+		return fmt.Errorf("%w: payload version %d, this worker reads version %d", ErrBadPayload, got, Version)
+	}
+	if err := v.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadPayload, err)
+	}
+	return nil
+}
+
+// jsonErr describes a decoding error without quoting the input (which may
+// hold secrets).
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "syntax error at offset " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "not a JSON object"
+}
+
+func (p *Job) version() int     { return p.V }
+func (p *Answer) version() int  { return p.V }
+func (p *Poll) version() int    { return p.V }
+func (p *Trigger) version() int { return p.V }
+func (p *Expire) version() int  { return p.V }
+
+// Validate checks a poll payload.
+func (p *Poll) Validate() error {
+	if p.N < 1 {
+		return errors.New("poll number must be at least 1")
+	}
+	return store.ValidateID(p.JobID)
+}
+
+// Validate checks a trigger payload.
+func (p *Trigger) Validate() error {
+	if p.Attempt < 1 {
+		return errors.New("attempt must be at least 1")
+	}
+	return store.ValidateID(p.JobID)
+}
+
+// Validate checks an expire payload.
+func (p *Expire) Validate() error {
+	if p.Round < 1 {
+		return errors.New("round must be at least 1")
+	}
+	return store.ValidateID(p.JobID)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxPayload {
+		return nil, fmt.Errorf("%s payload is %d bytes, limit %d", typ, len(b), MaxPayload)
+	}
+	return asynq.NewTask(typ, b, opts...), nil
+}
+
+// NewJobTask builds the task that starts a job of the given kind. Its id is
+// "start:<job id>", so a job is started once however often it is enqueued
+// while the first task lives. Completed start tasks are not retained: their
+// payload holds credentials.
+func NewJobTask(kind store.Kind, p Job) (*asynq.Task, error) {
+	p.V = Version
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	typ := TypeVerify
+	if kind == store.KindIdentify {
+		typ = TypeIdentify
+	} else if kind != store.KindVerify {
+		return nil, fmt.Errorf("unknown job kind %q", kind)
+	}
+	return newTask(typ, p, asynq.Queue(QueueJobs), asynq.TaskID("start:"+p.JobID),
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
+}
+
+// NewAnswerTask builds an mx:answer task; its id names the job and answer.
+func NewAnswerTask(p Answer) (*asynq.Task, error) {
+	p.V = Version
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return newTask(TypeAnswer, p, asynq.Queue(QueueAnswers), asynq.TaskID("answer:"+p.JobID+":"+p.AnswerID),
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
+}
+
+// NewPollTask builds the n-th poll of a job, to run after delay. Its id is
+// "poll:<job id>:<n>": a handler that runs twice cannot fork a second chain.
+func NewPollTask(jobID string, n int, delay time.Duration) (*asynq.Task, error) {
+	return newTask(TypePoll, Poll{V: Version, JobID: jobID, N: n}, asynq.Queue(QueuePolls),
+		asynq.TaskID(fmt.Sprintf("poll:%s:%d", jobID, n)), asynq.ProcessIn(delay),
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout), asynq.Retention(followUpRetained))
+}
+
+// NewTriggerTask builds the task that starts MX job number attempt after delay.
+func NewTriggerTask(jobID string, attempt int, delay time.Duration) (*asynq.Task, error) {
+	return newTask(TypeTrigger, Trigger{V: Version, JobID: jobID, Attempt: attempt}, asynq.Queue(QueuePolls),
+		asynq.TaskID(fmt.Sprintf("trigger:%s:%d", jobID, attempt)), asynq.ProcessIn(delay),
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout), asynq.Retention(followUpRetained))
+}
+
+// NewExpireTask builds the task that ends MFA round round at at.
+func NewExpireTask(jobID string, round int, at time.Time) (*asynq.Task, error) {
+	return newTask(TypeExpire, Expire{V: Version, JobID: jobID, Round: round}, asynq.Queue(QueueAnswers),
+		asynq.TaskID(fmt.Sprintf("expire:%s:%d", jobID, round)), asynq.ProcessAt(at),
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout), asynq.Retention(followUpRetained))
+}

@@ -1,0 +1,93 @@
+package tasks_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+func TestJobTaskShape(t *testing.T) {
+	task, err := tasks.NewJobTask(store.KindVerify, tasks.Job{JobID: "j1", User: tasks.User{ID: "u"},
+		Member: tasks.Member{InstitutionCode: "mxbank", Credentials: map[string]string{"username": "a", "password": "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.Type() != tasks.TypeVerify {
+		t.Fatalf("type %s", task.Type())
+	}
+	var p tasks.Job
+	if err := tasks.Decode(task.Payload(), &p); err != nil || p.V != tasks.Version || p.Member.Credentials["password"] != "b" {
+		t.Fatalf("round trip: %+v %v", p, err)
+	}
+}
+
+func TestJobValidation(t *testing.T) {
+	ok := tasks.Job{V: 1, JobID: "j", User: tasks.User{ID: "u"}, Member: tasks.Member{GUID: "MBR-1"}}
+	for name, mutate := range map[string]func(*tasks.Job){
+		"no user":             func(j *tasks.Job) { j.User = tasks.User{} },
+		"two users":           func(j *tasks.Job) { j.User.GUID = "USR-1" },
+		"no member":           func(j *tasks.Job) { j.Member = tasks.Member{} },
+		"guid and creds":      func(j *tasks.Job) { j.Member.InstitutionCode = "mxbank" },
+		"institution no cred": func(j *tasks.Job) { j.Member = tasks.Member{InstitutionCode: "mxbank"} },
+		"follow no guid": func(j *tasks.Job) {
+			j.Member = tasks.Member{InstitutionCode: "x", Credentials: map[string]string{"a": "b"}, Follow: true}
+		},
+		"empty value": func(j *tasks.Job) {
+			j.Member = tasks.Member{InstitutionCode: "x", Credentials: map[string]string{"a": ""}}
+		},
+		"odd id":  func(j *tasks.Job) { j.JobID = "a b" },
+		"long id": func(j *tasks.Job) { j.JobID = strings.Repeat("a", 129) },
+	} {
+		j := ok
+		mutate(&j)
+		if err := j.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDecodeRefusesWithoutQuotingSecrets(t *testing.T) {
+	for name, payload := range map[string]string{
+		"syntax":  `{"v":1,"member":{"credentials":{"password":"hunter2"`,
+		"type":    `{"v":"hunter2"}`,
+		"unknown": `{"v":1,"hunter2":1}`,
+		"version": `{"v":2,"job_id":"j"}`,
+		"trailer": `{"v":1,"job_id":"j","user":{"id":"u"},"member":{"guid":"m"}} {"hunter2":1}`,
+	} {
+		var p tasks.Job
+		err := tasks.Decode([]byte(payload), &p)
+		if !errors.Is(err, tasks.ErrBadPayload) {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if name != "unknown" && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: error quotes the payload: %v", name, err)
+		}
+	}
+}
+
+func FuzzDecodeJob(f *testing.F) {
+	f.Add([]byte(`{"v":1,"job_id":"j","user":{"id":"u"},"member":{"guid":"m"}}`))
+	f.Add([]byte(`{"v":1,"job_id":"j","user":{"guid":"u"},"member":{"institution_code":"x","credentials":{"a":"b"}}}`))
+	f.Add([]byte(`{"v":1,"job_id":"j","answer_id":"a","answers":[{"guid":"g","value":"v"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var j tasks.Job
+		if tasks.Decode(b, &j) == nil {
+			if err := j.Validate(); err != nil {
+				t.Fatalf("decoded an invalid job: %v", err)
+			}
+		}
+		var a tasks.Answer
+		if tasks.Decode(b, &a) == nil {
+			if err := a.Validate(); err != nil {
+				t.Fatalf("decoded an invalid answer: %v", err)
+			}
+		}
+	})
+}
