@@ -22,11 +22,14 @@ test:
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
+# Micro benchmarks, then whole jobs through a worker (1000 jobs a run).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem -count=3 ./mx/ ./store/
+	$(GO) test -run '^$$' -bench VerifyJobsEndToEnd -benchtime 1000x -count=3 ./handlers/
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./mx/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeJob -fuzztime 30s ./tasks/
+	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime 30s ./internal/seal/
 
 vet:
 	$(GO) vet $(PKGS)

@@ -24,7 +24,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func scenarioByName(t *testing.T, name string) mxsim.Scenario {
+func scenarioByName(t testing.TB, name string) mxsim.Scenario {
 	for _, sc := range mxsim.Scenarios() {
 		if sc.Name == name {
 			return sc

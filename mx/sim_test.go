@@ -13,7 +13,7 @@ import (
 
 // newSim serves a simulator with short jobs and returns a client for it.
 // rt, when not nil, is the client's transport.
-func newSim(t *testing.T, rt http.RoundTripper, opts ...mxsim.Option) (*mx.Client, *mxsim.Server, *httptest.Server) {
+func newSim(t testing.TB, rt http.RoundTripper, opts ...mxsim.Option) (*mx.Client, *mxsim.Server, *httptest.Server) {
 	t.Helper()
 	sim := mxsim.New(append([]mxsim.Option{mxsim.WithAggregationTime(30 * time.Millisecond), mxsim.WithMFAWindow(400 * time.Millisecond)}, opts...)...)
 	hs := httptest.NewServer(sim)

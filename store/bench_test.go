@@ -1,0 +1,26 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/store"
+)
+
+// BenchmarkUpdate is one compare-and-set of a job record (WATCH, GET,
+// MULTI SET HDEL EXEC) against the test's redis-server on a unix socket.
+func BenchmarkUpdate(b *testing.B) {
+	r := testenv.NewRedis(b)
+	s := store.New(r.Client)
+	ctx := context.Background()
+	if _, _, err := s.Create(ctx, &store.Job{ID: "b", State: store.StateRunning}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Update(ctx, "b", func(j *store.Job) error { j.Polls++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
