@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -48,6 +49,8 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("%w (state %s)", errNotParked, j.State)
 		case j.ResumeClaim != "":
 			return errAlreadyAnswered
+		case j.Round != p.Round:
+			return fmt.Errorf("%w: the answers are for MFA round %d, the job is at round %d", errAlreadyAnswered, p.Round, j.Round)
 		}
 		if err := tasks.MatchChallenges(j.Challenges, answers); err != nil {
 			return err
@@ -68,6 +71,9 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		// it; if that one dies, asynq retries it, not this one.
 		return nil
 	}
+	if done, err := h.deadlinePassed(ctx, j); done {
+		return err
+	}
 	if !j.ResumeSent {
 		if err := h.resume(ctx, j, p.Answers); err != nil {
 			return err
@@ -80,6 +86,10 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		if j.State != store.StateChallenged || j.ResumeClaim != p.AnswerID {
 			return store.ErrNoChange
 		}
+		j.Answered = nil
+		for _, c := range j.Challenges {
+			j.Answered = append(j.Answered, c.GUID)
+		}
 		j.State, j.Challenges, j.ChallengeExp = store.StateRunning, nil, time.Time{}
 		j.TriggeredAt, j.SawRunning, j.PollMark = h.store.Now(), false, j.Polls
 		j.ResumeSent = true
@@ -89,14 +99,15 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 }
 
 // resume sends the answers to MX once. When this task is a retry, MX is
-// asked first whether an earlier run's resume got through.
+// asked first whether an earlier run's resume got through: only a member
+// still idle on these very challenges gets them again.
 func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.ChallengeAnswer) error {
 	if n, _ := asynq.GetRetryCount(ctx); n > 0 {
 		st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
 		if err != nil {
 			return h.mxErr(ctx, j.ID, "", err)
 		}
-		if st.ConnectionStatus != "CHALLENGED" {
+		if st.ConnectionStatus != "CHALLENGED" || st.IsBeingAggregated || !sameGUIDs(st.Challenges, j.Challenges) {
 			return h.markSent(ctx, j)
 		}
 	}
@@ -111,6 +122,23 @@ func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.Challe
 		return h.fail(ctx, j.ID, code, err.Error())
 	}
 	return h.markSent(ctx, j)
+}
+
+// sameGUIDs tells whether MX lists exactly the parked challenges (an empty
+// list from the status read is taken as the same).
+func sameGUIDs(got, parked []mx.Challenge) bool {
+	if len(got) == 0 {
+		return true
+	}
+	if len(got) != len(parked) {
+		return false
+	}
+	for i := range got {
+		if !slices.ContainsFunc(parked, func(c mx.Challenge) bool { return c.GUID == got[i].GUID }) {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {

@@ -137,7 +137,7 @@ func TestDuplicateAndConcurrentAnswersResumeOnce(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _, _ = f.Client.Answer(ctx, j.ID, answers) }()
 	}
-	p := tasks.Answer{V: tasks.Version, JobID: j.ID, AnswerID: "dup"}
+	p := tasks.Answer{V: tasks.Version, JobID: j.ID, AnswerID: "dup", Round: j.Round}
 	for g, v := range answers {
 		p.Answers = append(p.Answers, mx.ChallengeAnswer{GUID: g, Value: v})
 	}

@@ -17,6 +17,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -44,6 +45,7 @@ const (
 	CodeResumeRefused      = "resume_refused"      // MX refused the MFA answers
 	CodeMXUnavailable      = "mx_unavailable"      // transient MX errors outlasted every retry
 	CodeMXError            = "mx_error"            // MX refused a call for good (4xx)
+	CodeRetriesExhausted   = "retries_exhausted"   // a step kept failing (Redis, enqueue) past every retry
 )
 
 // Config tunes the state machine.
@@ -90,14 +92,31 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 	return m
 }
 
-// wrap turns a bad payload into an archived task: it can never succeed.
+// wrap turns a bad payload into an archived task (it can never succeed),
+// and ends the job when a step fails on the task's last retry, so that no
+// job is left running with nothing scheduled to drive it.
 func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := fn(ctx, t)
-		if errors.Is(err, tasks.ErrBadPayload) {
+		switch {
+		case err == nil || errors.Is(err, asynq.SkipRetry):
+			return err
+		case errors.Is(err, tasks.ErrBadPayload):
 			id, _ := asynq.GetTaskID(ctx)
 			h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("reason", err.Error()).Msg("task refused")
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		n, _ := asynq.GetRetryCount(ctx)
+		if maxN, ok := asynq.GetMaxRetry(ctx); ok && n >= maxN {
+			var ref struct {
+				JobID string `json:"job_id"`
+			}
+			if json.Unmarshal(t.Payload(), &ref) == nil && store.ValidateID(ref.JobID) == nil {
+				// The task's own context may be spent: record the end with a fresh one.
+				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				return h.fail(fctx, ref.JobID, CodeRetriesExhausted, "gave up after "+fmt.Sprint(n)+" retries: "+err.Error())
+			}
 		}
 		return err
 	}

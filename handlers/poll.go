@@ -31,6 +31,12 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	// An answer has claimed the round but not yet moved the job on (it
+	// enqueues this poll first): come back once it has, or once asynq
+	// has retried it.
+	if j.State == store.StateChallenged && j.ResumeClaim != "" && j.Polls < p.N {
+		return fmt.Errorf("job %s: resume in progress, poll %d waits", j.ID, p.N)
+	}
 	// A poll that already ran, or a job that moved on, is done.
 	if !pollCurrent(j, p.N) {
 		return nil
@@ -94,7 +100,7 @@ func (h *Handlers) stale(j *store.Job, st *mx.MemberStatus, sawRunning bool, n i
 		return false
 	}
 	if st.ConnectionStatus == "CHALLENGED" {
-		return len(st.Challenges) > 0 && slices.ContainsFunc(j.Challenges, func(c mx.Challenge) bool { return c.GUID == st.Challenges[0].GUID })
+		return len(st.Challenges) > 0 && slices.Contains(j.Answered, st.Challenges[0].GUID)
 	}
 	at, err := time.Parse(time.RFC3339, st.AggregatedAt)
 	return err == nil && at.Before(j.TriggeredAt.Add(-2*time.Second))

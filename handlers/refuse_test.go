@@ -47,7 +47,7 @@ func TestBadPayloadsAreArchivedOnceWithAReason(t *testing.T) {
 		{"bad-id", tasks.TypeVerify, tasks.QueueJobs, []byte(`{"v":1,"job_id":"../../etc","user":{"id":"u"},"member":{"guid":"m"}}`), "invalid job id"},
 		{"too-big", tasks.TypeVerify, tasks.QueueJobs, []byte(`{"v":1,"job_id":"x","user":{"id":"` + strings.Repeat("a", tasks.MaxPayload) + `"}}`), "limit"},
 		{"poll-zero", tasks.TypePoll, tasks.QueuePolls, []byte(`{"v":1,"job_id":"x","n":0}`), "poll number"},
-		{"answer-unknown-job", tasks.TypeAnswer, tasks.QueueAnswers, []byte(`{"v":1,"job_id":"nope","answer_id":"a","answers":[{"guid":"CRD-1","value":"x"}]}`), "unknown job"},
+		{"answer-unknown-job", tasks.TypeAnswer, tasks.QueueAnswers, []byte(`{"v":1,"job_id":"nope","answer_id":"a","round":1,"answers":[{"guid":"CRD-1","value":"x"}]}`), "unknown job"},
 	}
 	for _, c := range cases {
 		id := "bad-" + c.name
@@ -90,7 +90,7 @@ func TestAnswersThatDoNotFitAreRefusedAndChangeNothing(t *testing.T) {
 		t.Fatalf("wrong guid: %v", err)
 	}
 	// The same mismatch sent straight to the worker is archived, job untouched.
-	task, err := tasks.NewAnswerTask(tasks.Answer{JobID: j.ID, AnswerID: "bad-guid", Answers: []mx.ChallengeAnswer{{GUID: "CRD-wrong", Value: "correct"}}})
+	task, err := tasks.NewAnswerTask(tasks.Answer{JobID: j.ID, AnswerID: "bad-guid", Round: j.Round, Answers: []mx.ChallengeAnswer{{GUID: "CRD-wrong", Value: "correct"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,9 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	j, err := h.update(ctx, p.JobID, func(j *store.Job) error {
+		if j.Kind != kind {
+			return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
+		}
 		if j.State != store.StatePending {
 			return store.ErrNoChange
 		}
@@ -42,9 +45,6 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	})
 	if err != nil {
 		return err
-	}
-	if j.Kind != kind {
-		return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
 	}
 	if j.State != store.StateRunning || j.Triggered > 0 {
 		return nil // this start already did its work
@@ -195,6 +195,11 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	}
 	if err != nil {
 		return err
+	}
+	if j.State == store.StateRunning && j.Attempt < p.Attempt {
+		// The poll that enqueued this trigger has not recorded the
+		// attempt yet: come back once it has.
+		return fmt.Errorf("job %s: attempt %d not recorded yet", j.ID, p.Attempt)
 	}
 	if j.State != store.StateRunning || j.Attempt != p.Attempt {
 		return nil

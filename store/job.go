@@ -65,6 +65,7 @@ type Job struct {
 	ChallengeExp time.Time `json:"challenge_exp,omitempty"` // while parked
 	ResumeClaim  string    `json:"resume_claim,omitempty"`  // answer id that won the latest round
 	ResumeBy     string    `json:"resume_by,omitempty"`     // asynq task id of the delivery that sends it
+	Answered     []string  `json:"answered,omitempty"`      // challenge guids of the round answered last
 	ResumeSent   bool      `json:"resume_sent,omitempty"`   // MX accepted the claimed answer
 }
 

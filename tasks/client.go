@@ -103,7 +103,7 @@ func (c *Client) Answer(ctx context.Context, jobID string, answers map[string]st
 	if err := MatchChallenges(j.Challenges, answers); err != nil {
 		return "", err
 	}
-	p := Answer{V: Version, JobID: jobID, AnswerID: uuid.NewString()}
+	p := Answer{V: Version, JobID: jobID, AnswerID: uuid.NewString(), Round: j.Round}
 	for _, ch := range j.Challenges {
 		p.Answers = append(p.Answers, mx.ChallengeAnswer{GUID: ch.GUID, Value: answers[ch.GUID]})
 	}

@@ -96,6 +96,7 @@ type Answer struct {
 	V        int                  `json:"v"`
 	JobID    string               `json:"job_id"`
 	AnswerID string               `json:"answer_id"`
+	Round    int                  `json:"round"` // the MFA round answered
 	Answers  []mx.ChallengeAnswer `json:"answers"`
 }
 
@@ -164,6 +165,9 @@ func (p *Job) Validate() error {
 func (p *Answer) Validate() error {
 	if err := store.ValidateID(p.JobID); err != nil {
 		return err
+	}
+	if p.Round < 1 {
+		return errors.New("answer round must be at least 1")
 	}
 	if p.AnswerID == "" || len(p.AnswerID) > maxGUIDLen {
 		return errors.New("answer id missing or too long")

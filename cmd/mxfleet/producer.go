@@ -30,27 +30,32 @@ func producer() (*tasks.Client, func(), error) {
 	return c, func() { _ = c.Close(); _ = rdb.Close() }, nil
 }
 
-// pairs is a repeatable NAME=VALUE flag.
-type pairs map[string]string
-
-func (p pairs) String() string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k+"=…")
-	}
-	return strings.Join(keys, ",")
+// pairs is a repeatable NAME=VALUE flag whose values are secrets. Set never
+// fails (the flag package would quote the value in its error); Map checks
+// the pairs after parsing and names only the NAME.
+type pairs struct {
+	flag string
+	raw  []string
 }
 
-func (p pairs) Set(s string) error {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || k == "" {
-		return errors.New("want NAME=VALUE")
+func (p *pairs) String() string { return "" }
+
+func (p *pairs) Set(s string) error { p.raw = append(p.raw, s); return nil }
+
+// Map returns the pairs, refusing a missing '=' or a NAME given twice.
+func (p *pairs) Map() (map[string]string, error) {
+	m := make(map[string]string, len(p.raw))
+	for _, s := range p.raw {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return nil, exitError{2, fmt.Errorf("--%s wants NAME=VALUE (one was given without a name or '=')", p.flag)}
+		}
+		if _, dup := m[k]; dup {
+			return nil, exitError{2, fmt.Errorf("--%s %s given twice", p.flag, k)}
+		}
+		m[k] = v
 	}
-	if _, dup := p[k]; dup {
-		return fmt.Errorf("%s given twice", k)
-	}
-	p[k] = v
-	return nil
+	return m, nil
 }
 
 const submitHelp = `Usage: mxfleet %s [flags]
@@ -74,9 +79,13 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	inst := fs.String("institution", "", "institution code, e.g. mxbank")
 	follow := fs.Bool("follow", false, "follow a member connected by MXconnect; read its results without starting a new MX job")
 	wait := fs.Bool("wait", false, "follow the job with a live progress line until it ends")
-	creds := pairs{}
+	creds := &pairs{flag: "credential"}
 	fs.Var(creds, "credential", "credential NAME=VALUE (repeatable)")
 	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	credMap, err := creds.Map()
 	if err != nil {
 		return err
 	}
@@ -89,7 +98,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	}
 	defer closeFn()
 	req := tasks.Request{ID: *id, User: tasks.User{ID: *userID, GUID: *userGUID},
-		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: creds, Follow: *follow}}
+		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow}}
 	submit := c.Verify
 	if kind == "identify" {
 		submit = c.Identify
@@ -151,9 +160,13 @@ them). For OPTIONS challenges give the chosen option's value.
 
 func cmdAnswer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("answer", stderr, answerHelp)
-	answers := pairs{}
-	fs.Var(answers, "challenge", "challenge GUID=VALUE (repeatable)")
+	answerPairs := &pairs{flag: "challenge"}
+	fs.Var(answerPairs, "challenge", "challenge GUID=VALUE (repeatable)")
 	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	answers, err := answerPairs.Map()
 	if err != nil {
 		return err
 	}

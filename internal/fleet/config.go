@@ -80,7 +80,8 @@ func (c Config) Validate() error {
 func Redis(url string) (redis.UniversalClient, error) {
 	opt, err := asynq.ParseRedisURI(url)
 	if err != nil {
-		return nil, fmt.Errorf("%s_REDIS_URL: %w", Prefix, err)
+		// The parse error quotes the URL, password included: say less.
+		return nil, fmt.Errorf("%s_REDIS_URL is not a valid Redis URL (want redis://, rediss://, redis-socket:// or redis-sentinel://)", Prefix)
 	}
 	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
 	if !ok {
