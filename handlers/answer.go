@@ -33,8 +33,15 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		h.log.Warn().Str("job", p.JobID).Str("answer", p.AnswerID).Str("reason", err.Error()).Msg("answer refused")
 		return fmt.Errorf("answer %s for job %s refused: %w: %w", p.AnswerID, p.JobID, err, asynq.SkipRetry)
 	}
-	answers := make(map[string]string, len(p.Answers))
-	for _, a := range p.Answers {
+	plain, err := p.OpenAnswers(h.keys)
+	if errors.Is(err, tasks.ErrBadPayload) {
+		return refuse(err)
+	}
+	if err != nil {
+		return err // a key this worker lacks: retried
+	}
+	answers := make(map[string]string, len(plain))
+	for _, a := range plain {
 		answers[a.GUID] = a.Value
 	}
 	taskID, _ := asynq.GetTaskID(ctx)
@@ -75,7 +82,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if !j.ResumeSent {
-		if err := h.resume(ctx, j, p.Answers); err != nil {
+		if err := h.resume(ctx, j, plain); err != nil {
 			return err
 		}
 	}

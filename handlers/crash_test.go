@@ -65,7 +65,7 @@ func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childEnv+"=1",
 		"MXFLEET_REDIS_URL="+f.Redis.URL, "MXFLEET_MX_BASE_URL="+c.MXBaseURL,
-		"MXFLEET_MX_CLIENT_ID="+c.MXClientID, "MXFLEET_MX_API_KEY="+c.MXAPIKey,
+		"MXFLEET_SECRET_KEYS="+c.SecretKeys, "MXFLEET_MX_CLIENT_ID="+c.MXClientID, "MXFLEET_MX_API_KEY="+c.MXAPIKey,
 		"MXFLEET_POLL_INITIAL="+c.PollInitial.String(), "MXFLEET_POLL_MAX="+c.PollMax.String(),
 		"MXFLEET_SCHEDULER_INTERVAL="+c.SchedulerInterval.String(), "MXFLEET_CHALLENGE_TTL=1m")
 	logs := &testenv.SyncBuffer{}

@@ -142,7 +142,7 @@ func TestDuplicateAndConcurrentAnswersResumeOnce(t *testing.T) {
 		p.Answers = append(p.Answers, mx.ChallengeAnswer{GUID: g, Value: v})
 	}
 	for i := range 2 {
-		task, err := tasks.NewAnswerTask(p)
+		task, err := tasks.NewAnswerTask(f.Keys, p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,6 +46,7 @@ const (
 	CodeMXUnavailable      = "mx_unavailable"      // transient MX errors outlasted every retry
 	CodeMXError            = "mx_error"            // MX refused a call for good (4xx)
 	CodeRetriesExhausted   = "retries_exhausted"   // a step kept failing (Redis, enqueue) past every retry
+	CodeBadPayload         = "bad_payload"         // the job's sealed credentials do not open (altered, or wrong key material)
 )
 
 // Config tunes the state machine.
@@ -71,13 +72,15 @@ type Handlers struct {
 	mx    *mx.Client
 	store *store.Store
 	q     *asynq.Client
+	keys  *tasks.Keyring
 	cfg   Config
 	log   zerolog.Logger
 }
 
-// New returns the handlers. q enqueues follow-up tasks.
-func New(mxc *mx.Client, st *store.Store, q *asynq.Client, cfg Config, log zerolog.Logger) *Handlers {
-	return &Handlers{mx: mxc, store: st, q: q, cfg: cfg, log: log}
+// New returns the handlers. q enqueues follow-up tasks; keys open the
+// credentials and answers producers sealed.
+func New(mxc *mx.Client, st *store.Store, q *asynq.Client, keys *tasks.Keyring, cfg Config, log zerolog.Logger) *Handlers {
+	return &Handlers{mx: mxc, store: st, q: q, keys: keys, cfg: cfg, log: log}
 }
 
 // Mux routes every task type of the fleet.

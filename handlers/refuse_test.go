@@ -90,7 +90,7 @@ func TestAnswersThatDoNotFitAreRefusedAndChangeNothing(t *testing.T) {
 		t.Fatalf("wrong guid: %v", err)
 	}
 	// The same mismatch sent straight to the worker is archived, job untouched.
-	task, err := tasks.NewAnswerTask(tasks.Answer{JobID: j.ID, AnswerID: "bad-guid", Round: j.Round, Answers: []mx.ChallengeAnswer{{GUID: "CRD-wrong", Value: "correct"}}})
+	task, err := tasks.NewAnswerTask(f.Keys, tasks.Answer{JobID: j.ID, AnswerID: "bad-guid", Round: j.Round, Answers: []mx.ChallengeAnswer{{GUID: "CRD-wrong", Value: "correct"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

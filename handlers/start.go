@@ -122,6 +122,13 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	if m.GUID != "" {
 		return m.GUID, nil
 	}
+	values, err := (&tasks.Job{JobID: j.ID, Member: m}).OpenCredentials(h.keys)
+	if errors.Is(err, tasks.ErrBadPayload) {
+		return "", h.fail(ctx, j.ID, CodeBadPayload, err.Error())
+	}
+	if err != nil {
+		return "", err // a key this worker lacks: retried, maybe by a worker that has it
+	}
 	fields, err := mx.Collect(h.mx.InstitutionCredentials(ctx, m.InstitutionCode))
 	if mx.IsNotFound(err) {
 		return "", h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
@@ -129,7 +136,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	if err != nil {
 		return "", h.mxErr(ctx, j.ID, "", err)
 	}
-	creds, code, msg := mapCredentials(fields, m.Credentials)
+	creds, code, msg := mapCredentials(fields, values)
 	if code != "" {
 		return "", h.fail(ctx, j.ID, code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
 	}

@@ -153,7 +153,9 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	defer resp.Body.Close()
 	c.log.Debug().Str("op", op).Int("status", resp.StatusCode).Dur("took", time.Since(start)).Msg("mx call")
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, newError(op, resp)
+		e := newError(op, resp)
+		e.Message = scrub(e.Message, in)
+		return resp.StatusCode, e
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))

@@ -44,7 +44,7 @@ func TestErrorsAreTypedAndCarryNoSecret(t *testing.T) {
 		switch r.URL.Path {
 		case "/users/U/members":
 			w.WriteHeader(http.StatusConflict)
-			io.WriteString(w, `{"error":{"message":"member already exists"}}`)
+			io.WriteString(w, `{"error":{"message":"member with password hunter2 already exists"}}`)
 		case "/users/U/members/M/verify":
 			w.Header().Set("Retry-After", "7")
 			w.WriteHeader(http.StatusTooManyRequests)

@@ -92,6 +92,41 @@ func rawCode(raw json.RawMessage) string {
 	return ""
 }
 
+// scrub masks in an MX error message every string the request sent
+// (credential values, MFA answers), in case MX echoes one back.
+func scrub(msg string, in any) string {
+	if msg == "" || in == nil {
+		return msg
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return msg
+	}
+	var tree any
+	if json.Unmarshal(b, &tree) != nil {
+		return msg
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			if len(v) >= 3 {
+				msg = strings.ReplaceAll(msg, v, "[REDACTED]")
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(tree)
+	return msg
+}
+
 // parseRetryAfter reads delta-seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)

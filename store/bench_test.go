@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/store"
 )
@@ -12,7 +13,7 @@ import (
 // MULTI SET HDEL EXEC) against the test's redis-server on a unix socket.
 func BenchmarkUpdate(b *testing.B) {
 	r := testenv.NewRedis(b)
-	s := store.New(r.Client)
+	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
 	if _, _, err := s.Create(ctx, &store.Job{ID: "b", State: store.StateRunning}); err != nil {
 		b.Fatal(err)

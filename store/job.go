@@ -47,7 +47,8 @@ type Job struct {
 	InstitutionCode  string         `json:"institution_code,omitempty"`
 	Follow           bool           `json:"follow,omitempty"`
 	Challenges       []mx.Challenge `json:"challenges,omitempty"`
-	Result           *Result        `json:"result,omitempty"`
+	Result           *Result        `json:"-"`                       // sealed at rest in SealedResult
+	SealedResult     string         `json:"result_sealed,omitempty"` // AES-GCM, see internal/seal
 	Error            *JobError      `json:"error,omitempty"`
 	Polls            int            `json:"polls"`
 	CreatedAt        time.Time      `json:"created_at"`

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mxfleet/mxfleet/internal/seal"
 )
 
 // ErrNotFound is returned for a job id with no record.
@@ -23,6 +25,7 @@ const DefaultRetention = 7 * 24 * time.Hour
 // Store reads and writes job records and the parked hash.
 type Store struct {
 	rdb       redis.UniversalClient
+	keys      *seal.Keyring
 	retention time.Duration
 	now       func() time.Time
 }
@@ -36,9 +39,13 @@ func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention
 // WithClock sets the clock (default time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// New returns a Store over rdb.
-func New(rdb redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{rdb: rdb, retention: DefaultRetention, now: time.Now}
+// New returns a Store over rdb. Results (account numbers, owners) are
+// sealed with keys before they are written and opened when read.
+func New(rdb redis.UniversalClient, keys *seal.Keyring, opts ...Option) *Store {
+	if keys == nil {
+		panic("store: New needs a keyring: results are never written in the clear")
+	}
+	s := &Store{rdb: rdb, keys: keys, retention: DefaultRetention, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -56,7 +63,7 @@ func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
 	}
 	now := s.now().UTC()
 	j.CreatedAt, j.UpdatedAt = now, now
-	b, err := json.Marshal(j)
+	b, err := s.encode(j)
 	if err != nil {
 		return nil, false, err
 	}
@@ -76,14 +83,29 @@ func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	return get(ctx, s.rdb, id)
+	return s.get(ctx, s.rdb, id)
 }
 
 type getter interface {
 	Get(ctx context.Context, key string) *redis.StringCmd
 }
 
-func get(ctx context.Context, c getter, id string) (*Job, error) {
+func resultContext(id string) string { return "job/" + id + "/result" }
+
+// encode writes a job as stored: the result sealed.
+func (s *Store) encode(j *Job) ([]byte, error) {
+	j.SealedResult = ""
+	if j.Result != nil {
+		b, err := json.Marshal(j.Result)
+		if err != nil {
+			return nil, err
+		}
+		j.SealedResult = s.keys.Seal(resultContext(j.ID), string(b))
+	}
+	return json.Marshal(j)
+}
+
+func (s *Store) get(ctx context.Context, c getter, id string) (*Job, error) {
 	b, err := c.Get(ctx, jobKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
@@ -94,6 +116,16 @@ func get(ctx context.Context, c getter, id string) (*Job, error) {
 	var j Job
 	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("store: decode job %s: %w", id, err)
+	}
+	if j.SealedResult != "" {
+		plain, err := s.keys.Open(resultContext(id), j.SealedResult)
+		if err != nil {
+			return nil, fmt.Errorf("store: job %s: result: %w", id, err)
+		}
+		j.Result = new(Result)
+		if err := json.Unmarshal([]byte(plain), j.Result); err != nil {
+			return nil, fmt.Errorf("store: job %s: decode result: %w", id, err)
+		}
 	}
 	return &j, nil
 }
@@ -113,7 +145,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 	}
 	var out *Job
 	txf := func(tx *redis.Tx) error {
-		j, err := get(ctx, tx, id)
+		j, err := s.get(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -125,7 +157,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 			return err
 		}
 		j.UpdatedAt = s.now().UTC()
-		b, err := json.Marshal(j)
+		b, err := s.encode(j)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
@@ -14,7 +15,7 @@ import (
 
 func TestCreateIsIdempotent(t *testing.T) {
 	r := testenv.NewRedis(t)
-	s := store.New(r.Client)
+	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
 	j, created, err := s.Create(ctx, &store.Job{ID: "a", Kind: store.KindVerify, State: store.StatePending})
 	if err != nil || !created {
@@ -34,7 +35,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 
 func TestUpdateIsCompareAndSet(t *testing.T) {
 	r := testenv.NewRedis(t)
-	s := store.New(r.Client)
+	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
 	if _, _, err := s.Create(ctx, &store.Job{ID: "n", State: store.StateRunning}); err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func TestUpdateIsCompareAndSet(t *testing.T) {
 
 func TestParkedHashFollowsTheRecord(t *testing.T) {
 	r := testenv.NewRedis(t)
-	s := store.New(r.Client, store.WithRetention(time.Minute))
+	s := store.New(r.Client, seal.Ephemeral(), store.WithRetention(time.Minute))
 	ctx := context.Background()
 	if _, _, err := s.Create(ctx, &store.Job{ID: "p", State: store.StateRunning, UserGUID: "USR-1", MemberGUID: "MBR-1"}); err != nil {
 		t.Fatal(err)

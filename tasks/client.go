@@ -27,14 +27,18 @@ var (
 // concurrent use.
 type Client struct {
 	q     *asynq.Client
+	insp  *asynq.Inspector
 	store *store.Store
+	keys  *Keyring
 }
 
 // NewClient returns a producer over rdb (for example
-// asynq.ParseRedisURI(url) → MakeRedisClient). Close it when done; rdb
-// itself stays open.
-func NewClient(rdb redis.UniversalClient, opts ...store.Option) *Client {
-	return &Client{q: asynq.NewClientFromRedisClient(rdb), store: store.New(rdb, opts...)}
+// asynq.ParseRedisURI(url) → MakeRedisClient) that seals credentials and
+// answers with keys (ParseKeys(os.Getenv(KeysEnv))) and opens results with
+// them. Close it when done; rdb itself stays open.
+func NewClient(rdb redis.UniversalClient, keys *Keyring, opts ...store.Option) *Client {
+	return &Client{q: asynq.NewClientFromRedisClient(rdb), insp: asynq.NewInspectorFromRedisClient(rdb),
+		store: store.New(rdb, keys, opts...), keys: keys}
 }
 
 // Close releases the client.
@@ -63,7 +67,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		r.ID = "job_" + uuid.NewString()
 	}
 	p := Job{V: Version, JobID: r.ID, User: r.User, Member: r.Member}
-	task, err := NewJobTask(kind, p)
+	task, err := NewJobTask(c.keys, kind, p)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +111,7 @@ func (c *Client) Answer(ctx context.Context, jobID string, answers map[string]st
 	for _, ch := range j.Challenges {
 		p.Answers = append(p.Answers, mx.ChallengeAnswer{GUID: ch.GUID, Value: answers[ch.GUID]})
 	}
-	task, err := NewAnswerTask(p)
+	task, err := NewAnswerTask(c.keys, p)
 	if err != nil {
 		return "", err
 	}

@@ -15,9 +15,21 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
+
+// Keyring holds the keys that seal secrets before they reach Redis (the
+// first key) and open them (every key). Producers and workers share it.
+type Keyring = seal.Keyring
+
+// ParseKeys reads MXFLEET_SECRET_KEYS: "id:base64(32 bytes)[,id:base64...]".
+// The first key seals; every key opens, so keys rotate without downtime.
+func ParseKeys(s string) (*Keyring, error) { return seal.Parse(s) }
+
+// KeysEnv names the variable ParseKeys reads.
+const KeysEnv = seal.EnvVar
 
 // Task types. Verify, Identify and Answer are enqueued by producers; Poll,
 // Trigger and Expire are the worker's own follow-ups.
@@ -52,6 +64,7 @@ const (
 	maxCredentials   = 20
 	maxFieldLen      = 128
 	maxValueLen      = 1024
+	maxSealedLen     = 1536 // a sealed maxValueLen
 	maxAnswers       = 20
 	maxGUIDLen       = 128
 	taskMaxRetry     = 12
@@ -83,7 +96,9 @@ type Member struct {
 	Follow          bool              `json:"follow,omitempty"`
 }
 
-// Job is the payload of mx:verify and mx:identify.
+// Job is the payload of mx:verify and mx:identify. On the wire (in Redis)
+// every credential value is sealed; NewJobTask seals and OpenCredentials
+// opens.
 type Job struct {
 	V      int    `json:"v"`
 	JobID  string `json:"job_id"`
@@ -91,7 +106,8 @@ type Job struct {
 	Member Member `json:"member"`
 }
 
-// Answer is the payload of mx:answer: answers by challenge guid.
+// Answer is the payload of mx:answer: answers by challenge guid, each
+// value sealed on the wire (NewAnswerTask seals, OpenAnswers opens).
 type Answer struct {
 	V        int                  `json:"v"`
 	JobID    string               `json:"job_id"`
@@ -154,8 +170,8 @@ func (p *Job) Validate() error {
 		if name == "" || len(name) > maxFieldLen || strings.ContainsAny(name, "\x00\r\n") {
 			return fmt.Errorf("member: credential field name %q is not valid", truncate(name, 40))
 		}
-		if v == "" || len(v) > maxValueLen {
-			return fmt.Errorf("member: credential %q must have a value of 1-%d bytes", name, maxValueLen)
+		if !seal.IsSealed(v) || len(v) > maxSealedLen {
+			return fmt.Errorf("member: credential %q is not a sealed value", name)
 		}
 	}
 	return nil
@@ -184,8 +200,8 @@ func (p *Answer) Validate() error {
 			return fmt.Errorf("challenge %s answered twice", a.GUID)
 		}
 		seen[a.GUID] = true
-		if a.Value == "" || len(a.Value) > maxValueLen {
-			return fmt.Errorf("the answer to challenge %s must be 1-%d bytes", a.GUID, maxValueLen)
+		if !seal.IsSealed(a.Value) || len(a.Value) > maxSealedLen {
+			return fmt.Errorf("the answer to challenge %s is not a sealed value", a.GUID)
 		}
 	}
 	return nil
@@ -282,12 +298,35 @@ func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error)
 	return asynq.NewTask(typ, b, opts...), nil
 }
 
-// NewJobTask builds the task that starts a job of the given kind. Its id is
-// "start:<job id>", so a job is started once however often it is enqueued
-// while the first task lives. Completed start tasks are not retained: their
-// payload holds credentials.
-func NewJobTask(kind store.Kind, p Job) (*asynq.Task, error) {
+func credContext(jobID, name string) string { return "job/" + jobID + "/credential/" + name }
+func answerContext(p *Answer, guid string) string {
+	return fmt.Sprintf("job/%s/answer/%d/%s", p.JobID, p.Round, guid)
+}
+
+// plainValue checks a secret before it is sealed.
+func plainValue(what, v string) error {
+	if v == "" || len(v) > maxValueLen {
+		return fmt.Errorf("%s must have a value of 1-%d bytes", what, maxValueLen)
+	}
+	return nil
+}
+
+// NewJobTask builds the task that starts a job of the given kind, sealing
+// the credential values of p with k. Its id is "start:<job id>", so a job is
+// started once however often it is enqueued while the first task lives.
+// Completed start tasks are not retained.
+func NewJobTask(k *Keyring, kind store.Kind, p Job) (*asynq.Task, error) {
 	p.V = Version
+	sealed := make(map[string]string, len(p.Member.Credentials))
+	for name, v := range p.Member.Credentials {
+		if err := plainValue(fmt.Sprintf("member: credential %q", name), v); err != nil {
+			return nil, err
+		}
+		sealed[name] = k.Seal(credContext(p.JobID, name), v)
+	}
+	if len(sealed) > 0 {
+		p.Member.Credentials = sealed
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -301,9 +340,54 @@ func NewJobTask(kind store.Kind, p Job) (*asynq.Task, error) {
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
-// NewAnswerTask builds an mx:answer task; its id names the job and answer.
-func NewAnswerTask(p Answer) (*asynq.Task, error) {
+// OpenCredentials returns the job's credential values in the clear.
+func (p *Job) OpenCredentials(k *Keyring) (map[string]string, error) {
+	out := make(map[string]string, len(p.Member.Credentials))
+	for name, v := range p.Member.Credentials {
+		plain, err := k.Open(credContext(p.JobID, name), v)
+		if err != nil {
+			return nil, openErr("credential "+name, err)
+		}
+		out[name] = plain
+	}
+	return out, nil
+}
+
+// OpenAnswers returns the answers in the clear.
+func (p *Answer) OpenAnswers(k *Keyring) ([]mx.ChallengeAnswer, error) {
+	out := make([]mx.ChallengeAnswer, 0, len(p.Answers))
+	for _, a := range p.Answers {
+		plain, err := k.Open(answerContext(p, a.GUID), a.Value)
+		if err != nil {
+			return nil, openErr("answer to "+a.GUID, err)
+		}
+		out = append(out, mx.ChallengeAnswer{GUID: a.GUID, Value: plain})
+	}
+	return out, nil
+}
+
+// openErr: a key this worker lacks may be held by another (a rotation
+// being rolled out), so that is worth a retry; anything else will never
+// open and is a bad payload.
+func openErr(what string, err error) error {
+	if errors.Is(err, seal.ErrUnknownKey) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrBadPayload, what, err)
+}
+
+// NewAnswerTask builds an mx:answer task, sealing the answer values with k;
+// its id names the job and the answer.
+func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 	p.V = Version
+	sealed := make([]mx.ChallengeAnswer, 0, len(p.Answers))
+	for _, a := range p.Answers {
+		if err := plainValue("the answer to challenge "+a.GUID, a.Value); err != nil {
+			return nil, err
+		}
+		sealed = append(sealed, mx.ChallengeAnswer{GUID: a.GUID, Value: k.Seal(answerContext(&p, a.GUID), a.Value)})
+	}
+	p.Answers = sealed
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 func TestJobTaskShape(t *testing.T) {
-	task, err := tasks.NewJobTask(store.KindVerify, tasks.Job{JobID: "j1", User: tasks.User{ID: "u"},
+	keys, _ := tasks.ParseKeys("k1:" + strings.Repeat("A", 43) + "=")
+	task, err := tasks.NewJobTask(keys, store.KindVerify, tasks.Job{JobID: "j1", User: tasks.User{ID: "u"},
 		Member: tasks.Member{InstitutionCode: "mxbank", Credentials: map[string]string{"username": "a", "password": "b"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -19,8 +20,19 @@ func TestJobTaskShape(t *testing.T) {
 		t.Fatalf("type %s", task.Type())
 	}
 	var p tasks.Job
-	if err := tasks.Decode(task.Payload(), &p); err != nil || p.V != tasks.Version || p.Member.Credentials["password"] != "b" {
-		t.Fatalf("round trip: %+v %v", p, err)
+	if err := tasks.Decode(task.Payload(), &p); err != nil || p.V != tasks.Version {
+		t.Fatalf("decode: %+v %v", p, err)
+	}
+	if strings.Contains(string(task.Payload()), `"b"`) || !strings.Contains(string(task.Payload()), `"password":"mxs1.k1.`) {
+		t.Fatalf("credentials not sealed in the payload: %s", task.Payload())
+	}
+	creds, err := p.OpenCredentials(keys)
+	if err != nil || creds["password"] != "b" || creds["username"] != "a" {
+		t.Fatalf("open: %v %v", creds, err)
+	}
+	other, _ := tasks.ParseKeys("k2:" + strings.Repeat("B", 43) + "=")
+	if _, err := p.OpenCredentials(other); err == nil || !strings.Contains(err.Error(), `"k1"`) {
+		t.Fatalf("open with a ring lacking k1: %v", err)
 	}
 }
 
@@ -34,6 +46,9 @@ func TestJobValidation(t *testing.T) {
 		"institution no cred": func(j *tasks.Job) { j.Member = tasks.Member{InstitutionCode: "mxbank"} },
 		"follow no guid": func(j *tasks.Job) {
 			j.Member = tasks.Member{InstitutionCode: "x", Credentials: map[string]string{"a": "b"}, Follow: true}
+		},
+		"plain value": func(j *tasks.Job) {
+			j.Member = tasks.Member{InstitutionCode: "x", Credentials: map[string]string{"a": "hunter2"}}
 		},
 		"empty value": func(j *tasks.Job) {
 			j.Member = tasks.Member{InstitutionCode: "x", Credentials: map[string]string{"a": ""}}

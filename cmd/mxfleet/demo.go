@@ -18,6 +18,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -35,8 +36,13 @@ Exits 0 when every job ended as its scenario expects.
 
 // demoConfig is a worker tuned for the simulator's short jobs.
 func demoConfig(mxURL string) fleet.Config {
+	key, err := seal.Generate("demo")
+	if err != nil {
+		panic(err)
+	}
 	return fleet.Config{
-		MXBaseURL: mxURL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey, MXTimeout: 10 * time.Second,
+		SecretKeys: key,
+		MXBaseURL:  mxURL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey, MXTimeout: 10 * time.Second,
 		Concurrency: 20, ChallengeTTL: 5 * time.Second, JobDeadline: 2 * time.Minute,
 		PollInitial: 300 * time.Millisecond, PollMax: 2 * time.Second, RetryBase: 50 * time.Millisecond, RetryMax: 2 * time.Second, RetryLaterDelay: time.Second, MaxAttempts: 3,
 		JobRetention: time.Hour, SchedulerInterval: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
@@ -83,7 +89,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *verbose {
 		cfg.LogLevel = "info"
 	}
-	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, redactor(stderr, cfg))
 	if err != nil {
 		return err
 	}
@@ -95,11 +101,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer w.Shutdown()
-	c := tasks.NewClient(rdb)
+	keys, err := cfg.Keys()
+	if err != nil {
+		return err
+	}
+	c := tasks.NewClient(rdb, keys)
 	defer c.Close()
 
 	fmt.Fprintf(stdout, "mxfleet demo: in-process Redis at %s, MX simulator at http://%s, one worker (concurrency %d)\n",
 		mr.Addr(), ln.Addr(), cfg.Concurrency)
+	fmt.Fprintln(stdout, "secrets are sealed with an ephemeral key made for this demo run only; a worker or producer needs MXFLEET_SECRET_KEYS (mxfleet keygen)")
 	var rows []*demoRow
 	for _, sc := range mxsim.Scenarios() {
 		if *only != "" && !strings.Contains(sc.Name, *only) {
@@ -219,9 +230,10 @@ const demoEpilogue = `
 The same against a real Redis, with asynqmon watching the queues:
   redis-server --port 6379 &
   mxfleet sim --addr 127.0.0.1:8089 &
-  MXFLEET_REDIS_URL=redis://127.0.0.1:6379/0 MXFLEET_MX_BASE_URL=http://127.0.0.1:8089 \
-    MXFLEET_MX_CLIENT_ID=sim-client-id MXFLEET_MX_API_KEY=sim-api-key mxfleet worker &
-  MXFLEET_REDIS_URL=redis://127.0.0.1:6379/0 mxfleet verify --user-id alice --institution mxbank \
+  export MXFLEET_REDIS_URL=redis://127.0.0.1:6379/0 MXFLEET_SECRET_KEYS=$(mxfleet keygen)
+  MXFLEET_MX_BASE_URL=http://127.0.0.1:8089 MXFLEET_MX_CLIENT_ID=sim-client-id MXFLEET_MX_API_KEY=sim-api-key \
+    mxfleet worker &
+  mxfleet verify --user-id alice --institution mxbank \
     --credential username=mxuser --credential password=challenge --wait
   asynqmon --redis-addr=127.0.0.1:6379     # then open http://127.0.0.1:8080
 `

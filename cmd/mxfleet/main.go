@@ -24,6 +24,8 @@ Usage:
   mxfleet status JOB_ID [--json]      show a job
   mxfleet wait JOB_ID... [--timeout D]
                                       wait until every job has ended
+  mxfleet purge JOB_ID...             delete everything stored for a job
+  mxfleet keygen [--id ID]            print a new MXFLEET_SECRET_KEYS key
   mxfleet sim [--addr 127.0.0.1:8089] run the MX simulator
   mxfleet demo                        run the whole fleet in one process on embedded defaults
 
@@ -76,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdStatus(ctx, rest, stdout, stderr)
 	case "wait":
 		return cmdWait(ctx, rest, stdout, stderr)
+	case "purge":
+		return cmdPurge(ctx, rest, stdout, stderr)
+	case "keygen":
+		return cmdKeygen(rest, stdout, stderr)
 	case "sim":
 		return cmdSim(ctx, rest, stdout, stderr)
 	case "demo":

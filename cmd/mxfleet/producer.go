@@ -12,21 +12,27 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
-// producer opens the producer client on MXFLEET_REDIS_URL.
+// producer opens the producer client on MXFLEET_REDIS_URL, sealing and
+// opening with MXFLEET_SECRET_KEYS.
 func producer() (*tasks.Client, func(), error) {
 	var cfg fleet.Config
 	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
+		return nil, nil, err
+	}
+	keys, err := cfg.Keys()
+	if err != nil {
 		return nil, nil, err
 	}
 	rdb, err := fleet.Redis(cfg.RedisURL)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := tasks.NewClient(rdb)
+	c := tasks.NewClient(rdb, keys, store.WithRetention(cfg.JobRetention))
 	return c, func() { _ = c.Close(); _ = rdb.Close() }, nil
 }
 
@@ -213,6 +219,64 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return enc.Encode(j.View())
 	}
 	printJob(stdout, j)
+	return nil
+}
+
+const keygenHelp = `Usage: mxfleet keygen [--id ID]
+
+Prints a new key for MXFLEET_SECRET_KEYS: ID:base64(32 random bytes).
+To rotate: put the new key after the old one on every worker and producer
+(all keys open), then first (the first key seals), and drop the old one once
+nothing sealed with it is left (after MXFLEET_JOB_RETENTION).
+
+`
+
+func cmdKeygen(args []string, stdout, stderr io.Writer) error {
+	fs := flags("keygen", stderr, keygenHelp)
+	id := fs.String("id", "k"+time.Now().UTC().Format("20060102"), "key id (1-32 of A-Z a-z 0-9 _ -)")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return exitError{2, fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	k, err := seal.Generate(*id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, k)
+	return nil
+}
+
+const purgeHelp = `Usage: mxfleet purge JOB_ID...
+
+Deletes everything stored for a job: its record, its parked entry and its
+tasks in every queue and state (a task running right now cannot be deleted;
+purge again once it has ended).
+
+`
+
+func cmdPurge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("purge", stderr, purgeHelp)
+	ids, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		fs.Usage()
+		return exitError{2, errors.New("want at least one JOB_ID")}
+	}
+	c, closeFn, err := producer()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	for _, id := range ids {
+		n, err := c.Purge(ctx, id)
+		if err != nil {
+			return fmt.Errorf("purge %s (%d tasks deleted): %w", id, n, err)
+		}
+		fmt.Fprintf(stdout, "%s: record and %d tasks deleted\n", id, n)
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/redact"
 )
 
 const workerHelp = `Usage: mxfleet worker
@@ -33,7 +34,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, redactor(stderr, cfg))
 	if err != nil {
 		return err
 	}
@@ -55,6 +56,12 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	w.Shutdown()
 	log.Info().Msg("worker stopped")
 	return nil
+}
+
+// redactor masks the configuration's secrets in everything logged.
+func redactor(w io.Writer, cfg fleet.Config) io.Writer {
+	secrets := append([]string{cfg.MXAPIKey}, redact.KeyMaterial(cfg.SecretKeys)...)
+	return redact.NewWriter(w, append(secrets, redact.URLPassword(cfg.RedisURL)...)...)
 }
 
 // printEnv lists every setting with its default and meaning.

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mxfleet/mxfleet/handlers"
+	"github.com/mxfleet/mxfleet/internal/seal"
 )
 
 // Prefix is the environment prefix of every setting.
@@ -23,6 +24,7 @@ type Config struct {
 	MXBaseURL         string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
 	MXClientID        string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
 	MXAPIKey          string        `envconfig:"MX_API_KEY" desc:"MX API key (required by the worker; never logged)"`
+	SecretKeys        string        `envconfig:"SECRET_KEYS" desc:"keys sealing credentials, MFA answers and results in Redis: id:base64(32 bytes)[,id:base64...]; the first seals, all open (mxfleet keygen prints one; never logged)"`
 	MXTimeout         time.Duration `envconfig:"MX_TIMEOUT" default:"30s" desc:"timeout of one MX API call"`
 	Concurrency       int           `envconfig:"CONCURRENCY" default:"50" desc:"tasks run at once by this worker (handlers never sleep, so slots are only held during MX and Redis calls)"`
 	ChallengeTTL      time.Duration `envconfig:"CHALLENGE_TTL" default:"10m" desc:"how long a parked MFA challenge waits for an answer before the job fails challenge_expired"`
@@ -61,6 +63,9 @@ func (c Config) Validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("set %s (MX credentials); `mxfleet worker --help` lists every setting", strings.Join(missing, " and "))
 	}
+	if _, err := c.Keys(); err != nil {
+		return err
+	}
 	switch {
 	case c.Concurrency < 1:
 		return fmt.Errorf("%s_CONCURRENCY must be at least 1", Prefix)
@@ -75,6 +80,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// Keys parses MXFLEET_SECRET_KEYS.
+func (c Config) Keys() (*seal.Keyring, error) { return seal.Parse(c.SecretKeys) }
 
 // Redis opens the Redis client named by a URL, as asynq.ParseRedisURI reads it.
 func Redis(url string) (redis.UniversalClient, error) {

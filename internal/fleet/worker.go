@@ -40,9 +40,13 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 	if err != nil {
 		return nil, err
 	}
+	keys, err := cfg.Keys()
+	if err != nil {
+		return nil, err
+	}
 	q := asynq.NewClientFromRedisClient(rdb)
-	st := store.New(rdb, store.WithRetention(cfg.JobRetention))
-	h := handlers.New(mxc, st, q, cfg.Handlers(), log)
+	st := store.New(rdb, keys, store.WithRetention(cfg.JobRetention))
+	h := handlers.New(mxc, st, q, keys, cfg.Handlers(), log)
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   tasks.Queues,

@@ -38,6 +38,10 @@ var ErrNoKeys = fmt.Errorf("no secret keys: set %s to one or more id:base64(32 b
 // ErrNotSealed is returned when a value is not a sealed value at all.
 var ErrNotSealed = errors.New("not a sealed value")
 
+// ErrUnknownKey is returned for a value sealed with a key id this ring
+// does not hold (rotated away, or not rolled out here yet).
+var ErrUnknownKey = errors.New("unknown key")
+
 // Keyring holds the keys that seal (the first) and open (all).
 type Keyring struct {
 	ids   []string
@@ -124,7 +128,7 @@ func (k *Keyring) Open(context, sealed string) (string, error) {
 	}
 	aead, ok := k.aeads[id]
 	if !ok {
-		return "", fmt.Errorf("sealed with key %q, which is not in %s (keys here: %s)", id, EnvVar, strings.Join(k.ids, ", "))
+		return "", fmt.Errorf("%w: sealed with key %q, which is not in %s (keys here: %s)", ErrUnknownKey, id, EnvVar, strings.Join(k.ids, ", "))
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {

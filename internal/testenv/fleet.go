@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -26,13 +27,19 @@ type Fleet struct {
 	Inspector *asynq.Inspector
 	Raw       *asynq.Client // enqueues tasks as any producer could, bad ones included
 	Logs      *SyncBuffer   // everything the worker logged
+	Keys      *tasks.Keyring
 	worker    *fleet.Worker
 }
 
 // FastConfig is a worker configuration for the simulator's short jobs.
 func FastConfig(mxURL string) fleet.Config {
+	key, err := seal.Generate("test")
+	if err != nil {
+		panic(err)
+	}
 	return fleet.Config{
-		MXBaseURL: mxURL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey, MXTimeout: 5 * time.Second,
+		SecretKeys: key,
+		MXBaseURL:  mxURL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey, MXTimeout: 5 * time.Second,
 		Concurrency: 20, ChallengeTTL: 3 * time.Second, JobDeadline: time.Minute,
 		PollInitial: 100 * time.Millisecond, PollMax: 500 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 2 * time.Second, RetryLaterDelay: 200 * time.Millisecond, MaxAttempts: 3,
 		JobRetention: time.Hour, SchedulerInterval: 100 * time.Millisecond, ShutdownTimeout: 2 * time.Second,
@@ -52,8 +59,12 @@ func NewFleet(t testing.TB, tune func(*fleet.Config), simOpts ...mxsim.Option) *
 	if tune != nil {
 		tune(&cfg)
 	}
-	f := &Fleet{Redis: r, Sim: sim, SimURL: hs.URL, Config: cfg, Logs: &SyncBuffer{},
-		Client: tasks.NewClient(r.Client), Inspector: asynq.NewInspectorFromRedisClient(r.Client)}
+	keys, err := cfg.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fleet{Redis: r, Sim: sim, SimURL: hs.URL, Config: cfg, Logs: &SyncBuffer{}, Keys: keys,
+		Client: tasks.NewClient(r.Client, keys), Inspector: asynq.NewInspectorFromRedisClient(r.Client)}
 	f.Raw = asynq.NewClientFromRedisClient(r.Client)
 	t.Cleanup(func() { _ = f.Client.Close(); _ = f.Raw.Close() })
 	f.worker = f.StartWorker(t)

@@ -60,6 +60,11 @@
 //	anything else    CONNECTED with 2 accounts (checking, savings), one
 //	                 account number and one owner each
 //
+// Usernames, passwords and typed MFA answers may carry a "+tag" suffix that
+// the simulator ignores ("challenge+7f3a" reads as "challenge"), so tests
+// can make every secret they send unique and then search for it in Redis
+// and logs.
+//
 // Every user also has MX's documented test members (reachable by guid, not
 // listed): test_nexus_member (2 account numbers, 2 owners), unverified
 // (owners, no account numbers) and unidentified (account numbers, no

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"slices"
+	"strings"
 )
 
 // Scenario is one end-to-end case of the simulator: the member to use (by
@@ -123,6 +124,7 @@ func ask(st stage) outcome        { return outcome{status: statusChallenged, sta
 // firstOutcome is how a job's first run ends for these credentials.
 // firstJob is whether this is the member's first job ever.
 func firstOutcome(username, password string, firstJob bool) outcome {
+	username, password = untag(username), untag(password)
 	if username != testUsername {
 		return ended(statusDenied)
 	}
@@ -159,11 +161,21 @@ func firstOutcome(username, password string, firstJob bool) outcome {
 	return ended(statusConnected)
 }
 
+// untag drops a "+tag" suffix: "challenge+a1b2" reads as "challenge".
+// Credentials and typed answers may carry one so that tests can make every
+// secret they send unique, and then search for it where it must not be.
+func untag(s string) string {
+	if i := strings.LastIndexByte(s, '+'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
 // resumeOutcome is how a resume run ends, given the round asked and the
 // answers (by challenge guid, already checked to cover every challenge).
 func resumeOutcome(st stage, asked []challengeJSON, answers map[string]string) outcome {
 	ch := asked[0] // every round asks one question
-	a := answers[ch.GUID]
+	a := untag(answers[ch.GUID])
 	ok := func(next outcome) outcome {
 		if a == "correct" {
 			return next

@@ -1,0 +1,60 @@
+package handlers_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/internal/scenario"
+	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+func TestPurgeDeletesEverythingOfAJob(t *testing.T) {
+	f := testenv.NewFleet(t, nil)
+	ctx := ctxT(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "purge-me", "user-purge")); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ctx, f.Client, "purge-me", store.StateChallenged)
+	// Another job's tasks must survive.
+	if _, err := scenario.Run(ctx, f.Client, scenarioByName(t, "success"), store.KindVerify, "keep-me", "user-keep", nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.Client.Purge(ctx, "purge-me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 2 { // at least the scheduled expiry and a retained poll
+		t.Fatalf("purge deleted %d tasks", n)
+	}
+	if _, err := f.Client.Status(ctx, "purge-me"); !errors.Is(err, tasks.ErrNotFound) {
+		t.Fatalf("record after purge: %v", err)
+	}
+	if n, _ := f.Redis.Client.HLen(ctx, "mxfleet:parked").Result(); n != 0 {
+		t.Fatalf("%d parked entries left", n)
+	}
+	for q := range tasks.Queues {
+		for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
+			f.Inspector.ListPendingTasks, f.Inspector.ListScheduledTasks, f.Inspector.ListRetryTasks,
+			f.Inspector.ListArchivedTasks, f.Inspector.ListCompletedTasks,
+		} {
+			tis, _ := list(q)
+			for _, ti := range tis {
+				if strings.Contains(ti.ID, "purge-me") {
+					t.Errorf("task %s (%s) survived the purge", ti.ID, ti.State)
+				}
+			}
+		}
+	}
+	if j, err := f.Client.Status(ctx, "keep-me"); err != nil || j.State != store.StateSucceeded || j.Result == nil {
+		t.Fatalf("other job after purge: %+v %v", j, err)
+	}
+	if _, err := f.Client.Purge(ctx, "purge-me"); err != nil {
+		t.Fatalf("purging twice: %v", err)
+	}
+}
