@@ -10,6 +10,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
@@ -32,6 +33,14 @@ func archived(t *testing.T, f *testenv.Fleet, queue, id string) *asynq.TaskInfo 
 	return nil
 }
 
+func sealedAnswer(t *testing.T, f *testenv.Fleet, jobID string) []byte {
+	task, err := tasks.NewAnswerTask(f.Keys, tasks.Answer{JobID: jobID, AnswerID: "a", Round: 1, Answers: []mx.ChallengeAnswer{{GUID: "CRD-1", Value: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task.Payload()
+}
+
 func TestBadPayloadsAreArchivedOnceWithAReason(t *testing.T) {
 	f := testenv.NewFleet(t, nil)
 	ctx := ctxT(t, time.Minute)
@@ -47,7 +56,9 @@ func TestBadPayloadsAreArchivedOnceWithAReason(t *testing.T) {
 		{"bad-id", tasks.TypeVerify, tasks.QueueJobs, []byte(`{"v":1,"job_id":"../../etc","user":{"id":"u"},"member":{"guid":"m"}}`), "invalid job id"},
 		{"too-big", tasks.TypeVerify, tasks.QueueJobs, []byte(`{"v":1,"job_id":"x","user":{"id":"` + strings.Repeat("a", tasks.MaxPayload) + `"}}`), "limit"},
 		{"poll-zero", tasks.TypePoll, tasks.QueuePolls, []byte(`{"v":1,"job_id":"x","n":0}`), "poll number"},
-		{"answer-unknown-job", tasks.TypeAnswer, tasks.QueueAnswers, []byte(`{"v":1,"job_id":"nope","answer_id":"a","round":1,"answers":[{"guid":"CRD-1","value":"x"}]}`), "unknown job"},
+		{"answer-unsealed", tasks.TypeAnswer, tasks.QueueAnswers, []byte(`{"v":1,"job_id":"nope","answer_id":"a","round":1,"answers":[{"guid":"CRD-1","value":"hunter2"}]}`), "not a sealed value"},
+		{"answer-unknown-job", tasks.TypeAnswer, tasks.QueueAnswers, sealedAnswer(t, f, "nope"), "unknown job"},
+		{"credentials-unsealed", tasks.TypeVerify, tasks.QueueJobs, []byte(`{"v":1,"job_id":"x","user":{"id":"u"},"member":{"institution_code":"mxbank","credentials":{"password":"hunter2"}}}`), "not a sealed value"},
 	}
 	for _, c := range cases {
 		id := "bad-" + c.name
@@ -143,5 +154,26 @@ func TestTransientMXErrorsAreRetried(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// Credentials sealed under the worker's key id but other key material fail
+// the job with a clear error naming the key, not garbage.
+func TestWrongKeyMaterialFailsTheJobNamingTheKey(t *testing.T) {
+	f := testenv.NewFleet(t, nil)
+	ctx := ctxT(t, time.Minute)
+	other, err := seal.Generate("test") // the worker's key id, other bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := tasks.ParseKeys(other)
+	c := tasks.NewClient(f.Redis.Client, keys)
+	defer c.Close()
+	if _, err := c.Verify(ctx, scenario.Request(scenarioByName(t, "success"), "wrong-key", "user-wrong-key")); err != nil {
+		t.Fatal(err)
+	}
+	j, err := f.Client.Wait(ctx, "wrong-key")
+	if err != nil || j.State != store.StateFailed || j.Error.Code != "bad_payload" || !strings.Contains(j.Error.Message, `"test"`) {
+		t.Fatalf("job %+v err %v", j, err)
 	}
 }
