@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -167,6 +168,12 @@ func IsRetriable(err error) bool {
 	}
 	if errors.Is(err, context.Canceled) {
 		return false
+	}
+	// No HTTP answer at all (the transport failed: reset, refused, idle
+	// connection closed by the server, timeout): worth another try.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return true
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
