@@ -165,15 +165,27 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 	if err := tasks.Decode(t.Payload(), &p); err != nil {
 		return err
 	}
-	_, err := h.update(ctx, p.JobID, func(j *store.Job) error {
-		if j.State != store.StateChallenged || j.Round != p.Round || j.ResumeClaim != "" {
-			return store.ErrNoChange
-		}
-		j.Fail(CodeChallengeExpired, fmt.Sprintf("MFA challenge not answered within %s", h.cfg.ChallengeTTL))
-		return nil
-	})
+	msg := fmt.Sprintf("MFA challenge not answered within %s", h.cfg.ChallengeTTL)
+	expired := func(j *store.Job) bool {
+		return j.State == store.StateChallenged && j.Round == p.Round && j.ResumeClaim == ""
+	}
+	j, err := h.store.Get(ctx, p.JobID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
+	if err != nil || !expired(j) {
+		return err
+	}
+	if err := h.notify(ctx, j, tasks.Callback{State: store.StateFailed, ConnectionStatus: j.ConnectionStatus,
+		Error: &store.JobError{Code: CodeChallengeExpired, Message: msg}}); err != nil {
+		return err
+	}
+	_, err = h.update(ctx, p.JobID, func(j *store.Job) error {
+		if !expired(j) {
+			return store.ErrNoChange
+		}
+		j.Fail(CodeChallengeExpired, msg)
+		return nil
+	})
 	return err
 }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -58,6 +59,8 @@ type Config struct {
 	ChallengeTTL    time.Duration // a parked challenge not answered by then fails "challenge_expired"
 	RetryLaterDelay time.Duration // wait before restarting a job MX failed transiently (DEGRADED, FAILED)
 	MaxAttempts     int           // MX jobs started per fleet job, retry-later restarts included
+	CallbackSecret  []byte        // signs callbacks (HMAC-SHA256)
+	CallbackClient  *http.Client  // posts callbacks; nil: jobs with callbacks fail delivery
 }
 
 // DefaultConfig is what a worker uses unless told otherwise.
@@ -92,6 +95,7 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 	m.HandleFunc(tasks.TypePoll, h.wrap(h.handlePoll))
 	m.HandleFunc(tasks.TypeTrigger, h.wrap(h.handleTrigger))
 	m.HandleFunc(tasks.TypeExpire, h.wrap(h.handleExpire))
+	m.HandleFunc(tasks.TypeCallback, h.wrap(h.handleCallback))
 	return m
 }
 
@@ -185,6 +189,12 @@ func (h *Handlers) update(ctx context.Context, id string, fn func(*store.Job) er
 
 // fail ends a running or challenged job and archives the task.
 func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
+	if j, err := h.store.Get(ctx, id); err == nil && !j.State.Terminal() {
+		if err := h.notify(ctx, j, tasks.Callback{State: store.StateFailed, ConnectionStatus: j.ConnectionStatus,
+			Error: &store.JobError{Code: code, Message: msg}}); err != nil {
+			return err
+		}
+	}
 	_, err := h.update(ctx, id, func(j *store.Job) error {
 		if j.State.Terminal() {
 			return store.ErrNoChange

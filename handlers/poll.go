@@ -137,6 +137,9 @@ func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, 
 	if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, round, exp)); err != nil {
 		return err
 	}
+	if err := h.notify(ctx, j, tasks.Callback{State: store.StateChallenged, Round: round, ConnectionStatus: st.ConnectionStatus, Challenges: chs}); err != nil {
+		return err
+	}
 	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
 		if !record(j) {
 			return store.ErrNoChange
@@ -169,6 +172,9 @@ func (h *Handlers) succeed(ctx context.Context, j *store.Job, record func(*store
 		}
 		return h.end(ctx, j, record, CodeNoResults, "MX connected the member but returned no "+what)
 	}
+	if err := h.notify(ctx, j, tasks.Callback{State: store.StateSucceeded, ConnectionStatus: "CONNECTED"}); err != nil {
+		return err
+	}
 	_, err = h.update(ctx, j.ID, func(j *store.Job) error {
 		if !record(j) {
 			return store.ErrNoChange
@@ -181,6 +187,10 @@ func (h *Handlers) succeed(ctx context.Context, j *store.Job, record func(*store
 
 // end fails the job with code after recording the poll.
 func (h *Handlers) end(ctx context.Context, j *store.Job, record func(*store.Job) bool, code, msg string) error {
+	if err := h.notify(ctx, j, tasks.Callback{State: store.StateFailed, ConnectionStatus: j.ConnectionStatus,
+		Error: &store.JobError{Code: code, Message: msg}}); err != nil {
+		return err
+	}
 	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
 		if !record(j) {
 			return store.ErrNoChange

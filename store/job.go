@@ -46,6 +46,8 @@ type Job struct {
 	MemberGUID       string         `json:"member_guid,omitempty"`
 	InstitutionCode  string         `json:"institution_code,omitempty"`
 	Follow           bool           `json:"follow,omitempty"`
+	CallbackURL      string         `json:"callback_url,omitempty"`
+	CallbackResults  bool           `json:"callback_results,omitempty"` // results go in the succeeded event
 	Challenges       []mx.Challenge `json:"challenges,omitempty"`
 	Result           *Result        `json:"-"`                       // sealed at rest in SealedResult
 	SealedResult     string         `json:"result_sealed,omitempty"` // AES-GCM, see internal/seal

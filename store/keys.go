@@ -9,3 +9,10 @@ func jobKey(id string) string { return keyPrefix + "job:" + id }
 
 // parkedKey is the hash of parked jobs: field job id, value Parked JSON.
 const parkedKey = keyPrefix + "parked"
+
+// memberKey maps an MX member guid to the job following it (for MX
+// webhooks), while that job runs.
+func memberKey(guid string) string { return keyPrefix + "member:" + guid }
+
+// eventKey marks a callback event delivered (2xx from the receiver).
+func eventKey(id string) string { return keyPrefix + "event:" + id }

@@ -174,6 +174,9 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 				ttl = s.retention
 			}
 			p.Set(ctx, jobKey(id), b, ttl)
+			if j.MemberGUID != "" && !j.State.Terminal() {
+				p.Set(ctx, memberKey(j.MemberGUID), id, s.liveTTL(j))
+			}
 			if parked != nil {
 				p.HSet(ctx, parkedKey, id, parked)
 			} else {
@@ -247,10 +250,37 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	j, err := s.Get(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		j = nil // unreadable (e.g. a rotated-away key): delete it anyway
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, jobKey(id))
 		p.HDel(ctx, parkedKey, id)
+		if j != nil && j.MemberGUID != "" {
+			p.Del(ctx, memberKey(j.MemberGUID))
+		}
 		return nil
 	})
 	return err
+}
+
+// JobByMember returns the id of the running job that follows an MX member.
+func (s *Store) JobByMember(ctx context.Context, memberGUID string) (string, error) {
+	id, err := s.rdb.Get(ctx, memberKey(memberGUID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("member %s: %w", truncate(memberGUID, 60), ErrNotFound)
+	}
+	return id, err
+}
+
+// Delivered tells whether a callback event was delivered.
+func (s *Store) Delivered(ctx context.Context, eventID string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, eventKey(eventID)).Result()
+	return n == 1, err
+}
+
+// MarkDelivered records a callback event as delivered, for the retention.
+func (s *Store) MarkDelivered(ctx context.Context, eventID string) error {
+	return s.rdb.Set(ctx, eventKey(eventID), "1", s.retention).Err()
 }

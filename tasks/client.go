@@ -50,46 +50,82 @@ type Request struct {
 	ID     string
 	User   User
 	Member Member
+	// CallbackURL, when set, receives a signed POST when the job is
+	// challenged, succeeds or fails (the API checks it against
+	// MXFLEET_CALLBACK_ALLOW; workers check it again when they connect).
+	CallbackURL string
+	// CallbackResults puts the results in the succeeded event.
+	CallbackResults bool
 }
 
 // Verify starts a verification job: account and routing numbers.
 func (c *Client) Verify(ctx context.Context, r Request) (*store.Job, error) {
-	return c.submit(ctx, store.KindVerify, r)
+	j, _, err := c.Submit(ctx, store.KindVerify, r)
+	return j, err
 }
 
 // Identify starts an identification job: account owners.
 func (c *Client) Identify(ctx context.Context, r Request) (*store.Job, error) {
-	return c.submit(ctx, store.KindIdentify, r)
+	j, _, err := c.Submit(ctx, store.KindIdentify, r)
+	return j, err
 }
 
-func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store.Job, error) {
+// Submit starts a job of the given kind and tells whether it is new; an id
+// used before returns the existing job, changed in nothing.
+func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store.Job, bool, error) {
 	if r.ID == "" {
 		r.ID = "job_" + uuid.NewString()
 	}
 	p := Job{V: Version, JobID: r.ID, User: r.User, Member: r.Member}
 	task, err := NewJobTask(c.keys, kind, p)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	j, created, err := c.store.Create(ctx, &store.Job{
 		ID: r.ID, Kind: kind, State: store.StatePending,
 		UserGUID: r.User.GUID, MemberGUID: r.Member.GUID, InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow,
+		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults,
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !created && j.Kind != kind {
-		return j, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
+		return j, false, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
 	}
 	if !created && j.State != store.StatePending {
-		return j, nil // started already: nothing to enqueue
+		return j, false, nil // started already: nothing to enqueue
 	}
 	// A pending job is (re)enqueued: the task id makes this a no-op when
 	// the first enqueue went through, and a repair when it did not.
 	if _, err := c.q.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return j, fmt.Errorf("enqueue job %s (the record exists; submit the same id again to retry): %w", j.ID, err)
+		return j, created, fmt.Errorf("enqueue job %s (the record exists; submit the same id again to retry): %w", j.ID, err)
 	}
-	return j, nil
+	return j, created, nil
+}
+
+// Parked lists the jobs waiting for MFA answers.
+func (c *Client) Parked(ctx context.Context) ([]store.Parked, error) { return c.store.Parked(ctx) }
+
+// Wake runs now the scheduled poll of the job following an MX member (an
+// MX webhook says the member changed). It is the same task the schedule
+// holds, so nothing is polled twice; it reports the job and whether a
+// scheduled poll was there to run.
+func (c *Client) Wake(ctx context.Context, memberGUID string) (string, bool, error) {
+	id, err := c.store.JobByMember(ctx, memberGUID)
+	if err != nil {
+		return "", false, err
+	}
+	j, err := c.store.Get(ctx, id)
+	if err != nil {
+		return id, false, err
+	}
+	if j.State != store.StateRunning {
+		return id, false, nil
+	}
+	if err := c.insp.RunTask(QueuePolls, fmt.Sprintf("poll:%s:%d", id, j.Polls+1)); err != nil {
+		return id, false, nil // not scheduled (running now, or already queued): polling goes on
+	}
+	return id, true, nil
 }
 
 // Answer sends MFA answers (challenge guid → value) for a challenged job

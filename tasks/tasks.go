@@ -51,7 +51,7 @@ const (
 )
 
 // Queues is the asynq queue configuration a worker serves.
-var Queues = map[string]int{QueueAnswers: 6, QueuePolls: 3, QueueJobs: 1}
+var Queues = map[string]int{QueueAnswers: 6, QueuePolls: 3, QueueCallbacks: 2, QueueJobs: 1}
 
 // Version is the payload version this build writes and reads.
 const Version = 1

@@ -19,6 +19,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -62,6 +63,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	agg := fs.Duration("aggregation-time", time.Second, "how long each simulated MX job takes")
 	only := fs.String("only", "", "run only the scenarios whose names contain this")
 	verbose := fs.Bool("verbose", false, "show the worker's log (job transitions)")
+	widget := fs.Bool("widget", false, "instead of the scenario table: serve the simulated MXconnect page, wait for you to connect MX Bank in a browser, then follow that member")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -111,6 +113,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "mxfleet demo: in-process Redis at %s, MX simulator at http://%s, one worker (concurrency %d)\n",
 		mr.Addr(), ln.Addr(), cfg.Concurrency)
 	fmt.Fprintln(stdout, "secrets are sealed with an ephemeral key made for this demo run only; a worker or producer needs MXFLEET_SECRET_KEYS (mxfleet keygen)")
+	if *widget {
+		return widgetDemo(ctx, stdout, c, cfg)
+	}
 	var rows []*demoRow
 	for _, sc := range mxsim.Scenarios() {
 		if *only != "" && !strings.Contains(sc.Name, *only) {
@@ -237,3 +242,54 @@ The same against a real Redis, with asynqmon watching the queues:
     --credential username=mxuser --credential password=challenge --wait
   asynqmon --redis-addr=127.0.0.1:6379     # then open http://127.0.0.1:8080
 `
+
+// widgetDemo walks the MXconnect flow: a widget URL for a demo user, a
+// person connects MX Bank in the simulated page, and a follow job reads the
+// member's account numbers without starting a verification.
+func widgetDemo(ctx context.Context, out io.Writer, c *tasks.Client, cfg fleet.Config) error {
+	mxc, err := mx.New(mx.WithBaseURL(cfg.MXBaseURL), mx.WithCredentials(cfg.MXClientID, cfg.MXAPIKey))
+	if err != nil {
+		return err
+	}
+	user, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "demo-widget-user"})
+	if err != nil {
+		return err
+	}
+	w, err := mxc.RequestWidgetURL(ctx, user.GUID, mx.WidgetURLRequest{Mode: "verification"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nOpen this MXconnect page (simulated) in a browser on this machine:\n\n  %s\n\n", w.URL)
+	fmt.Fprintln(out, "Pick MX Bank, sign in as mxuser with password correct (or challenge: answer correct). Waiting up to 10 minutes…")
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no member connected: %w", ctx.Err())
+		case <-t.C:
+		}
+		members, err := mx.Collect(mxc.Members(ctx, user.GUID))
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if m.ConnectionStatus != "CONNECTED" || m.IsBeingAggregated {
+				continue
+			}
+			fmt.Fprintf(out, "member %s connected (the page posted mx/connect/memberConnected); following it\n", m.GUID)
+			j, err := c.Verify(ctx, tasks.Request{ID: "demo-widget-follow", User: tasks.User{GUID: user.GUID},
+				Member: tasks.Member{GUID: m.GUID, Follow: true}})
+			if err != nil {
+				return err
+			}
+			if j, err = c.Wait(ctx, j.ID); err != nil {
+				return err
+			}
+			printJob(out, j)
+			return nil
+		}
+	}
+}

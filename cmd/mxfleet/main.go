@@ -17,6 +17,7 @@ const usage = `mxfleet runs MX Platform API verify and identify jobs on asynq.
 
 Usage:
   mxfleet worker                      run a worker (configured by MXFLEET_* variables; --help lists them)
+  mxfleet api                         serve the HTTP API (MXFLEET_API_ADDR)
   mxfleet verify   [flags]            enqueue a verification job (account and routing numbers)
   mxfleet identify [flags]            enqueue an identification job (account owners)
   mxfleet answer JOB_ID --challenge GUID=VALUE ...
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "worker":
 		return cmdWorker(ctx, rest, stdout, stderr)
+	case "api":
+		return cmdAPI(ctx, rest, stdout, stderr)
 	case "verify", "identify":
 		return cmdSubmit(ctx, cmd, rest, stdout, stderr)
 	case "answer":

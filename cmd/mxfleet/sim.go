@@ -34,12 +34,18 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Float64Var(&f.RateLimitRate, "rate-limit-rate", 0, "fraction of API calls answered 429")
 	fs.DurationVar(&f.RetryAfter, "retry-after", time.Second, "Retry-After sent with 429")
 	fs.Float64Var(&f.DropRate, "drop-rate", 0, "fraction of connections dropped without an answer")
+	hook := fs.String("webhook-url", "", "POST MX-style member webhooks here (e.g. http://127.0.0.1:8080/v1/mx/webhooks?token=SECRET)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return exitError{2, fmt.Errorf("unexpected argument %q", pos[0])}
 	}
-	sim := mxsim.New(mxsim.WithAuth(*id, *key), mxsim.WithAggregationTime(*agg), mxsim.WithMFAWindow(*mfa), mxsim.WithFaults(f))
+	opts := []mxsim.Option{mxsim.WithAuth(*id, *key), mxsim.WithAggregationTime(*agg), mxsim.WithMFAWindow(*mfa), mxsim.WithFaults(f)}
+	if *hook != "" {
+		opts = append(opts, mxsim.WithWebhook(*hook))
+	}
+	sim := mxsim.New(opts...)
+	defer sim.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mxfleet/mxfleet/handlers"
+	"github.com/mxfleet/mxfleet/internal/callback"
 	"github.com/mxfleet/mxfleet/internal/seal"
 )
 
@@ -38,6 +39,11 @@ type Config struct {
 	JobRetention      time.Duration `envconfig:"JOB_RETENTION" default:"168h" desc:"how long a job record is kept after the job ends"`
 	SchedulerInterval time.Duration `envconfig:"SCHEDULER_INTERVAL" default:"1s" desc:"how often scheduled tasks (polls, retries, expiries) are moved to their queues; bounds how late a poll runs (asynq's default is 5s)"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long running tasks may finish before they are handed back to the queue"`
+	APIAddr           string        `envconfig:"API_ADDR" default:"127.0.0.1:8080" desc:"listen address of mxfleet api"`
+	APITokens         string        `envconfig:"API_TOKENS" desc:"bearer tokens the API accepts, comma-separated (required by mxfleet api; never logged)"`
+	CallbackAllow     string        `envconfig:"CALLBACK_ALLOW" desc:"hosts callbacks may go to: names (*.example.com), IPs, CIDRs; private and loopback addresses only when listed; empty: no callbacks"`
+	CallbackSecret    string        `envconfig:"CALLBACK_SECRET" desc:"HMAC-SHA256 key signing callbacks (required with CALLBACK_ALLOW; never logged)"`
+	WebhookSecret     string        `envconfig:"WEBHOOK_SECRET" desc:"shared secret MX webhooks must carry (?token= or X-Mxfleet-Webhook-Token); empty: webhooks off"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
 }
@@ -48,6 +54,9 @@ func (c Config) Handlers() handlers.Config {
 	h.PollInitial, h.PollMax = c.PollInitial, c.PollMax
 	h.JobDeadline, h.ChallengeTTL = c.JobDeadline, c.ChallengeTTL
 	h.RetryLaterDelay, h.MaxAttempts = c.RetryLaterDelay, c.MaxAttempts
+	if allow, err := c.Callbacks(); err == nil && allow != nil {
+		h.CallbackSecret, h.CallbackClient = []byte(c.CallbackSecret), allow.Client(30*time.Second)
+	}
 	return h
 }
 
@@ -66,6 +75,9 @@ func (c Config) Validate() error {
 	if _, err := c.Keys(); err != nil {
 		return err
 	}
+	if _, err := c.Callbacks(); err != nil {
+		return err
+	}
 	switch {
 	case c.Concurrency < 1:
 		return fmt.Errorf("%s_CONCURRENCY must be at least 1", Prefix)
@@ -79,6 +91,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%s_CHALLENGE_TTL, %s_JOB_DEADLINE and %s_JOB_RETENTION must be positive", Prefix, Prefix, Prefix)
 	}
 	return nil
+}
+
+// Callbacks parses the callback allowlist; nil when callbacks are off.
+func (c Config) Callbacks() (*callback.Allow, error) {
+	if strings.TrimSpace(c.CallbackAllow) == "" {
+		return nil, nil
+	}
+	if len(c.CallbackSecret) < 16 {
+		return nil, fmt.Errorf("%s_CALLBACK_ALLOW is set: set %s_CALLBACK_SECRET too (at least 16 characters) to sign callbacks", Prefix, Prefix)
+	}
+	return callback.Parse(c.CallbackAllow)
 }
 
 // Keys parses MXFLEET_SECRET_KEYS.

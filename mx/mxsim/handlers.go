@@ -168,6 +168,9 @@ func (s *Server) deleteUser(c *call) reply {
 	if !okay {
 		return rep
 	}
+	for _, m := range u.members {
+		m.forget()
+	}
 	delete(s.users, u.guid)
 	s.userOrder = slices.DeleteFunc(s.userOrder, func(g string) bool { return g == u.guid })
 	return ok(http.StatusNoContent, nil)
@@ -271,11 +274,16 @@ var statusMessages = map[string]string{
 	statusDegraded:   "%s is experiencing issues; try again later",
 }
 
-func (m *member) json() memberJSON {
+// statusMessage is the connection_status_message of the member's status.
+func (m *member) statusMessage() string {
 	msg := statusMessages[m.status]
 	if strings.Contains(msg, "%s") {
 		msg = fmt.Sprintf(msg, m.inst.name)
 	}
+	return msg
+}
+
+func (m *member) json() memberJSON {
 	useCases := m.useCases
 	if useCases == nil {
 		useCases = []string{}
@@ -284,7 +292,7 @@ func (m *member) json() memberJSON {
 		AggregatedAt:                    timestamp(m.aggregatedAt),
 		BackgroundAggregationIsDisabled: m.bgAggDisabled,
 		ConnectionStatus:                m.status,
-		ConnectionStatusMessage:         msg,
+		ConnectionStatusMessage:         m.statusMessage(),
 		GUID:                            m.guid,
 		ID:                              nullable(m.id),
 		InstitutionCode:                 m.inst.code,
@@ -318,7 +326,18 @@ func (s *Server) lookupMember(c *call) (*member, reply, bool) {
 	return m, reply{}, true
 }
 
-func (s *Server) advance(m *member, now time.Time) { m.advance(now, s.aggTime, s.mfaWindow) }
+// advance brings the member up to now (queueing the webhooks of what
+// happened) and re-arms its timer. Every read goes through it, and so does
+// a timer going off (apply), so state is the same whoever looks first.
+func (s *Server) advance(m *member, now time.Time) {
+	s.apply(m, now)
+	s.schedule(m, now)
+}
+
+// apply brings the member up to now, queueing the webhooks of each outcome.
+func (s *Server) apply(m *member, now time.Time) {
+	m.advance(now, s.aggTime, s.mfaWindow, func(kind string, t time.Time) { s.applied(m, kind, t) })
+}
 
 // credentialValue is CredentialRequest: a credential or challenge guid and
 // its value.
@@ -398,19 +417,30 @@ func (s *Server) createMember(c *call) reply {
 	if !okay {
 		return rep
 	}
-	for _, other := range u.members {
-		if !other.static && other.inst == in && maps.Equal(other.creds, creds) {
-			return errReply(http.StatusConflict, "member already exists")
-		}
+	m, rep, okay := s.addMember(u, in, creds, c.now)
+	if !okay {
+		return rep
 	}
-	m := &member{guid: newGUID("MBR"), id: mr.ID, metadata: mr.Metadata, user: u, inst: in, creds: creds,
-		useCases: mr.UseCases, bgAggDisabled: mr.BackgroundAggregationIsDisabled, status: statusCreated}
-	u.members[m.guid] = m
-	u.order = append(u.order, m.guid)
+	m.id, m.metadata, m.useCases, m.bgAggDisabled = mr.ID, mr.Metadata, mr.UseCases, mr.BackgroundAggregationIsDisabled
 	if !mr.SkipAggregation {
 		_ = m.startJob(kindAggregate, c.now) // a new member runs nothing yet
+		s.schedule(m, c.now)
 	}
 	return memberReply(http.StatusOK, m)
+}
+
+// addMember adds a member of u at in with checked credentials, unless the
+// user already has one there with the same credentials (409).
+func (s *Server) addMember(u *user, in *institution, creds map[string]string, now time.Time) (*member, reply, bool) {
+	for _, other := range u.members {
+		if !other.static && other.inst == in && maps.Equal(other.creds, creds) {
+			return nil, errReply(http.StatusConflict, "member already exists"), false
+		}
+	}
+	m := &member{guid: newGUID("MBR"), user: u, inst: in, creds: creds, status: statusCreated, createdAt: now}
+	u.members[m.guid] = m
+	u.order = append(u.order, m.guid)
+	return m, reply{}, true
 }
 
 func (s *Server) listMembers(c *call) reply {
@@ -483,6 +513,7 @@ func (s *Server) updateMember(c *call) reply {
 	}
 	if aggregate {
 		_ = m.startJob(kindAggregate, c.now) // checked above
+		s.schedule(m, c.now)
 	}
 	return memberReply(http.StatusOK, m)
 }
@@ -493,6 +524,7 @@ func (s *Server) deleteMember(c *call) reply {
 		return rep
 	}
 	u := m.user
+	m.forget()
 	delete(u.members, m.guid)
 	u.order = slices.DeleteFunc(u.order, func(g string) bool { return g == m.guid })
 	return ok(http.StatusNoContent, nil)
@@ -527,17 +559,35 @@ func (s *Server) startJob(kind string, status int) handlerFunc {
 		if !okay {
 			return rep
 		}
-		switch {
-		case kind == kindVerify && !m.inst.supportsVerification:
-			return errReply(http.StatusBadRequest, "Member's institution does not support instant account verification.")
-		case kind == kindIdentify && !m.inst.supportsIdentify:
-			return errReply(http.StatusBadRequest, "Member's institution does not support account identification.")
-		}
-		if err := m.startJob(kind, c.now); errors.Is(err, errOtherJob) {
-			return errReply(http.StatusConflict, "%s: the member is running a %s job", err, m.job.kind)
+		if rep, okay := s.runJob(m, kind, c.now); !okay {
+			return rep
 		}
 		return memberReply(status, m)
 	}
+}
+
+// supports is whether the institution supports a job kind, and if not the
+// error MX answers.
+func (in *institution) supports(kind string) (reply, bool) {
+	switch {
+	case kind == kindVerify && !in.supportsVerification:
+		return errReply(http.StatusBadRequest, "Member's institution does not support instant account verification."), false
+	case kind == kindIdentify && !in.supportsIdentify:
+		return errReply(http.StatusBadRequest, "Member's institution does not support account identification."), false
+	}
+	return reply{}, true
+}
+
+// runJob starts a job on the member as the job endpoints do.
+func (s *Server) runJob(m *member, kind string, now time.Time) (reply, bool) {
+	if rep, okay := m.inst.supports(kind); !okay {
+		return rep, false
+	}
+	if err := m.startJob(kind, now); errors.Is(err, errOtherJob) {
+		return errReply(http.StatusConflict, "%s: the member is running a %s job", err, m.job.kind), false
+	}
+	s.schedule(m, now)
+	return reply{}, true
 }
 
 func (s *Server) listMemberChallenges(c *call) reply {
@@ -567,26 +617,41 @@ func (s *Server) resumeAggregation(c *call) reply {
 	if rep, okay := c.decode(&req); !okay {
 		return rep
 	}
-	if m.status != statusChallenged || m.job == nil {
-		return errReply(http.StatusMethodNotAllowed, "member is not challenged (connection_status %s)", m.status)
+	var given []credentialValue
+	if req.Member != nil {
+		given = req.Member.Challenges
 	}
-	if req.Member == nil || len(req.Member.Challenges) == 0 {
-		return errReply(http.StatusBadRequest, "member.challenges is required")
+	if rep, okay := s.resumeWith(m, given, c.now); !okay {
+		return rep
+	}
+	return memberReply(http.StatusAccepted, m)
+}
+
+// resumeWith starts a resume run with answers to every outstanding
+// challenge, as resumeAggregation does: 405 when the member is not
+// challenged, 400 when an answer is missing or unknown.
+func (s *Server) resumeWith(m *member, given []credentialValue, now time.Time) (reply, bool) {
+	if m.status != statusChallenged || m.job == nil {
+		return errReply(http.StatusMethodNotAllowed, "member is not challenged (connection_status %s)", m.status), false
+	}
+	if len(given) == 0 {
+		return errReply(http.StatusBadRequest, "member.challenges is required"), false
 	}
 	answers := map[string]string{}
-	for _, a := range req.Member.Challenges {
+	for _, a := range given {
 		if !slices.ContainsFunc(m.challenges, func(ch challengeJSON) bool { return ch.GUID == a.GUID }) {
-			return errReply(http.StatusBadRequest, "challenge %q is not an outstanding challenge of this member", a.GUID)
+			return errReply(http.StatusBadRequest, "challenge %q is not an outstanding challenge of this member", a.GUID), false
 		}
 		answers[a.GUID] = a.Value
 	}
 	for _, ch := range m.challenges {
 		if _, answered := answers[ch.GUID]; !answered {
-			return errReply(http.StatusBadRequest, "challenge %s is not answered", ch.GUID)
+			return errReply(http.StatusBadRequest, "challenge %s is not answered", ch.GUID), false
 		}
 	}
-	m.resume(answers, c.now)
-	return memberReply(http.StatusAccepted, m)
+	m.resume(answers, now)
+	s.schedule(m, now)
+	return reply{}, true
 }
 
 // ---- account owners and numbers
@@ -643,7 +708,11 @@ func (s *Server) requestWidgetURL(c *call) reply {
 		return rep
 	}
 	var w struct {
-		WidgetType string `json:"widget_type"`
+		WidgetType             string `json:"widget_type"`
+		Mode                   string `json:"mode"`
+		CurrentMemberGUID      string `json:"current_member_guid"`
+		CurrentInstitutionCode string `json:"current_institution_code"`
+		ColorScheme            string `json:"color_scheme"`
 	}
 	if len(req.WidgetURL) == 0 || string(req.WidgetURL) == "null" {
 		return errReply(http.StatusBadRequest, "widget_url is required")
@@ -654,8 +723,15 @@ func (s *Server) requestWidgetURL(c *call) reply {
 	if w.WidgetType == "" {
 		return errReply(http.StatusBadRequest, "widget_type is required")
 	}
+	s.pruneWidgets(c.now)
 	token := fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
-	s.widgets[token] = widgetSession{userGUID: u.guid, request: req.WidgetURL}
+	mode := w.Mode
+	if mode != modeVerification {
+		mode = modeAggregation // MX's default
+	}
+	s.widgets[token] = widgetSession{token: token, sessionGUID: newGUID("SES"), userGUID: u.guid, widgetType: w.WidgetType,
+		mode: mode, currentMemberGUID: w.CurrentMemberGUID, currentInstitutionCode: w.CurrentInstitutionCode,
+		colorScheme: w.ColorScheme, created: c.now, request: req.WidgetURL}
 	scheme := "http"
 	if c.r.TLS != nil {
 		scheme = "https"

@@ -32,6 +32,8 @@ type Server struct {
 	aggTime          time.Duration
 	mfaWindow        time.Duration
 	now              func() time.Time
+	webhookURL       string
+	hooks            *hookSender // nil without WithWebhook
 
 	api *http.ServeMux // MX's routes
 	sim *http.ServeMux // /_sim/ routes
@@ -46,12 +48,7 @@ type Server struct {
 	widgets     map[string]widgetSession
 	calls       map[string]int
 	memberCalls map[string]map[string]int
-}
-
-// widgetSession is what a widget URL was requested with.
-type widgetSession struct {
-	userGUID string
-	request  json.RawMessage
+	closed      bool // Close was called: no timers, no webhooks
 }
 
 // Option configures a Server.
@@ -96,6 +93,9 @@ func New(opts ...Option) *Server {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.webhookURL != "" {
+		s.hooks = newHookSender(s, s.webhookURL)
 	}
 	s.institutions = newInstitutions()
 	for _, in := range s.institutions {
@@ -176,12 +176,15 @@ func (rep reply) encode() encoded {
 	return encoded{rep.status, b}
 }
 
-func (e encoded) write(w http.ResponseWriter) {
+func (e encoded) write(w http.ResponseWriter) { e.writeAs(w, mediaType) }
+
+// writeAs writes the reply with the given Content-Type.
+func (e encoded) writeAs(w http.ResponseWriter, contentType string) {
 	if e.body == nil {
 		w.WriteHeader(e.status)
 		return
 	}
-	w.Header().Set("Content-Type", mediaType)
+	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(e.status)
 	_, _ = w.Write(e.body)
 }

@@ -586,7 +586,7 @@ func TestWidgetURL(t *testing.T) {
 	}
 	defer res.Body.Close()
 	page, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || !strings.Contains(string(page), "MX connect widget (simulated)") {
+	if res.StatusCode != 200 || !strings.Contains(string(page), "<title>MX Connect (simulated)</title>") {
 		t.Fatalf("page: %d %s", res.StatusCode, page)
 	}
 }

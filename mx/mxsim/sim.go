@@ -2,8 +2,6 @@ package mxsim
 
 import (
 	"encoding/json"
-	"fmt"
-	"html"
 	"io"
 	"net/http"
 )
@@ -39,7 +37,7 @@ func (s *Server) simRoutes() {
 		s.SetFaults(f)
 		writeSimJSON(w, http.StatusOK, f)
 	})
-	s.sim.HandleFunc("GET /_sim/connect/{token}", s.connectPage)
+	s.connectRoutes()
 	s.sim.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeSimJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"message": "no such simulator route"}})
 	})
@@ -54,20 +52,4 @@ func writeSimJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// connectPage is where a widget URL points: for now a placeholder page.
-func (s *Server) connectPage(w http.ResponseWriter, r *http.Request) {
-	token := r.PathValue("token")
-	s.mu.Lock()
-	ws, found := s.widgets[token]
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if !found {
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, "<!doctype html><title>MX connect widget (simulated)</title><p>MX connect widget (simulated): unknown or expired widget URL.</p>\n")
-		return
-	}
-	fmt.Fprintf(w, "<!doctype html><title>MX connect widget (simulated)</title><h1>MX connect widget (simulated)</h1>\n<p>User %s</p>\n<pre>%s</pre>\n",
-		html.EscapeString(ws.userGUID), html.EscapeString(string(ws.request)))
 }

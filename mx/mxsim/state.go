@@ -43,6 +43,16 @@ type member struct {
 	hasResults bool // a job has ended CONNECTED: results are readable
 	results    *results
 	resultsKey string
+
+	createdAt time.Time
+	deleted   bool // removed from its user: its timer must not act
+
+	// the timer of the next deadline (only WithWebhook): timerGen tells a
+	// stale timer from the armed one
+	timer      *time.Timer
+	timerGen   uint64
+	timerAt    time.Time // the deadline it is armed for
+	timerSetAt time.Time // the clock when it was armed
 }
 
 // job is the job a member is running: one run at a time, and between runs
@@ -84,7 +94,7 @@ func (s *Server) addStaticMembers(u *user, now time.Time) {
 	inst := s.instByCode["mxbank"]
 	for _, guid := range staticMembers {
 		m := &member{guid: guid, user: u, inst: inst, static: true, creds: map[string]string{},
-			status: statusConnected, aggregatedAt: now, succeededAt: now, authenticated: true,
+			createdAt: now, status: statusConnected, aggregatedAt: now, succeededAt: now, authenticated: true,
 			hasResults: true, processed: true}
 		m.setResults(guid)
 		m.processedNumbers = len(m.results.numbers) > 0
@@ -147,15 +157,20 @@ func (m *member) resume(answers map[string]string, now time.Time) {
 }
 
 // advance applies everything that has happened by now: runs that ended,
-// challenges that expired.
-func (m *member) advance(now time.Time, aggTime, mfaWindow time.Duration) {
+// challenges that expired. After each, applied (when not nil) is called
+// with the job's kind and the time it happened, the member in the state it
+// left.
+func (m *member) advance(now time.Time, aggTime, mfaWindow time.Duration, applied func(kind string, t time.Time)) {
 	for m.job != nil {
 		j := m.job
 		if !j.running {
-			if m.status == statusChallenged && !now.Before(m.challengedAt.Add(mfaWindow)) {
+			if end := m.challengedAt.Add(mfaWindow); m.status == statusChallenged && !now.Before(end) {
 				m.status = statusExpired
 				m.challenges = nil
 				m.job = nil
+				if applied != nil {
+					applied(j.kind, end)
+				}
 			}
 			return
 		}
@@ -164,6 +179,9 @@ func (m *member) advance(now time.Time, aggTime, mfaWindow time.Duration) {
 			return
 		}
 		m.finishRun(end)
+		if applied != nil {
+			applied(j.kind, end)
+		}
 	}
 }
 

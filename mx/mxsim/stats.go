@@ -4,7 +4,11 @@ import "maps"
 
 // Stats counts the API calls that reached routing (past auth and Accept
 // checks, whatever their answer), by operationId and, for calls on a member,
-// by member guid and operationId.
+// by member guid and operationId. The Connect widget's JSON endpoints count
+// as the operations they stand for (createMember, verifyMember or
+// aggregateMember, resumeAggregation); its page and polls are not counted.
+// With WithWebhook, Calls also counts deliveries as "webhook_sent" and
+// "webhook_failed".
 type Stats struct {
 	Calls   map[string]int            `json:"calls"`
 	Members map[string]map[string]int `json:"members"`

@@ -1,0 +1,93 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// notify enqueues the callback for an event the job is about to record.
+// It runs before the record changes (so a crash in between cannot lose
+// it); delivery checks that the record did get there.
+func (h *Handlers) notify(ctx context.Context, j *store.Job, ev tasks.Callback) error {
+	if j.CallbackURL == "" {
+		return nil
+	}
+	ev.JobID, ev.At = j.ID, h.store.Now().UTC()
+	return h.enqueue(ctx)(tasks.NewCallbackTask(ev))
+}
+
+// handleCallback runs mx:callback: POST the signed event once.
+func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
+	var p tasks.Callback
+	if err := tasks.Decode(t.Payload(), &p); err != nil {
+		return err
+	}
+	if done, err := h.store.Delivered(ctx, p.EventID); err != nil || done {
+		return err
+	}
+	j, err := h.store.Get(ctx, p.JobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // purged
+	}
+	if err != nil {
+		return err
+	}
+	// The event was enqueued before the record moved: send it only if the
+	// record got there (a race can end a job otherwise than announced).
+	if p.State == store.StateChallenged && j.Round < p.Round || p.State != store.StateChallenged && j.State != p.State {
+		h.log.Info().Str("job", j.ID).Str("event", p.EventID).Msg("callback dropped: the job did not reach that state")
+		return nil
+	}
+	if j.CallbackURL == "" || h.cfg.CallbackClient == nil {
+		return fmt.Errorf("job %s has a callback but this worker has no %s: %w", j.ID, "MXFLEET_CALLBACK_ALLOW", asynq.SkipRetry)
+	}
+	v := j.View()
+	v.State, v.ConnectionStatus, v.Challenges, v.Error = p.State, p.ConnectionStatus, p.Challenges, p.Error
+	if v.Challenges == nil {
+		v.Challenges = []mx.Challenge{}
+	}
+	if p.State != store.StateSucceeded || !j.CallbackResults {
+		v.Result = nil
+	}
+	body, err := json.Marshal(tasks.Event{ID: p.EventID, Type: "job." + string(p.State), CreatedAt: p.At, Job: v})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("callback for job %s: %w", j.ID, asynq.SkipRetry)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "mxfleet-callbacks")
+	req.Header.Set(tasks.EventHeader, p.EventID)
+	req.Header.Set(tasks.SignatureHeader, tasks.Sign(h.cfg.CallbackSecret, time.Now(), body))
+	host := req.URL.Host
+	resp, err := h.cfg.CallbackClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL may carry a token: name the host only
+		}
+		return fmt.Errorf("callback %s to %s: %v", p.EventID, host, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("callback %s to %s: HTTP %d", p.EventID, host, resp.StatusCode)
+	}
+	h.log.Info().Str("job", j.ID).Str("event", p.EventID).Msg("callback delivered")
+	return h.store.MarkDelivered(ctx, p.EventID)
+}

@@ -1,0 +1,112 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mxfleet/mxfleet/store"
+)
+
+// chromium finds Debian's Chromium (.ci/run installs it).
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("MXFLEET_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("MXFLEET_TEST_REQUIRE_CHROMIUM") == "1" {
+		t.Fatal("chromium not found and MXFLEET_TEST_REQUIRE_CHROMIUM=1")
+	}
+	t.Skip("chromium not found (apt-get install chromium): the widget flow is not checked")
+	return ""
+}
+
+// The MXconnect flow end to end in headless Chromium: the API hands out a
+// widget URL, an end user connects MX Bank and answers MFA in the page, the
+// page emits mx/connect/memberConnected, and a follow job for that member
+// succeeds without starting a new verification.
+func TestWidgetFlowInChromium(t *testing.T) {
+	bin := chromium(t)
+	e := newEnv(t, nil)
+	code, b := e.do(t, "POST", "/v1/widget_urls", token, map[string]any{"user": map[string]string{"id": "widget-user"}, "color_scheme": "light"})
+	if code != 200 {
+		t.Fatalf("widget url: %d %s", code, b)
+	}
+	var w struct {
+		UserGUID  string `json:"user_guid"`
+		WidgetURL struct {
+			URL string `json:"url"`
+		} `json:"widget_url"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil || w.WidgetURL.URL == "" {
+		t.Fatalf("widget url body %s: %v", b, err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(w.WidgetURL.URL),
+		chromedp.Click(css(`button[data-institution="mxbank"]`)),
+		chromedp.SendKeys(css(`input[name="username"]`), "mxuser"),
+		chromedp.SendKeys(css(`input[name="password"]`), "challenge"),
+		chromedp.Click(css(`#connect`)),
+		chromedp.WaitVisible(css(`input[data-challenge]`)),
+		chromedp.SendKeys(css(`input[data-challenge]`), "correct"),
+		chromedp.Click(css(`#submit-mfa`)),
+		chromedp.WaitVisible(css(`#connected`)),
+	)
+	if err != nil {
+		t.Fatalf("widget flow: %v", err)
+	}
+	attr, err := chromedp.Run(ctx, chromedp.AttributeValue(css(`#connected`), "data-member-guid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberGUID := attr.Value
+	events, err := chromedp.Run(ctx, chromedp.Evaluate[[]map[string]any](`window.mxEvents`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var connected map[string]any
+	for _, ev := range events {
+		if ev["type"] == "mx/connect/memberConnected" {
+			connected, _ = ev["metadata"].(map[string]any)
+		}
+	}
+	if connected == nil || connected["member_guid"] != memberGUID || memberGUID == "" {
+		t.Fatalf("no memberConnected event for %q in %v", memberGUID, events)
+	}
+
+	verifies := e.f.Sim.Stats().Calls["verifyMember"]
+	body := map[string]any{"kind": "follow", "id": "widget-follow", "user": map[string]string{"guid": w.UserGUID}, "member": map[string]string{"guid": memberGUID}}
+	if code, b := e.do(t, "POST", "/v1/jobs", token, body); code != 202 {
+		t.Fatalf("follow job: %d %s", code, b)
+	}
+	v := e.waitFor(t, "widget-follow", func(v store.View) bool { return v.State.Terminal() })
+	if v.State != store.StateSucceeded || v.Result == nil || len(v.Result.AccountNumbers) == 0 {
+		t.Fatalf("follow job: %+v", v)
+	}
+	if n := e.f.Sim.Stats().Calls["verifyMember"]; n != verifies {
+		t.Fatalf("the follow job started a verification (%d → %d)", verifies, n)
+	}
+	e.v.check(t)
+}
