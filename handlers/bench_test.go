@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,4 +86,48 @@ func splitLines(s string) []string {
 		}
 	}
 	return out
+}
+
+// BenchmarkFourWorkersAtTheMXRateLimit runs b.N verify jobs through four
+// workers sharing MXFLEET_MX_RATE=200 through Redis, and reports the MX
+// call rate the simulator saw against that limit.
+func BenchmarkFourWorkersAtTheMXRateLimit(b *testing.B) {
+	const limit = 200
+	f := testenv.NewFleet(b, func(c *fleet.Config) {
+		c.LogLevel = "warn"
+		c.MXRate = limit
+		c.PollInitial, c.PollMax = time.Millisecond, 10*time.Millisecond
+		c.SchedulerInterval = 10 * time.Millisecond
+		c.RetryBase, c.RetryMax = 10*time.Millisecond, 200*time.Millisecond
+	}, mxsim.WithAggregationTime(0))
+	for range 3 {
+		f.StartWorker(b)
+	}
+	ctx := context.Background()
+	sc := scenarioByName(b, "success")
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range b.N {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("rate-%d-%d", b.N, i)
+			if j, err := scenario.Run(ctx, f.Client, sc, store.KindVerify, id, "user-"+id, nil); err != nil || j.State != store.StateSucceeded {
+				b.Errorf("job %s: %+v %v", id, j, err)
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	calls := 0
+	for op, n := range f.Sim.Stats().Calls {
+		if !strings.HasPrefix(op, "webhook") {
+			calls += n
+		}
+	}
+	b.ReportMetric(float64(calls)/el.Seconds(), "mx-calls/s")
+	b.ReportMetric(limit, "limit/s")
+	b.ReportMetric(float64(b.N)/el.Seconds(), "jobs/s")
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +47,32 @@ func childWorker() {
 	if err := w.Start(); err != nil {
 		panic(err)
 	}
-	select {}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	<-sig
+	w.Shutdown() // as mxfleet worker does on SIGTERM
+	os.Exit(0)
+}
+
+// startChild runs a worker process on the fleet's Redis and simulator,
+// configured through the environment as in production.
+func startChild(t *testing.T, f *testenv.Fleet, env ...string) (*exec.Cmd, *testenv.SyncBuffer) {
+	t.Helper()
+	c := f.Config
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childEnv+"=1",
+		"MXFLEET_REDIS_URL="+f.Redis.URL, "MXFLEET_MX_BASE_URL="+c.MXBaseURL,
+		"MXFLEET_SECRET_KEYS="+c.SecretKeys, "MXFLEET_MX_CLIENT_ID="+c.MXClientID, "MXFLEET_MX_API_KEY="+c.MXAPIKey,
+		"MXFLEET_POLL_INITIAL="+c.PollInitial.String(), "MXFLEET_POLL_MAX="+c.PollMax.String(),
+		"MXFLEET_SCHEDULER_INTERVAL="+c.SchedulerInterval.String(), "MXFLEET_CHALLENGE_TTL=1m", "MXFLEET_METRICS_ADDR=")
+	child.Env = append(child.Env, env...)
+	logs := &testenv.SyncBuffer{}
+	child.Stderr = logs
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	return child, logs
 }
 
 // A worker killed mid-job (no graceful shutdown) leaves its tasks active;
@@ -61,20 +88,7 @@ func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
 	ctx := ctxT(t, 3*time.Minute)
 	f.Sim.SetFaults(mxsim.Faults{Latency: 5 * time.Second})
 
-	c := f.Config
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childEnv+"=1",
-		"MXFLEET_REDIS_URL="+f.Redis.URL, "MXFLEET_MX_BASE_URL="+c.MXBaseURL,
-		"MXFLEET_SECRET_KEYS="+c.SecretKeys, "MXFLEET_MX_CLIENT_ID="+c.MXClientID, "MXFLEET_MX_API_KEY="+c.MXAPIKey,
-		"MXFLEET_POLL_INITIAL="+c.PollInitial.String(), "MXFLEET_POLL_MAX="+c.PollMax.String(),
-		"MXFLEET_SCHEDULER_INTERVAL="+c.SchedulerInterval.String(), "MXFLEET_CHALLENGE_TTL=1m")
-	logs := &testenv.SyncBuffer{}
-	child.Stderr = logs
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-
+	child, logs := startChild(t, f)
 	sc := scenarioByName(t, "success")
 	var ids []string
 	for i := range 4 {
@@ -109,5 +123,44 @@ func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
 	}
 	if n := f.Sim.Stats().Calls["verifyMember"]; n != len(ids) {
 		t.Errorf("verifyMember called %d times for %d jobs", n, len(ids))
+	}
+}
+
+// SIGTERM mid-run: the worker stops fetching, lets running handlers finish
+// within the shutdown timeout, hands the rest back to the queue and exits;
+// another worker finishes every job without waiting for a lease to expire.
+func TestWorkerSIGTERMHandsBackItsJobs(t *testing.T) {
+	t.Parallel()
+	f := testenv.NewFleet(t, nil)
+	f.StopWorker()
+	ctx := ctxT(t, 2*time.Minute)
+	f.Sim.SetFaults(mxsim.Faults{Latency: 3 * time.Second})
+	child, logs := startChild(t, f, "MXFLEET_SHUTDOWN_TIMEOUT=500ms")
+	sc := scenarioByName(t, "success")
+	var ids []string
+	for i := range 4 {
+		id := fmt.Sprintf("term-%d", i)
+		if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, "user-"+id)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		waitState(t, ctx, f.Client, id, store.StateRunning)
+	}
+	time.Sleep(300 * time.Millisecond) // inside the slow MX calls
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Wait(); err != nil {
+		t.Fatalf("worker exit after SIGTERM: %v\n%s", err, logs.String())
+	}
+	f.Sim.SetFaults(mxsim.Faults{})
+	f.StartWorker(t)
+	for _, id := range ids {
+		j, err := f.Client.Wait(ctx, id)
+		if err != nil || j.State != store.StateSucceeded {
+			t.Fatalf("job %s after SIGTERM: %+v %v\nchild log:\n%s", id, j, err, logs.String())
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -61,6 +62,7 @@ type Config struct {
 	MaxAttempts     int           // MX jobs started per fleet job, retry-later restarts included
 	CallbackSecret  []byte        // signs callbacks (HMAC-SHA256)
 	CallbackClient  *http.Client  // posts callbacks; nil: jobs with callbacks fail delivery
+	Metrics         *metrics.Metrics
 }
 
 // DefaultConfig is what a worker uses unless told otherwise.
@@ -177,6 +179,7 @@ func (h *Handlers) update(ctx context.Context, id string, fn func(*store.Job) er
 		return fn(j)
 	})
 	if err == nil && j.State != from {
+		h.cfg.Metrics.Transition(from, j, h.store.Now())
 		ev := h.log.Info().Str("job", j.ID).Str("kind", string(j.Kind)).Str("member_guid", j.MemberGUID).
 			Str("from", string(from)).Str("state", string(j.State)).Str("connection_status", j.ConnectionStatus).Int("polls", j.Polls)
 		if j.Error != nil {
@@ -212,6 +215,7 @@ func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
 // retried by asynq until the task's retries run out, which fails the job
 // "mx_unavailable"; permanent ones fail it with code (or mx_error).
 func (h *Handlers) mxErr(ctx context.Context, jobID, code string, err error) error {
+	h.cfg.Metrics.Throttled(err)
 	return h.retryOrFail(ctx, jobID, code, err, mx.IsRetriable(err))
 }
 

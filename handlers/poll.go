@@ -145,6 +145,7 @@ func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, 
 			return store.ErrNoChange
 		}
 		j.State, j.Challenges, j.Round, j.ChallengeExp, j.ResumeClaim, j.ResumeSent = store.StateChallenged, chs, round, exp, "", false
+		j.ParkedAt = h.store.Now()
 		return nil
 	})
 	return err

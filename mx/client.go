@@ -45,6 +45,28 @@ type Client struct {
 	hc        *http.Client
 	userAgent string
 	log       zerolog.Logger
+	limiter   Limiter
+	observe   func(op string, status int, took time.Duration, err error)
+}
+
+// Limiter paces calls to MX across the whole fleet.
+type Limiter interface {
+	// Wait returns when a call may go (nil), or an error (*Throttled when
+	// the wait would be long) without calling MX.
+	Wait(ctx context.Context) error
+	// Pause stops every caller for d (MX answered 429 with Retry-After).
+	Pause(ctx context.Context, d time.Duration) error
+}
+
+// WithLimiter paces every call through l.
+func WithLimiter(l Limiter) Option {
+	return func(c *Client) error { c.limiter = l; return nil }
+}
+
+// WithObserver calls fn after every call with the operation, the HTTP
+// status (0 without an answer), the duration and the error (for metrics).
+func WithObserver(fn func(op string, status int, took time.Duration, err error)) Option {
+	return func(c *Client) error { c.observe = fn; return nil }
 }
 
 // Option configures a Client.
@@ -118,7 +140,16 @@ func New(opts ...Option) (*Client, error) {
 
 // do sends one request and decodes a 2xx body into out (when non-nil).
 // It returns the HTTP status so that callers can tell 200 from 204.
-func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in, out any, hdr http.Header) (int, error) {
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in, out any, hdr http.Header) (status int, err error) {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return 0, fmt.Errorf("mx: %s: %w", op, err)
+		}
+	}
+	if c.observe != nil {
+		start := time.Now()
+		defer func() { c.observe(op, status, time.Since(start), err) }()
+	}
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = query.Encode()
@@ -155,6 +186,15 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := newError(op, resp)
 		e.Message = scrub(e.Message, in)
+		if e.StatusCode == http.StatusTooManyRequests && c.limiter != nil {
+			pause := e.RetryAfter
+			if pause <= 0 {
+				pause = time.Second // MX documents no Retry-After: back off a little fleet-wide
+			}
+			if err := c.limiter.Pause(ctx, pause); err != nil {
+				c.log.Warn().Str("op", op).Err(err).Msg("could not pause MX calls fleet-wide")
+			}
+		}
 		return resp.StatusCode, e
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {

@@ -166,6 +166,9 @@ func IsRetriable(err error) bool {
 	if errors.As(err, &e) {
 		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
 	}
+	if errors.As(err, new(*Throttled)) {
+		return true
+	}
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
@@ -183,6 +186,18 @@ func IsRetriable(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.EPIPE) || errors.As(err, new(*net.OpError))
+}
+
+// Throttled is returned, without calling MX, when the fleet-wide rate limit
+// or a fleet-wide pause (after MX answered 429) says to wait longer than a
+// handler should: retry after Wait.
+type Throttled struct {
+	Wait   time.Duration
+	Reason string
+}
+
+func (t *Throttled) Error() string {
+	return fmt.Sprintf("mx: throttled for %s: %s", t.Wait.Round(time.Millisecond), t.Reason)
 }
 
 // IsPermanent tells whether MX refused a call for good: a 4xx other than
@@ -206,11 +221,16 @@ func IsConflict(err error) bool { return StatusCode(err) == http.StatusConflict 
 // IsNotFound tells whether MX answered 404.
 func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound }
 
-// RetryAfter returns the Retry-After MX sent with err, or 0.
+// RetryAfter returns the Retry-After MX sent with err (or the wait a
+// Throttled error asks for), or 0.
 func RetryAfter(err error) time.Duration {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.RetryAfter
+	}
+	var t *Throttled
+	if errors.As(err, &t) {
+		return t.Wait
 	}
 	return 0
 }

@@ -66,6 +66,7 @@ type Job struct {
 	PollMark     int       `json:"poll_mark,omitempty"`     // Polls when MX was last asked to work; backoff restarts there
 	Deadline     time.Time `json:"deadline,omitempty"`      // the job fails "timeout" after it
 	ChallengeExp time.Time `json:"challenge_exp,omitempty"` // while parked
+	ParkedAt     time.Time `json:"parked_at,omitempty"`     // when the current round was parked
 	ResumeClaim  string    `json:"resume_claim,omitempty"`  // answer id that won the latest round
 	ResumeBy     string    `json:"resume_by,omitempty"`     // asynq task id of the delivery that sends it
 	Answered     []string  `json:"answered,omitempty"`      // challenge guids of the round answered last

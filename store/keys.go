@@ -16,3 +16,11 @@ func memberKey(guid string) string { return keyPrefix + "member:" + guid }
 
 // eventKey marks a callback event delivered (2xx from the receiver).
 func eventKey(id string) string { return keyPrefix + "event:" + id }
+
+// mxRateKey is the fleet-wide MX rate limit's GCRA state (redis_rate adds
+// its own "rate:" prefix).
+const mxRateKey = keyPrefix + "mx:rate"
+
+// mxPauseKey, while it lives, pauses every MX call in the fleet (MX
+// answered 429); its TTL is the pause.
+const mxPauseKey = keyPrefix + "mx:pause"

@@ -229,6 +229,14 @@ func (s *Store) Parked(ctx context.Context) ([]Parked, error) {
 	return out, nil
 }
 
+// ParkedCount is how many jobs wait for MFA answers.
+func (s *Store) ParkedCount(ctx context.Context) (int64, error) {
+	return s.rdb.HLen(ctx, parkedKey).Result()
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
 // GetParked reads one parked entry; ErrNotFound when the job is not parked.
 func (s *Store) GetParked(ctx context.Context, id string) (*Parked, error) {
 	v, err := s.rdb.HGet(ctx, parkedKey, id).Bytes()

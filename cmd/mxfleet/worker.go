@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -50,7 +52,17 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := w.Start(); err != nil {
 		return err
 	}
-	log.Info().Str("mx", cfg.MXBaseURL).Int("concurrency", cfg.Concurrency).Msg("worker started")
+	if cfg.MetricsAddr != "" {
+		ms := &http.Server{Addr: cfg.MetricsAddr, Handler: w.Metrics.Handler(w.Ready), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Str("addr", cfg.MetricsAddr).Msg("metrics server")
+			}
+		}()
+		defer ms.Close()
+	}
+	log.Info().Str("mx", cfg.MXBaseURL).Int("concurrency", cfg.Concurrency).Int("mx_rate", cfg.MXRate).
+		Str("metrics", cfg.MetricsAddr).Msg("worker started")
 	<-ctx.Done()
 	log.Info().Dur("shutdown_timeout", cfg.ShutdownTimeout).Msg("stopping: no new work; running tasks finish or go back to the queue")
 	w.Shutdown()

@@ -5,6 +5,7 @@ package fleet
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/mxfleet/mxfleet/handlers"
 	"github.com/mxfleet/mxfleet/internal/callback"
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/tasks"
 )
 
 // Prefix is the environment prefix of every setting.
@@ -44,6 +46,9 @@ type Config struct {
 	CallbackAllow     string        `envconfig:"CALLBACK_ALLOW" desc:"hosts callbacks may go to: names (*.example.com), IPs, CIDRs; private and loopback addresses only when listed; empty: no callbacks"`
 	CallbackSecret    string        `envconfig:"CALLBACK_SECRET" desc:"HMAC-SHA256 key signing callbacks (required with CALLBACK_ALLOW; never logged)"`
 	WebhookSecret     string        `envconfig:"WEBHOOK_SECRET" desc:"shared secret MX webhooks must carry (?token= or X-Mxfleet-Webhook-Token); empty: webhooks off"`
+	MetricsAddr       string        `envconfig:"METRICS_ADDR" default:"127.0.0.1:9090" desc:"worker's /metrics, /healthz and /readyz (empty: off)"`
+	MXRate            int           `envconfig:"MX_RATE" default:"0" desc:"fleet-wide MX calls per second, shared by every pod through Redis (0: no limit); a 429 from MX pauses MX calls fleet-wide for its Retry-After either way"`
+	Queues            string        `envconfig:"QUEUES" default:"mx_answers:6,mx_polls:3,mx_callbacks:2,mx_jobs:1" desc:"queue weights: answers first (a person waits), then polls, callbacks, new jobs"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
 }
@@ -78,7 +83,12 @@ func (c Config) Validate() error {
 	if _, err := c.Callbacks(); err != nil {
 		return err
 	}
+	if _, err := c.QueueWeights(); err != nil {
+		return err
+	}
 	switch {
+	case c.MXRate < 0:
+		return fmt.Errorf("%s_MX_RATE must be 0 (no limit) or positive", Prefix)
 	case c.Concurrency < 1:
 		return fmt.Errorf("%s_CONCURRENCY must be at least 1", Prefix)
 	case c.MaxAttempts < 1:
@@ -102,6 +112,31 @@ func (c Config) Callbacks() (*callback.Allow, error) {
 		return nil, fmt.Errorf("%s_CALLBACK_ALLOW is set: set %s_CALLBACK_SECRET too (at least 16 characters) to sign callbacks", Prefix, Prefix)
 	}
 	return callback.Parse(c.CallbackAllow)
+}
+
+// QueueWeights parses MXFLEET_QUEUES; every fleet queue must be there.
+func (c Config) QueueWeights() (map[string]int, error) {
+	out := map[string]int{}
+	if strings.TrimSpace(c.Queues) == "" {
+		for q, w := range tasks.Queues {
+			out[q] = w
+		}
+		return out, nil
+	}
+	for _, part := range strings.Split(c.Queues, ",") {
+		name, w, ok := strings.Cut(strings.TrimSpace(part), ":")
+		n, err := strconv.Atoi(w)
+		if !ok || err != nil || n < 1 {
+			return nil, fmt.Errorf("%s_QUEUES: want queue:weight pairs with weights ≥ 1, like %s", Prefix, "mx_answers:6,mx_polls:3,mx_callbacks:2,mx_jobs:1")
+		}
+		out[name] = n
+	}
+	for q := range tasks.Queues {
+		if _, ok := out[q]; !ok {
+			return nil, fmt.Errorf("%s_QUEUES lacks queue %s: a worker must serve every fleet queue", Prefix, q)
+		}
+	}
+	return out, nil
 }
 
 // Keys parses MXFLEET_SECRET_KEYS.

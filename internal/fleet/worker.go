@@ -2,26 +2,32 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/handlers"
+	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
-	"github.com/mxfleet/mxfleet/tasks"
 )
 
 // Worker is one asynq server running the fleet's handlers.
 type Worker struct {
-	srv  *asynq.Server
-	q    *asynq.Client
-	mux  *asynq.ServeMux
-	stop sync.Once
+	srv     *asynq.Server
+	q       *asynq.Client
+	mux     *asynq.ServeMux
+	store   *store.Store
+	Metrics *metrics.Metrics
+	started atomic.Bool
+	stop    sync.Once
 }
 
 // NewWorker builds a worker on rdb. hc, when not nil, is the HTTP client
@@ -30,8 +36,10 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	m := metrics.New()
 	opts := []mx.Option{mx.WithBaseURL(cfg.MXBaseURL), mx.WithCredentials(cfg.MXClientID, cfg.MXAPIKey),
-		mx.WithUserAgent("mxfleet"), mx.WithLogger(log.With().Str("component", "mx").Logger())}
+		mx.WithUserAgent("mxfleet"), mx.WithLogger(log.With().Str("component", "mx").Logger()),
+		mx.WithLimiter(store.NewMXLimiter(rdb, cfg.MXRate, time.Second)), mx.WithObserver(m.MXCall)}
 	if hc != nil {
 		opts = append(opts, mx.WithHTTPClient(hc))
 	}
@@ -46,10 +54,21 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 	}
 	q := asynq.NewClientFromRedisClient(rdb)
 	st := store.New(rdb, keys, store.WithRetention(cfg.JobRetention))
-	h := handlers.New(mxc, st, q, keys, cfg.Handlers(), log)
+	hcfg := cfg.Handlers()
+	hcfg.Metrics = m
+	h := handlers.New(mxc, st, q, keys, hcfg, log)
+	queues, err := cfg.QueueWeights()
+	if err != nil {
+		return nil, err
+	}
+	m.Gauge("mxfleet_jobs_parked", "Jobs parked on an MFA challenge, waiting for answers (fleet-wide).", func(ctx context.Context) (float64, error) {
+		n, err := st.ParkedCount(ctx)
+		return float64(n), err
+	})
+	m.Registry.MustRegister(newQueueCollector(asynq.NewInspectorFromRedisClient(rdb)))
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
-		Queues:                   tasks.Queues,
+		Queues:                   queues,
 		RetryDelayFunc:           handlers.RetryDelay(cfg.RetryBase, cfg.RetryMax),
 		DelayedTaskCheckInterval: cfg.SchedulerInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
@@ -61,17 +80,33 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 			log.Warn().Str("task_type", t.Type()).Str("task_id", id).Int("retried", n).Str("error", err.Error()).Msg("task failed")
 		}),
 	})
-	return &Worker{srv: srv, q: q, mux: h.Mux()}, nil
+	return &Worker{srv: srv, q: q, mux: h.Mux(), store: st, Metrics: m}, nil
 }
 
 // Start begins processing in the background.
-func (w *Worker) Start() error { return w.srv.Start(w.mux) }
+func (w *Worker) Start() error {
+	if err := w.srv.Start(w.mux); err != nil {
+		return err
+	}
+	w.started.Store(true)
+	return nil
+}
+
+// Ready tells whether the worker takes work: started, not stopping, and
+// Redis answers.
+func (w *Worker) Ready(ctx context.Context) error {
+	if !w.started.Load() {
+		return errors.New("the asynq server is not running")
+	}
+	return w.store.Ping(ctx)
+}
 
 // Shutdown stops taking work, waits up to the shutdown timeout for running
 // tasks, and hands back to the queue whatever is still running.
 // Calling it again does nothing.
 func (w *Worker) Shutdown() {
 	w.stop.Do(func() {
+		w.started.Store(false)
 		w.srv.Shutdown()
 		_ = w.q.Close()
 	})
