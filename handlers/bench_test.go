@@ -58,7 +58,7 @@ func BenchmarkVerifyJobsEndToEnd(b *testing.B) {
 	b.ReportMetric(float64(calls)/float64(b.N), "mx-calls/job")
 	if f.Redis.Real {
 		b.ReportMetric(float64(commands(after)-commands(before))/float64(b.N), "redis-cmds/job")
-		if n, err := f.Redis.Client.MemoryUsage(ctx, "mxfleet:job:bench-"+fmt.Sprint(b.N)+"-0").Result(); err == nil {
+		if n, err := f.Redis.Client.MemoryUsage(ctx, "mxfleet:{store}:job:bench-"+fmt.Sprint(b.N)+"-0").Result(); err == nil {
 			b.ReportMetric(float64(n), "record-bytes")
 		}
 	}

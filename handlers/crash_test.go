@@ -36,7 +36,7 @@ func childWorker() {
 	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
 		panic(err)
 	}
-	rdb, err := fleet.Redis(cfg.RedisURL)
+	rdb, err := cfg.OpenRedis()
 	if err != nil {
 		panic(err)
 	}

@@ -37,7 +37,19 @@ func scenarioByName(t testing.TB, name string) mxsim.Scenario {
 // Every scenario of the simulator, both kinds, through one fleet, all at
 // once (they wait on MX, not on the CPU).
 func TestEveryScenarioEndToEnd(t *testing.T) {
-	f := testenv.NewFleet(t, nil)
+	runEveryScenario(t, testenv.NewFleet(t, nil))
+}
+
+// The same on a local Redis Cluster of three masters: the store's keys
+// share a hash tag, asynq's are tagged per queue.
+func TestEveryScenarioOnRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node cluster")
+	}
+	runEveryScenario(t, testenv.NewFleetOn(t, testenv.NewCluster(t), nil))
+}
+
+func runEveryScenario(t *testing.T, f *testenv.Fleet) {
 	ctx := ctxT(t, 2*time.Minute)
 	type run struct {
 		sc   mxsim.Scenario

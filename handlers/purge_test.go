@@ -35,7 +35,7 @@ func TestPurgeDeletesEverythingOfAJob(t *testing.T) {
 	if _, err := f.Client.Status(ctx, "purge-me"); !errors.Is(err, tasks.ErrNotFound) {
 		t.Fatalf("record after purge: %v", err)
 	}
-	if n, _ := f.Redis.Client.HLen(ctx, "mxfleet:parked").Result(); n != 0 {
+	if n, _ := f.Redis.Client.HLen(ctx, "mxfleet:{store}:parked").Result(); n != 0 {
 		t.Fatalf("%d parked entries left", n)
 	}
 	for q := range tasks.Queues {

@@ -1,8 +1,11 @@
 package store
 
 // Every Redis key the fleet writes outside asynq's own "asynq:" keys is
-// named here, and only here.
-const keyPrefix = "mxfleet:"
+// named here, and only here. They share the hash tag {store}, so on Redis
+// Cluster every multi-key transaction (a job record with the parked hash
+// and the member index) stays in one slot; asynq spreads its own keys by
+// queue ({mx_polls}, ...). ACL patterns can match "mxfleet:*".
+const keyPrefix = "mxfleet:{store}:"
 
 // jobKey holds one job record as JSON.
 func jobKey(id string) string { return keyPrefix + "job:" + id }

@@ -88,7 +88,7 @@ func TestParkedHashFollowsTheRecord(t *testing.T) {
 	if _, err := s.Update(ctx, "p", func(j *store.Job) error { j.Fail("x", "y"); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	ttl := r.Client.TTL(ctx, "mxfleet:job:p").Val()
+	ttl := r.Client.TTL(ctx, "mxfleet:{store}:job:p").Val()
 	if ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("ended job TTL %s, want the retention (1m)", ttl)
 	}

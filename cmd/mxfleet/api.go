@@ -67,7 +67,7 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	rdb, err := fleet.Redis(cfg.RedisURL)
+	rdb, err := cfg.OpenRedis()
 	if err != nil {
 		return err
 	}

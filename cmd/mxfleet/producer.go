@@ -28,7 +28,7 @@ func producer() (*tasks.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rdb, err := fleet.Redis(cfg.RedisURL)
+	rdb, err := cfg.OpenRedis()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -40,7 +40,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	rdb, err := fleet.Redis(cfg.RedisURL)
+	rdb, err := cfg.OpenRedis()
 	if err != nil {
 		return err
 	}

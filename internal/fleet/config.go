@@ -24,6 +24,7 @@ const Prefix = "MXFLEET"
 // Config is the worker's configuration, read from MXFLEET_* variables.
 type Config struct {
 	RedisURL          string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://host:port?master=name"`
+	RedisClusterAddrs string        `envconfig:"REDIS_CLUSTER_ADDRS" desc:"Redis Cluster seed nodes host:port,...; when set, producers, workers and the store use cluster clients (user, password and TLS still come from REDIS_URL)"`
 	MXBaseURL         string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
 	MXClientID        string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
 	MXAPIKey          string        `envconfig:"MX_API_KEY" desc:"MX API key (required by the worker; never logged)"`
@@ -141,6 +142,28 @@ func (c Config) QueueWeights() (map[string]int, error) {
 
 // Keys parses MXFLEET_SECRET_KEYS.
 func (c Config) Keys() (*seal.Keyring, error) { return seal.Parse(c.SecretKeys) }
+
+// OpenRedis opens the fleet's Redis: a cluster client when
+// MXFLEET_REDIS_CLUSTER_ADDRS is set, else the client MXFLEET_REDIS_URL names.
+func (c Config) OpenRedis() (redis.UniversalClient, error) {
+	if strings.TrimSpace(c.RedisClusterAddrs) == "" {
+		return Redis(c.RedisURL)
+	}
+	opt := asynq.RedisClusterClientOpt{}
+	for _, a := range strings.Split(c.RedisClusterAddrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			opt.Addrs = append(opt.Addrs, a)
+		}
+	}
+	if u, err := redis.ParseURL(c.RedisURL); err == nil {
+		opt.Username, opt.Password, opt.TLSConfig = u.Username, u.Password, u.TLSConfig
+	}
+	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, fmt.Errorf("%s_REDIS_CLUSTER_ADDRS: unsupported connection type", Prefix)
+	}
+	return rdb, nil
+}
 
 // Redis opens the Redis client named by a URL, as asynq.ParseRedisURI reads it.
 func Redis(url string) (redis.UniversalClient, error) {

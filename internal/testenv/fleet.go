@@ -51,7 +51,12 @@ func FastConfig(mxURL string) fleet.Config {
 // time 200ms unless given); tune, when not nil, adjusts the worker config.
 func NewFleet(t testing.TB, tune func(*fleet.Config), simOpts ...mxsim.Option) *Fleet {
 	t.Helper()
-	r := NewRedis(t)
+	return NewFleetOn(t, NewRedis(t), tune, simOpts...)
+}
+
+// NewFleetOn is NewFleet on a given Redis (e.g. NewCluster).
+func NewFleetOn(t testing.TB, r *Redis, tune func(*fleet.Config), simOpts ...mxsim.Option) *Fleet {
+	t.Helper()
 	sim := mxsim.New(append([]mxsim.Option{mxsim.WithAggregationTime(200 * time.Millisecond)}, simOpts...)...)
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)

@@ -24,6 +24,8 @@ type Redis struct {
 	Client redis.UniversalClient
 	URL    string // for asynq.ParseRedisURI and subprocesses
 	Real   bool   // redis-server, not miniredis
+	// ClusterAddrs is set for a Redis Cluster (MXFLEET_REDIS_CLUSTER_ADDRS).
+	ClusterAddrs string
 }
 
 // NewRedis starts a redis-server of the test's own on a unix socket in the

@@ -1,0 +1,122 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mxfleet/mxfleet/internal/fleet"
+)
+
+// freePort finds a TCP port p with p+10000 (the cluster bus) free as well.
+func freePort(t testing.TB) int {
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p+10000 > 65535 {
+			continue
+		}
+		if bus, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+10000)); err == nil {
+			bus.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port pair for a cluster node")
+	return 0
+}
+
+// NewCluster starts a local Redis Cluster of three masters (no replicas)
+// for one test, or skips the test when redis-server or redis-cli is
+// missing (unless MXFLEET_TEST_REQUIRE_REDIS=1).
+func NewCluster(t testing.TB) *Redis {
+	t.Helper()
+	bin, err1 := exec.LookPath("redis-server")
+	cli, err2 := exec.LookPath("redis-cli")
+	if err1 != nil || err2 != nil {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("redis-server and redis-cli are needed for the cluster test")
+		}
+		t.Skip("redis-server/redis-cli not installed: Redis Cluster not tested")
+	}
+	dir := t.TempDir()
+	var addrs []string
+	for i := range 3 {
+		p := freePort(t)
+		nd := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.MkdirAll(nd, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "--port", fmt.Sprint(p), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+			"--cluster-config-file", filepath.Join(nd, "nodes.conf"), "--save", "", "--appendonly", "no", "--dir", nd)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		for c.Ping(ctx).Err() != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("cluster node %s did not start", a)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		c.Close()
+	}
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	// the fleet's own way to open a cluster (MXFLEET_REDIS_CLUSTER_ADDRS)
+	u, err := (fleet.Config{RedisURL: "redis://127.0.0.1:6379/0", RedisClusterAddrs: strings.Join(addrs, ",")}).OpenRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := u.(*redis.ClusterClient)
+	if !ok {
+		t.Fatalf("MXFLEET_REDIS_CLUSTER_ADDRS opened a %T", u)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	for {
+		info, err := c.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("cluster not ok: %v %s", err, info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// every master must know the whole slot map before asynq starts
+	if err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		for {
+			info, err := m.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("node not ok: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return &Redis{Client: c, URL: "redis://" + addrs[0], Real: true, ClusterAddrs: strings.Join(addrs, ",")}
+}
