@@ -171,3 +171,7 @@ func TestDuplicateAndConcurrentAnswersResumeOnce(t *testing.T) {
 		t.Fatalf("resumeAggregation reached MX %d times, want exactly 1", n)
 	}
 }
+
+func ctxWithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, d)
+}

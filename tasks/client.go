@@ -198,8 +198,18 @@ func (c *Client) Watch(ctx context.Context, jobID string, fn func(*store.Job) bo
 	var last *store.Job
 	for {
 		j, err := c.store.Get(ctx, jobID)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound) || ctx.Err() != nil:
 			return last, err
+		case err != nil:
+			// Redis unreachable for a moment (a failover, a restart): the
+			// job goes on without us; keep watching until ctx ends.
+			select {
+			case <-ctx.Done():
+				return last, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+			case <-t.C:
+			}
+			continue
 		}
 		changed := last == nil || j.State != last.State || j.ConnectionStatus != last.ConnectionStatus || j.Polls != last.Polls || j.Round != last.Round
 		last = j
