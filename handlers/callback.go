@@ -19,8 +19,9 @@ import (
 )
 
 // notify enqueues the callback for an event the job is about to record.
-// It runs before the record changes (so a crash in between cannot lose
-// it); delivery checks that the record did get there.
+// It runs before the record changes, so a crash in between cannot lose it;
+// delivery waits (retries) until the record gets there, and drops the event
+// only once the record shows it never will.
 func (h *Handlers) notify(ctx context.Context, j *store.Job, ev tasks.Callback) error {
 	if j.CallbackURL == "" {
 		return nil
@@ -45,17 +46,35 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	// The event was enqueued before the record moved: send it only if the
-	// record got there (a race can end a job otherwise than announced).
-	if p.State == store.StateChallenged && j.Round < p.Round || p.State != store.StateChallenged && j.State != p.State {
-		h.log.Info().Str("job", j.ID).Str("event", p.EventID).Msg("callback dropped: the job did not reach that state")
+	// The event was enqueued before the record moved. Send it once the
+	// record is there; wait while it may still get there; drop it only when
+	// it never will (a race ended the job otherwise than announced).
+	reached, never := false, false
+	switch p.State {
+	case store.StateChallenged:
+		reached, never = j.Round >= p.Round, j.State.Terminal() && j.Round < p.Round
+	default:
+		reached, never = j.State == p.State, j.State.Terminal() && j.State != p.State
+	}
+	if never {
+		h.log.Info().Str("job", j.ID).Str("event", p.EventID).Msg("callback dropped: the job ended otherwise")
 		return nil
 	}
-	if j.CallbackURL == "" || h.cfg.CallbackClient == nil {
+	if !reached {
+		return fmt.Errorf("callback %s: job %s has not recorded it yet", p.EventID, j.ID)
+	}
+	if j.CallbackURL == "" || h.cfg.CallbackClient == nil || h.cfg.CallbackAllow == nil {
 		return fmt.Errorf("job %s has a callback but this worker has no %s: %w", j.ID, "MXFLEET_CALLBACK_ALLOW", asynq.SkipRetry)
 	}
+	if err := h.cfg.CallbackAllow.Check(j.CallbackURL); err != nil {
+		return fmt.Errorf("callback %s refused: %v: %w", p.EventID, err, asynq.SkipRetry)
+	}
+	// The body is the record; a challenged event shows the round it
+	// announces (the record may have moved on since).
 	v := j.View()
-	v.State, v.ConnectionStatus, v.Challenges, v.Error = p.State, p.ConnectionStatus, p.Challenges, p.Error
+	if p.State == store.StateChallenged {
+		v.State, v.ConnectionStatus, v.Challenges, v.Error, v.Result = p.State, p.ConnectionStatus, p.Challenges, nil, nil
+	}
 	if v.Challenges == nil {
 		v.Challenges = []mx.Challenge{}
 	}

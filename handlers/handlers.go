@@ -28,6 +28,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/mxfleet/mxfleet/internal/callback"
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
@@ -53,15 +54,16 @@ const (
 
 // Config tunes the state machine.
 type Config struct {
-	PollInitial     time.Duration // first poll after MX starts a job; MX asks for ≥3s
-	PollMax         time.Duration // cap of the poll backoff
-	PollFactor      float64       // growth of the poll delay
-	JobDeadline     time.Duration // a job not ended by then fails "timeout"
-	ChallengeTTL    time.Duration // a parked challenge not answered by then fails "challenge_expired"
-	RetryLaterDelay time.Duration // wait before restarting a job MX failed transiently (DEGRADED, FAILED)
-	MaxAttempts     int           // MX jobs started per fleet job, retry-later restarts included
-	CallbackSecret  []byte        // signs callbacks (HMAC-SHA256)
-	CallbackClient  *http.Client  // posts callbacks; nil: jobs with callbacks fail delivery
+	PollInitial     time.Duration   // first poll after MX starts a job; MX asks for ≥3s
+	PollMax         time.Duration   // cap of the poll backoff
+	PollFactor      float64         // growth of the poll delay
+	JobDeadline     time.Duration   // a job not ended by then fails "timeout"
+	ChallengeTTL    time.Duration   // a parked challenge not answered by then fails "challenge_expired"
+	RetryLaterDelay time.Duration   // wait before restarting a job MX failed transiently (DEGRADED, FAILED)
+	MaxAttempts     int             // MX jobs started per fleet job, retry-later restarts included
+	CallbackSecret  []byte          // signs callbacks (HMAC-SHA256)
+	CallbackClient  *http.Client    // posts callbacks; nil: jobs with callbacks fail delivery
+	CallbackAllow   *callback.Allow // checked again at delivery
 	Metrics         *metrics.Metrics
 }
 
@@ -116,7 +118,9 @@ func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.Handl
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}
 		n, _ := asynq.GetRetryCount(ctx)
-		if maxN, ok := asynq.GetMaxRetry(ctx); ok && n >= maxN {
+		// A callback that cannot be delivered is the receiver's problem,
+		// not the job's: its task is archived, the job stays as it is.
+		if maxN, ok := asynq.GetMaxRetry(ctx); ok && n >= maxN && t.Type() != tasks.TypeCallback {
 			var ref struct {
 				JobID string `json:"job_id"`
 			}

@@ -185,7 +185,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	c.log.Debug().Str("op", op).Int("status", resp.StatusCode).Dur("took", time.Since(start)).Msg("mx call")
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := newError(op, resp)
-		e.Message = scrub(e.Message, in)
+		e.Message = capMessage(scrub(e.Message, in))
 		if e.StatusCode == http.StatusTooManyRequests && c.limiter != nil {
 			pause := e.RetryAfter
 			if pause <= 0 {

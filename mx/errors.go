@@ -75,10 +75,15 @@ func newError(op string, resp *http.Response) *Error {
 			e.Message, e.Code = shape.Message, rawCode(shape.Code)
 		}
 	}
-	if len(e.Message) > maxMessage {
-		e.Message = e.Message[:maxMessage] + "…"
-	}
 	return e
+}
+
+// capMessage bounds MX's message (after scrub has masked it whole).
+func capMessage(s string) string {
+	if len(s) > maxMessage {
+		return s[:maxMessage] + "…"
+	}
+	return s
 }
 
 func rawCode(raw json.RawMessage) string {

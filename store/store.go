@@ -288,6 +288,18 @@ func (s *Store) Delivered(ctx context.Context, eventID string) (bool, error) {
 	return n == 1, err
 }
 
+// ForgetDelivered removes delivery marks (a purged job's id may be reused).
+func (s *Store) ForgetDelivered(ctx context.Context, eventIDs ...string) error {
+	keys := make([]string, 0, len(eventIDs))
+	for _, id := range eventIDs {
+		keys = append(keys, eventKey(id))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.rdb.Del(ctx, keys...).Err()
+}
+
 // MarkDelivered records a callback event as delivered, for the retention.
 func (s *Store) MarkDelivered(ctx context.Context, eventID string) error {
 	return s.rdb.Set(ctx, eventKey(eventID), "1", s.retention).Err()

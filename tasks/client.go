@@ -51,8 +51,9 @@ type Request struct {
 	User   User
 	Member Member
 	// CallbackURL, when set, receives a signed POST when the job is
-	// challenged, succeeds or fails (the API checks it against
-	// MXFLEET_CALLBACK_ALLOW; workers check it again when they connect).
+	// challenged, succeeds or fails. The API refuses hosts not on
+	// MXFLEET_CALLBACK_ALLOW at creation; workers check every delivery
+	// against their own MXFLEET_CALLBACK_ALLOW (and the address dialled).
 	CallbackURL string
 	// CallbackResults puts the results in the succeeded event.
 	CallbackResults bool

@@ -34,6 +34,16 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 		for r := 1; r <= j.Round; r++ {
 			ids[QueueAnswers] = append(ids[QueueAnswers], fmt.Sprintf("expire:%s:%d", jobID, r))
 		}
+		events := []string{EventID(jobID, store.StateSucceeded, 0), EventID(jobID, store.StateFailed, 0)}
+		for r := 1; r <= j.Round; r++ {
+			events = append(events, EventID(jobID, store.StateChallenged, r))
+		}
+		for _, ev := range events {
+			ids[QueueCallbacks] = append(ids[QueueCallbacks], "callback:"+ev)
+		}
+		if err := c.store.ForgetDelivered(ctx, events...); err != nil {
+			return 0, err
+		}
 		answers, err := c.scan(QueueAnswers, prefixed("answer:"+jobID+":"))
 		if err != nil {
 			return 0, err
@@ -50,6 +60,9 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 					if strings.HasPrefix(id, p+jobID+":") {
 						return true
 					}
+				}
+				if strings.HasPrefix(id, "callback:"+jobID+".") {
+					return true
 				}
 				return false
 			})

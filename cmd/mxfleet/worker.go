@@ -72,7 +72,10 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // redactor masks the configuration's secrets in everything logged.
 func redactor(w io.Writer, cfg fleet.Config) io.Writer {
-	secrets := append([]string{cfg.MXAPIKey, cfg.CallbackSecret, cfg.WebhookSecret}, strings.Split(cfg.APITokens, ",")...)
+	secrets := []string{cfg.MXAPIKey, cfg.CallbackSecret, cfg.WebhookSecret}
+	for _, t := range strings.Split(cfg.APITokens, ",") {
+		secrets = append(secrets, strings.TrimSpace(t))
+	}
 	secrets = append(secrets, redact.KeyMaterial(cfg.SecretKeys)...)
 	return redact.NewWriter(w, append(secrets, redact.URLPassword(cfg.RedisURL)...)...)
 }

@@ -438,3 +438,48 @@ func TestWebhookWakesTheParkedPoll(t *testing.T) {
 	}
 	t.Logf("succeeded %s after submit with the first scheduled poll 24-36 s away; %d status reads", took.Round(time.Millisecond), e.f.Sim.Stats().Calls["readMemberStatus"])
 }
+
+// An event enqueued before its record change (a worker died in between)
+// waits for the record instead of being dropped.
+func TestCallbackWaitsForTheRecord(t *testing.T) {
+	e := newEnv(t, func(c *fleet.Config) { c.RetryBase, c.RetryMax = 100*time.Millisecond, 200*time.Millisecond })
+	ctx := context.Background()
+	st := store.New(e.f.Redis.Client, e.f.Keys)
+	if _, _, err := st.Create(ctx, &store.Job{ID: "early", Kind: store.KindVerify, State: store.StateRunning,
+		CallbackURL: e.events.srv.URL + "/hook"}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := tasks.NewCallbackTask(tasks.Callback{JobID: "early", State: store.StateSucceeded, At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.f.Raw.EnqueueContext(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // delivery tried, found the record behind, retries
+	e.events.mu.Lock()
+	early := len(e.events.events)
+	e.events.mu.Unlock()
+	if early != 0 {
+		t.Fatalf("an event was delivered before its record: %+v", e.events.events)
+	}
+	if _, err := st.Update(ctx, "early", func(j *store.Job) error {
+		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []mx.AccountNumber{{GUID: "ACN-1"}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		e.events.mu.Lock()
+		n := e.events.seen["early.succeeded"]
+		e.events.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the event never arrived after its record")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -62,7 +62,7 @@ func (a *Allow) Check(raw string) error {
 	}
 	host := strings.ToLower(u.Hostname())
 	if ip, err := netip.ParseAddr(host); err == nil {
-		if !a.addrAllowed(ip) && !a.hosts[ip.String()] {
+		if !a.listed(ip) {
 			return fmt.Errorf("callback host %s is not on %s", host, EnvVar)
 		}
 		return nil
@@ -78,12 +78,36 @@ func (a *Allow) Check(raw string) error {
 	return fmt.Errorf("callback host %s is not on %s", host, EnvVar)
 }
 
-// addrAllowed: public addresses, or private ones an entry names.
-func (a *Allow) addrAllowed(ip netip.Addr) bool {
+// listed tells whether an IP or CIDR entry names ip.
+func (a *Allow) listed(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	for _, p := range a.prefixes {
 		if p.Contains(ip) {
 			return true
+		}
+	}
+	return false
+}
+
+// notPublic are ranges that reach private networks besides the ones the
+// standard library names: carrier-grade NAT, and the IPv6 ranges that
+// embed an IPv4 address (NAT64, 6to4, Teredo).
+var notPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"), netip.MustParsePrefix("2001::/32"), netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("192.0.0.0/24"), netip.MustParsePrefix("198.18.0.0/15"),
+}
+
+// addrAllowed (at dial time, after the host name passed Check): public
+// addresses, or others an entry names.
+func (a *Allow) addrAllowed(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if a.listed(ip) {
+		return true
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return false
 		}
 	}
 	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
@@ -94,7 +118,7 @@ func (a *Allow) addrAllowed(ip netip.Addr) bool {
 // connects only to addresses the allowlist permits, checked on the address
 // actually dialled (so DNS cannot point an allowed name at a private host).
 func (a *Allow) Client(timeout time.Duration) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+	d := &net.Dialer{Timeout: 5 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
 		host, _, err := net.SplitHostPort(address)
 		if err != nil {
 			return err

@@ -23,6 +23,9 @@ func TestAllowlist(t *testing.T) {
 		"http://10.1.2.4/x":                false,
 		"http://192.168.7.7/x":             true,
 		"http://127.0.0.1/x":               false,
+		"http://93.184.216.34/x":           false, // public, but not listed
+		"http://[2606:4700::1]/x":          false,
+		"http://[64:ff9b::a00:1]/x":        false, // NAT64 wrapping 10.0.0.1
 		"ftp://hooks.example.com/x":        false,
 		"https://u:p@hooks.example.com/x":  false,
 		"https://hooks.example.com.evil/x": false,

@@ -71,6 +71,7 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		Queues:                   queues,
 		RetryDelayFunc:           handlers.RetryDelay(cfg.RetryBase, cfg.RetryMax),
 		DelayedTaskCheckInterval: cfg.SchedulerInterval,
+		TaskCheckInterval:        cfg.TaskCheckInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		Logger:                   asynqLogger{log.With().Str("component", "asynq").Logger()},
 		LogLevel:                 asynqLevel(log.GetLevel()),
