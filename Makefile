@@ -2,7 +2,7 @@ GO      ?= go
 BIN     ?= bin/mxfleet
 PKGS    ?= ./...
 
-.PHONY: all build demo test test-short bench fuzz vet fmt lint sim
+.PHONY: all build demo test test-short bench bench-go fuzz vet fmt lint sim
 
 all: vet test build
 
@@ -22,10 +22,17 @@ test:
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
-# Micro benchmarks, then whole jobs through a worker (1000 jobs a run).
+# The fleet against a real redis-server and the simulator: throughput
+# against raw asynq, in-flight capacity, lateness, scale-out; writes
+# docs/BENCHMARKS.md and prints a one-line summary last (about 6 minutes).
 bench:
+	$(GO) run ./internal/benchrun -out docs/BENCHMARKS.md
+
+# Go micro and end-to-end benchmarks (docs/figures.md).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=3 ./mx/ ./store/
 	$(GO) test -run '^$$' -bench VerifyJobsEndToEnd -benchtime 1000x -count=3 ./handlers/
+	$(GO) test -run '^$$' -bench FourWorkers -benchtime 300x -count=1 ./handlers/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJob -fuzztime 30s ./tasks/

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/mxfleet/mxfleet/internal/api"
+	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/store"
+)
+
+func (b *bench) run(out string) error {
+	rdb, version, stop, err := redisServer()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	ctx := context.Background()
+	start := time.Now()
+
+	// 1. Throughput: raw asynq no-op tasks, then mxfleet jobs, same Redis and concurrency.
+	n := b.scale(5000)
+	_ = rdb.FlushAll(ctx).Err()
+	var done atomic.Int64
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 20, Queues: map[string]int{"raw": 1}, LogLevel: asynq.ErrorLevel})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("noop", func(context.Context, *asynq.Task) error { done.Add(1); return nil })
+	if err := srv.Start(mux); err != nil {
+		return err
+	}
+	q := asynq.NewClientFromRedisClient(rdb)
+	t0 := time.Now()
+	for i := range n {
+		if _, err := q.Enqueue(asynq.NewTask("noop", []byte(fmt.Sprint(i))), asynq.Queue("raw")); err != nil {
+			return err
+		}
+	}
+	for done.Load() < int64(n) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	raw := float64(n) / time.Since(t0).Seconds()
+	srv.Shutdown()
+	q.Close()
+
+	jobs := b.scale(2000)
+	e, err := newEnv(rdb, 1, func(c *fleet.Config) {
+		c.PollInitial, c.PollMax, c.SchedulerInterval = time.Millisecond, 10*time.Millisecond, 10*time.Millisecond
+	}, mxsim.WithAggregationTime(0))
+	if err != nil {
+		return err
+	}
+	c0 := commands(ctx, rdb)
+	t0 = time.Now()
+	if _, err := e.submit(ctx, "tp", jobs); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	err = e.waitEnded(wctx, jobs)
+	cancel()
+	if err != nil {
+		return err
+	}
+	rate := float64(jobs) / time.Since(t0).Seconds()
+	cmds := float64(commands(ctx, rdb)-c0) / float64(jobs)
+	calls := 0
+	for _, v := range e.sim.Stats().Calls {
+		calls += v
+	}
+	e.stop()
+	ratio := rate / raw
+	b.row("throughput", fmt.Sprintf("raw asynq no-op tasks, concurrency 20, %d tasks", n), f1(raw)+" tasks/s", "")
+	b.row("throughput", fmt.Sprintf("mxfleet verify jobs (zero-time MX), concurrency 20, %d jobs", jobs), f1(rate)+" jobs/s",
+		fmt.Sprintf("ratio=%s (goal ≥ 0.35); %s Redis commands and %s MX calls per job", f2(ratio), f1(cmds), f1(float64(calls)/float64(jobs))))
+	b.sum = append(b.sum, "ratio="+f2(ratio))
+
+	// 2. In-flight capacity: many jobs aggregating for 60 s at once.
+	inflight, agg := b.scale(10000), 60*time.Second
+	if b.quick {
+		agg = 5 * time.Second
+	}
+	e, err = newEnv(rdb, 1, nil, mxsim.WithAggregationTime(agg))
+	if err != nil {
+		return err
+	}
+	m0 := usedMemory(ctx, rdb)
+	t0 = time.Now()
+	ids, err := e.submit(ctx, "inflight", inflight)
+	if err != nil {
+		return err
+	}
+	submitted := time.Since(t0)
+	time.Sleep(min(agg/2, 20*time.Second))
+	perJob := float64(usedMemory(ctx, rdb)-m0) / float64(inflight)
+	wctx, cancel = context.WithTimeout(ctx, agg+5*time.Minute)
+	err = e.waitEnded(wctx, inflight)
+	cancel()
+	if err != nil {
+		return err
+	}
+	ok, timeouts := 0, 0
+	for _, id := range ids {
+		j, err := e.c.Status(ctx, id)
+		if err == nil && j.State == store.StateSucceeded {
+			ok++
+		} else if err == nil && j.Error != nil && j.Error.Code == "timeout" {
+			timeouts++
+		}
+	}
+	all := time.Since(t0)
+	e.stop()
+	b.row("in-flight", fmt.Sprintf("%d jobs aggregating %s at once, one worker, concurrency 20", inflight, agg),
+		fmt.Sprintf("%d succeeded, %d timed out", ok, timeouts),
+		fmt.Sprintf("all ended %s after the first submit (submitting took %s); %s bytes of Redis per in-flight job (goal < 2048); peak RSS of the whole harness %s MB (worker, simulator, producer in one process; goal < 100)",
+			all.Round(time.Second), submitted.Round(time.Second), f1(perJob), f1(rssMB())))
+	b.sum = append(b.sum, fmt.Sprintf("inflight=%d/%d", ok, inflight))
+
+	// 3. Polls and lateness, polling only and with webhooks.
+	aggs := []time.Duration{2 * time.Second, 10 * time.Second, 60 * time.Second}
+	if b.quick {
+		aggs = aggs[:1]
+	}
+	for _, a := range aggs {
+		for _, hooks := range []bool{false, true} {
+			p50, p99, polls, err := b.lateness(ctx, rdb, a, hooks, b.scale(100))
+			if err != nil {
+				return err
+			}
+			mode := "polling only"
+			if hooks {
+				mode = "with MX webhooks"
+			}
+			b.row("lateness", fmt.Sprintf("aggregation %s, %s, %d jobs", a, mode, b.scale(100)),
+				fmt.Sprintf("p50 %s, p99 %s", p50.Round(time.Millisecond), p99.Round(time.Millisecond)),
+				fmt.Sprintf("%s status calls per job (first poll 3 s, ×1.5, scheduler 1 s)", f1(polls)))
+			if !hooks && a == 10*time.Second || b.quick && !hooks {
+				b.sum = append(b.sum, fmt.Sprintf("p99_late_%s=%s", a, p99.Round(time.Millisecond)))
+			}
+		}
+	}
+
+	// 4. Scale-out: 1, 2, 4 workers with 100 ms of MX latency.
+	var base float64
+	for _, w := range []int{1, 2, 4} {
+		jobs := b.scale(400)
+		e, err := newEnv(rdb, w, func(c *fleet.Config) {
+			c.PollInitial, c.PollMax, c.SchedulerInterval = time.Millisecond, 10*time.Millisecond, 10*time.Millisecond
+		}, mxsim.WithAggregationTime(0), mxsim.WithFaults(mxsim.Faults{Latency: 100 * time.Millisecond}))
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := e.submit(ctx, fmt.Sprintf("scale%d", w), jobs); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		err = e.waitEnded(wctx, jobs)
+		cancel()
+		if err != nil {
+			return err
+		}
+		r := float64(jobs) / time.Since(t0).Seconds()
+		e.stop()
+		if w == 1 {
+			base = r
+		}
+		b.row("scale-out", fmt.Sprintf("%d worker(s), concurrency 20 each, 100 ms MX latency, %d jobs", w, jobs), f1(r)+" jobs/s",
+			fmt.Sprintf("efficiency %s%% of linear", f1(100*r/(base*float64(w)))))
+		if w == 4 {
+			b.sum = append(b.sum, fmt.Sprintf("scale4=%s%%", f1(100*r/(base*4))))
+		}
+	}
+
+	return b.write(out, version, time.Since(start))
+}
+
+// lateness runs jobs whose MX job takes agg and reports how late each
+// ended after the simulator finished it, and status calls per job.
+func (b *bench) lateness(ctx context.Context, rdb *redis.Client, agg time.Duration, hooks bool, n int) (p50, p99 time.Duration, polls float64, err error) {
+	var hookURL string
+	var front *httptest.Server
+	var handler atomic.Value
+	if hooks {
+		front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handler.Load().(http.Handler).ServeHTTP(w, r)
+		}))
+		defer front.Close()
+		hookURL = front.URL + "/v1/mx/webhooks?token=bench-webhook-secret"
+	}
+	opts := []mxsim.Option{mxsim.WithAggregationTime(agg)}
+	if hooks {
+		opts = append(opts, mxsim.WithWebhook(hookURL))
+	}
+	e, err := newEnv(rdb, 1, nil, opts...)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer e.stop()
+	if hooks {
+		handler.Store(http.Handler(api.New(e.c, nil, api.Config{WebhookSecret: "bench-webhook-secret"}, zerolog.Nop())))
+	}
+	ids, err := e.submit(ctx, fmt.Sprintf("late-%s-%t", agg, hooks), n)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, agg+3*time.Minute)
+	defer cancel()
+	if err := e.waitEnded(wctx, n); err != nil {
+		return 0, 0, 0, err
+	}
+	var late []time.Duration
+	total := 0
+	for _, id := range ids {
+		j, err := e.c.Status(ctx, id)
+		if err != nil || j.State != store.StateSucceeded {
+			return 0, 0, 0, fmt.Errorf("job %s: %v %v", id, j, err)
+		}
+		late = append(late, j.UpdatedAt.Sub(j.TriggeredAt.Add(agg)))
+		total += j.Polls
+	}
+	return pct(late, 0.5), pct(late, 0.99), float64(total) / float64(n), nil
+}
+
+func (b *bench) write(out, redisVersion string, took time.Duration) error {
+	host, _ := os.Hostname()
+	cpu := "?"
+	if bs, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(bs), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "# Benchmarks\n\nWritten by `make bench` (`go run ./internal/benchrun`) on %s: %d cores (%s), %s, %s, redis-server %s on a unix socket, the MX simulator over loopback HTTP, workers in the harness process. Took %s.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), cpu, host, runtime.Version(), redisVersion, took.Round(time.Second))
+	s.WriteString("| area | what | figure | notes |\n|---|---|---|---|\n")
+	for _, r := range b.rows {
+		fmt.Fprintf(&s, "| %s |\n", strings.Join(r, " | "))
+	}
+	s.WriteString("\nHow each is measured: `internal/benchrun/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
+	fmt.Fprintf(&s, "Summary: %s\n", strings.Join(b.sum, " "))
+	if b.quick {
+		fmt.Print(s.String())
+	} else if err := os.WriteFile(out, []byte(s.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Println("summary:", strings.Join(b.sum, " "))
+	return nil
+}
