@@ -72,6 +72,11 @@ func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
 		return nil, false, fmt.Errorf("store: create job %s: %w", j.ID, err)
 	}
 	if ok {
+		if j.MemberGUID != "" {
+			if err := s.rdb.Set(ctx, memberKey(j.MemberGUID), j.ID, s.liveTTL(j)).Err(); err != nil {
+				return nil, false, fmt.Errorf("store: index member of job %s: %w", j.ID, err)
+			}
+		}
 		return j, true, nil
 	}
 	existing, err := s.Get(ctx, j.ID)
@@ -149,6 +154,8 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 		if err != nil {
 			return err
 		}
+		wasParked := j.State == StateChallenged && j.ResumeClaim == ""
+		oldMember := j.MemberGUID
 		if err := fn(j); err != nil {
 			if errors.Is(err, ErrNoChange) {
 				out = j
@@ -174,12 +181,14 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Jo
 				ttl = s.retention
 			}
 			p.Set(ctx, jobKey(id), b, ttl)
-			if j.MemberGUID != "" && !j.State.Terminal() {
+			// Only what changed: the member index when the member is new,
+			// the parked hash when the job enters or leaves it.
+			if j.MemberGUID != "" && j.MemberGUID != oldMember && !j.State.Terminal() {
 				p.Set(ctx, memberKey(j.MemberGUID), id, s.liveTTL(j))
 			}
 			if parked != nil {
 				p.HSet(ctx, parkedKey, id, parked)
-			} else {
+			} else if wasParked {
 				p.HDel(ctx, parkedKey, id)
 			}
 			return nil
