@@ -2,7 +2,7 @@ GO      ?= go
 BIN     ?= bin/mxfleet
 PKGS    ?= ./...
 
-.PHONY: all build demo test test-short bench bench-go fuzz vet fmt lint sim
+.PHONY: all build demo test test-short bench bench-go fuzz vet fmt lint sim manifests
 
 all: vet test build
 
@@ -35,6 +35,7 @@ bench-go:
 	$(GO) test -run '^$$' -bench FourWorkers -benchtime 300x -count=1 ./handlers/
 
 fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./mx/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJob -fuzztime 30s ./tasks/
 	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime 30s ./internal/seal/
 
@@ -43,6 +44,9 @@ vet:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+manifests:
+	bash .ci/manifests.sh
 
 sim:
 	$(GO) run ./cmd/mxfleet sim --addr 127.0.0.1:8089
