@@ -2,7 +2,7 @@ GO      ?= go
 BIN     ?= bin/mxfleet
 PKGS    ?= ./...
 
-.PHONY: all build demo test test-short bench bench-go fuzz vet fmt lint sim manifests
+.PHONY: all build demo test test-short bench bench-go chaos fuzz vet fmt lint sim manifests
 
 all: vet test build
 
@@ -27,6 +27,12 @@ test-short:
 # docs/BENCHMARKS.md and prints a one-line summary last (about 6 minutes).
 bench:
 	$(GO) run ./internal/benchrun -out docs/BENCHMARKS.md
+
+# Chaos: worker processes killed with SIGKILL every 3 s over 2,000 mixed
+# jobs, a redis-server restart (AOF), an MX storm; appends its table to
+# docs/BENCHMARKS.md and prints a one-line summary last.
+chaos:
+	$(GO) run ./internal/chaosrun -out docs/BENCHMARKS.md
 
 # Go micro and end-to-end benchmarks (docs/figures.md).
 bench-go:

@@ -39,8 +39,15 @@ func (l *MXLimiter) Wait(ctx context.Context) error {
 	for {
 		if ttl, err := l.rdb.PTTL(ctx, mxPauseKey).Result(); err != nil {
 			return fmt.Errorf("rate limit: %w", err)
-		} else if ttl > 0 {
+		} else if ttl > l.maxWait {
 			return &mx.Throttled{Wait: ttl, Reason: "MX answered 429: calls are paused fleet-wide"}
+		} else if ttl > 0 {
+			// A short pause is waited out in place: rescheduling for it
+			// would spend the task's retries on MX's congestion.
+			if err := sleep(ctx, ttl); err != nil {
+				return err
+			}
+			continue
 		}
 		if l.rl == nil {
 			return nil
@@ -55,13 +62,21 @@ func (l *MXLimiter) Wait(ctx context.Context) error {
 		if res.RetryAfter > l.maxWait {
 			return &mx.Throttled{Wait: res.RetryAfter, Reason: "fleet-wide MX rate limit"}
 		}
-		t := time.NewTimer(res.RetryAfter)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, res.RetryAfter); err != nil {
+			return err
 		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
