@@ -143,6 +143,12 @@ func New(opts ...Option) (*Client, error) {
 func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in, out any, hdr http.Header) (status int, err error) {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
+			var th *Throttled
+			if !errors.As(err, &th) && ctx.Err() == nil {
+				// The limiter's own store failed (Redis restarting, loading):
+				// that is a reason to try later, not a verdict on the call.
+				err = &Throttled{Wait: time.Second, Reason: "the fleet-wide rate limiter is unavailable: " + err.Error()}
+			}
 			return 0, fmt.Errorf("mx: %s: %w", op, err)
 		}
 	}

@@ -182,3 +182,23 @@ func TestClassifyCoversEveryStatus(t *testing.T) {
 		t.Errorf("unknown status: %+v", c)
 	}
 }
+
+type brokenLimiter struct{}
+
+func (brokenLimiter) Wait(context.Context) error {
+	return errors.New("LOADING Redis is loading the dataset in memory")
+}
+func (brokenLimiter) Pause(context.Context, time.Duration) error { return nil }
+
+// A limiter that cannot reach its Redis makes the call retriable, not a
+// permanent MX error (found by make chaos: a Redis restart failed 3 jobs).
+func TestLimiterFailureIsRetriable(t *testing.T) {
+	c, err := mx.New(mx.WithBaseURL("http://127.0.0.1:1"), mx.WithCredentials("a", "b"), mx.WithLimiter(brokenLimiter{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ReadUser(context.Background(), "USR-1")
+	if !mx.IsRetriable(err) || mx.IsPermanent(err) || mx.RetryAfter(err) != time.Second {
+		t.Fatalf("limiter failure: %v", err)
+	}
+}
