@@ -74,7 +74,7 @@ func redisServer() (*redis.Client, string, func(), error) {
 		if ctx.Err() != nil {
 			return nil, "", nil, fmt.Errorf("redis-server did not start")
 		}
-		time.Sleep(10 * time.Millisecond)
+		pause(ctx, 10*time.Millisecond)
 	}
 	ver, _ := c.Info(ctx, "server").Result()
 	version := "?"
@@ -216,7 +216,7 @@ func (e *env) waitEnded(ctx context.Context, n int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("only %d of %d jobs ended", e.ended(), n)
 		}
-		time.Sleep(20 * time.Millisecond)
+		pause(ctx, 20*time.Millisecond)
 	}
 	return nil
 }
@@ -239,4 +239,14 @@ func pct(d []time.Duration, p float64) time.Duration {
 	}
 	slices.Sort(d)
 	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

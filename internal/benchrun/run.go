@@ -48,7 +48,7 @@ func (b *bench) run(out string) error {
 		}
 	}
 	for done.Load() < int64(n) {
-		time.Sleep(5 * time.Millisecond)
+		pause(ctx, 5*time.Millisecond)
 	}
 	raw := float64(n) / time.Since(t0).Seconds()
 	srv.Shutdown()
@@ -101,7 +101,7 @@ func (b *bench) run(out string) error {
 		return err
 	}
 	submitted := time.Since(t0)
-	time.Sleep(min(agg/2, 20*time.Second))
+	pause(ctx, min(agg/2, 20*time.Second))
 	perJob := float64(usedMemory(ctx, rdb)-m0) / float64(inflight)
 	wctx, cancel = context.WithTimeout(ctx, agg+5*time.Minute)
 	err = e.waitEnded(wctx, inflight)

@@ -58,7 +58,7 @@ func (r *run) startRedis() error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("redis-server did not come up")
 		}
-		time.Sleep(20 * time.Millisecond)
+		pause(ctx, 20*time.Millisecond)
 	}
 	return nil
 }
@@ -208,7 +208,7 @@ func chaos(out string, jobs int) error {
 	// 2. Redis restart (SIGTERM: AOF flushed) in the middle of 200 jobs.
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Minute)
 	go func() {
-		time.Sleep(2 * time.Second)
+		pause(ctx, 2*time.Second)
 		r.redis.Process.Signal(os.Interrupt)
 		r.redis.Wait()
 		_ = r.startRedis()
@@ -245,4 +245,14 @@ func chaos(out string, jobs int) error {
 	}
 	fmt.Println("summary:", strings.Join(sum, " "))
 	return nil
+}
+
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
