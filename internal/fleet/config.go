@@ -30,7 +30,7 @@ type Config struct {
 	MXAPIKey          string        `envconfig:"MX_API_KEY" desc:"MX API key (required by the worker; never logged)"`
 	SecretKeys        string        `envconfig:"SECRET_KEYS" desc:"keys sealing credentials, MFA answers and results in Redis: id:base64(32 bytes)[,id:base64...]; the first seals, all open (mxfleet keygen prints one; never logged)"`
 	MXTimeout         time.Duration `envconfig:"MX_TIMEOUT" default:"30s" desc:"timeout of one MX API call"`
-	Concurrency       int           `envconfig:"CONCURRENCY" default:"50" desc:"tasks run at once by this worker (handlers never sleep, so slots are only held during MX and Redis calls)"`
+	Concurrency       int           `envconfig:"CONCURRENCY" default:"50" desc:"tasks run at once by this worker (handlers never wait for MX jobs: a slot is held only during MX and Redis calls, plus at most 1 s of rate-limit wait)"`
 	ChallengeTTL      time.Duration `envconfig:"CHALLENGE_TTL" default:"10m" desc:"how long a parked MFA challenge waits for an answer before the job fails challenge_expired"`
 	JobDeadline       time.Duration `envconfig:"JOB_DEADLINE" default:"15m" desc:"a job not ended this long after it started fails timeout"`
 	PollInitial       time.Duration `envconfig:"POLL_INITIAL" default:"3s" desc:"first status poll after MX starts a job (MX asks for at least 3s)"`

@@ -70,13 +70,11 @@ func NewCluster(t testing.TB) *Redis {
 	defer cancel()
 	for _, a := range addrs {
 		c := redis.NewClient(&redis.Options{Addr: a})
-		for c.Ping(ctx).Err() != nil {
-			if ctx.Err() != nil {
-				t.Fatalf("cluster node %s did not start", a)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		up := until(ctx, 20*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil })
 		c.Close()
+		if !up {
+			t.Fatalf("cluster node %s did not start", a)
+		}
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
@@ -93,28 +91,23 @@ func NewCluster(t testing.TB) *Redis {
 		t.Fatalf("MXFLEET_REDIS_CLUSTER_ADDRS opened a %T", u)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	for {
-		info, err := c.ClusterInfo(ctx).Result()
-		if err == nil && strings.Contains(info, "cluster_state:ok") {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("cluster not ok: %v %s", err, info)
-		}
-		time.Sleep(50 * time.Millisecond)
+	clusterOK := func(ctx context.Context, c interface {
+		ClusterInfo(context.Context) *redis.StringCmd
+	}) bool {
+		return until(ctx, 50*time.Millisecond, func() bool {
+			info, err := c.ClusterInfo(ctx).Result()
+			return err == nil && strings.Contains(info, "cluster_state:ok")
+		})
+	}
+	if !clusterOK(ctx, c) {
+		t.Fatal("cluster_state never became ok")
 	}
 	// every master must know the whole slot map before asynq starts
 	if err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		for {
-			info, err := m.ClusterInfo(ctx).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") {
-				return nil
-			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("node not ok: %v", err)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if !clusterOK(ctx, m) {
+			return fmt.Errorf("node %s not ok", m.Options().Addr)
 		}
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -66,42 +66,31 @@ func NewSentinel(t testing.TB) *Sentinel {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// the replica must be in sync before anything is measured
-	for {
-		r := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", p2)})
-		info, err := r.Info(ctx, "replication").Result()
-		r.Close()
-		if err == nil && strings.Contains(info, "master_link_status:up") {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("replica not in sync: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	replica := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", p2)})
+	defer replica.Close()
+	if !until(ctx, 50*time.Millisecond, func() bool {
+		info, err := replica.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "master_link_status:up")
+	}) {
+		t.Fatal("replica not in sync")
 	}
 	// and the Sentinel must know the replica (it learns it from the
 	// primary's INFO, up to 10 s), or it has nothing to promote
 	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", ps)})
 	defer sc.Close()
-	for {
+	if !until(ctx, 100*time.Millisecond, func() bool {
 		reps, err := sc.Replicas(ctx, "mxfleet").Result()
-		if err == nil && len(reps) > 0 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("the Sentinel never saw the replica: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return err == nil && len(reps) > 0
+	}) {
+		t.Fatal("the Sentinel never saw the replica")
 	}
 	url := fmt.Sprintf("redis-sentinel://127.0.0.1:%d?master=mxfleet", ps)
 	c, err := fleet.Redis(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for c.Ping(ctx).Err() != nil {
-		if ctx.Err() != nil {
-			t.Fatal("no primary through the Sentinel")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !until(ctx, 50*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil }) {
+		t.Fatal("no primary through the Sentinel")
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return &Sentinel{Redis: &Redis{Client: c, URL: url, Real: true}, Primary: primary}

@@ -28,6 +28,20 @@ type Redis struct {
 	ClusterAddrs string
 }
 
+// until checks cond every step until it holds (true) or ctx ends (false).
+func until(ctx context.Context, step time.Duration, cond func() bool) bool {
+	tick := time.NewTicker(step)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // NewRedis starts a redis-server of the test's own on a unix socket in the
 // test's temp dir, stopped at cleanup. Without redis-server it uses
 // miniredis and says so, unless MXFLEET_TEST_REQUIRE_REDIS=1.
@@ -63,16 +77,8 @@ func NewRedis(t testing.TB) *Redis {
 	t.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for {
-		if err := c.Ping(ctx).Err(); err == nil {
-			break
-		} else if ctx.Err() != nil {
-			t.Fatalf("redis-server did not answer: %v", err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
-		}
+	if !until(ctx, 10*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil }) {
+		t.Fatal("redis-server did not answer")
 	}
 	return &Redis{Client: c, URL: fmt.Sprintf("redis-socket://%s", sock), Real: true}
 }
