@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -32,9 +32,23 @@ import (
 func main() {
 	out := flag.String("out", "docs/BENCHMARKS.md", "where to write the table")
 	quick := flag.Bool("quick", false, "smaller runs (a smoke test of the harness)")
+	only := flag.String("only", "", "comma-separated parts to run (throughput,inflight,lateness,scale); all when empty; the table is printed, not written")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (workers, producer and simulator share the process) to this file")
 	flag.Parse()
-	b := &bench{quick: *quick}
+	b := &bench{quick: *quick, only: *only}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchrun:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := b.run(*out); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
@@ -42,11 +56,17 @@ func main() {
 
 type bench struct {
 	quick bool
+	only  string
 	rows  [][]string
 	sum   []string
 }
 
 func (b *bench) row(cells ...string) { b.rows = append(b.rows, cells) }
+
+// part tells whether the run includes a part (-only).
+func (b *bench) part(name string) bool {
+	return b.only == "" || slices.Contains(strings.Split(b.only, ","), name)
+}
 
 func (b *bench) scale(n int) int {
 	if b.quick {
@@ -86,15 +106,46 @@ func redisServer() (*redis.Client, string, func(), error) {
 	return c, version, func() { c.Close(); cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }, nil
 }
 
-func commands(ctx context.Context, c *redis.Client) int64 {
-	info, _ := c.Info(ctx, "stats").Result()
+// commandStats reads INFO commandstats: calls per command (commands run
+// by Lua scripts included, under their own names).
+func commandStats(ctx context.Context, c *redis.Client) map[string]int64 {
+	info, _ := c.Info(ctx, "commandstats").Result()
+	out := map[string]int64{}
 	for _, l := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "total_commands_processed:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
+		name, rest, ok := strings.Cut(strings.TrimSpace(l), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		for _, kv := range strings.Split(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "calls="); ok {
+				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
+			}
 		}
 	}
-	return 0
+	return out
+}
+
+// perJob is the growth of each command's calls from before to after,
+// divided by jobs, largest first: "evalsha 12.0, get 9.0, ...".
+func perJob(before, after map[string]int64, jobs int) (string, float64) {
+	type kv struct {
+		name string
+		n    int64
+	}
+	var all []kv
+	var total int64
+	for name, n := range after {
+		if d := n - before[name]; d > 0 && name != "info" {
+			all = append(all, kv{name, d})
+			total += d
+		}
+	}
+	slices.SortFunc(all, func(a, b kv) int { return int(b.n - a.n) })
+	var parts []string
+	for _, e := range all {
+		parts = append(parts, e.name+" "+f1(float64(e.n)/float64(jobs)))
+	}
+	return strings.Join(parts, ", "), float64(total) / float64(jobs)
 }
 
 func usedMemory(ctx context.Context, c *redis.Client) int64 {
@@ -171,19 +222,10 @@ func newEnv(rdb *redis.Client, workers int, tune func(*fleet.Config), simOpts ..
 func (e *env) ended() int {
 	n := 0.0
 	for _, w := range e.workers {
-		mfs, _ := w.Metrics.Registry.Gather()
-		for _, mf := range mfs {
-			if mf.GetName() == "mxfleet_jobs_ended_total" {
-				for _, m := range mf.GetMetric() {
-					n += counter(m)
-				}
-			}
-		}
+		n += w.Metrics.JobsEnded()
 	}
 	return int(n)
 }
-
-func counter(m *dto.Metric) float64 { return m.GetCounter().GetValue() }
 
 // submit enqueues n success-scenario verify jobs; returns their ids.
 func (e *env) submit(ctx context.Context, prefix string, n int) ([]string, error) {

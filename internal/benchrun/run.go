@@ -30,6 +30,20 @@ func (b *bench) run(out string) error {
 	ctx := context.Background()
 	start := time.Now()
 
+	for _, p := range []struct {
+		name string
+		run  func(context.Context, *redis.Client) error
+	}{{"throughput", b.throughput}, {"inflight", b.inflight}, {"lateness", b.latenesses}, {"scale", b.scaleOut}} {
+		if b.part(p.name) {
+			if err := p.run(ctx, rdb); err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+		}
+	}
+	return b.write(out, version, time.Since(start))
+}
+
+func (b *bench) throughput(ctx context.Context, rdb *redis.Client) error {
 	// 1. Throughput: raw asynq no-op tasks, then mxfleet jobs, same Redis and concurrency.
 	n := b.scale(5000)
 	_ = rdb.FlushAll(ctx).Err()
@@ -41,6 +55,7 @@ func (b *bench) run(out string) error {
 		return err
 	}
 	q := asynq.NewClientFromRedisClient(rdb)
+	s0 := commandStats(ctx, rdb)
 	t0 := time.Now()
 	for i := range n {
 		if _, err := q.Enqueue(asynq.NewTask("noop", []byte(fmt.Sprint(i))), asynq.Queue("raw")); err != nil {
@@ -51,6 +66,7 @@ func (b *bench) run(out string) error {
 		pause(ctx, 5*time.Millisecond)
 	}
 	raw := float64(n) / time.Since(t0).Seconds()
+	rawCmds, rawTotal := perJob(s0, commandStats(ctx, rdb), n)
 	srv.Shutdown()
 	q.Close()
 
@@ -61,7 +77,7 @@ func (b *bench) run(out string) error {
 	if err != nil {
 		return err
 	}
-	c0 := commands(ctx, rdb)
+	s0 = commandStats(ctx, rdb)
 	t0 = time.Now()
 	if _, err := e.submit(ctx, "tp", jobs); err != nil {
 		return err
@@ -73,29 +89,34 @@ func (b *bench) run(out string) error {
 		return err
 	}
 	rate := float64(jobs) / time.Since(t0).Seconds()
-	cmds := float64(commands(ctx, rdb)-c0) / float64(jobs)
+	cmds, total := perJob(s0, commandStats(ctx, rdb), jobs)
 	calls := 0
 	for _, v := range e.sim.Stats().Calls {
 		calls += v
 	}
 	e.stop()
 	ratio := rate / raw
-	b.row("throughput", fmt.Sprintf("raw asynq no-op tasks, concurrency 20, %d tasks", n), f1(raw)+" tasks/s", "")
+	b.row("throughput", fmt.Sprintf("raw asynq no-op tasks, concurrency 20, %d tasks", n), f1(raw)+" tasks/s",
+		fmt.Sprintf("%s Redis commands per task (INFO commandstats, script commands included): %s", f1(rawTotal), rawCmds))
 	b.row("throughput", fmt.Sprintf("mxfleet verify jobs (zero-time MX), concurrency 20, %d jobs", jobs), f1(rate)+" jobs/s",
-		fmt.Sprintf("ratio=%s (goal ≥ 0.35); %s Redis commands and %s MX calls per job", f2(ratio), f1(cmds), f1(float64(calls)/float64(jobs))))
+		fmt.Sprintf("ratio=%s (goal ≥ 0.35); %s MX calls and %s Redis commands per job: %s", f2(ratio), f1(float64(calls)/float64(jobs)), f1(total), cmds))
 	b.sum = append(b.sum, "ratio="+f2(ratio))
 
+	return nil
+}
+
+func (b *bench) inflight(ctx context.Context, rdb *redis.Client) error {
 	// 2. In-flight capacity: many jobs aggregating for 60 s at once.
 	inflight, agg := b.scale(10000), 60*time.Second
 	if b.quick {
 		agg = 5 * time.Second
 	}
-	e, err = newEnv(rdb, 1, nil, mxsim.WithAggregationTime(agg))
+	e, err := newEnv(rdb, 1, nil, mxsim.WithAggregationTime(agg))
 	if err != nil {
 		return err
 	}
 	m0 := usedMemory(ctx, rdb)
-	t0 = time.Now()
+	t0 := time.Now()
 	ids, err := e.submit(ctx, "inflight", inflight)
 	if err != nil {
 		return err
@@ -103,7 +124,7 @@ func (b *bench) run(out string) error {
 	submitted := time.Since(t0)
 	pause(ctx, min(agg/2, 20*time.Second))
 	perJob := float64(usedMemory(ctx, rdb)-m0) / float64(inflight)
-	wctx, cancel = context.WithTimeout(ctx, agg+5*time.Minute)
+	wctx, cancel := context.WithTimeout(ctx, agg+5*time.Minute)
 	err = e.waitEnded(wctx, inflight)
 	cancel()
 	if err != nil {
@@ -126,6 +147,10 @@ func (b *bench) run(out string) error {
 			all.Round(time.Second), submitted.Round(time.Second), f1(perJob), f1(rssMB())))
 	b.sum = append(b.sum, fmt.Sprintf("inflight=%d/%d", ok, inflight))
 
+	return nil
+}
+
+func (b *bench) latenesses(ctx context.Context, rdb *redis.Client) error {
 	// 3. Polls and lateness, polling only and with webhooks.
 	aggs := []time.Duration{2 * time.Second, 10 * time.Second, 60 * time.Second}
 	if b.quick {
@@ -150,6 +175,10 @@ func (b *bench) run(out string) error {
 		}
 	}
 
+	return nil
+}
+
+func (b *bench) scaleOut(ctx context.Context, rdb *redis.Client) error {
 	// 4. Scale-out: 1, 2, 4 workers with 100 ms of MX latency.
 	var base float64
 	for _, w := range []int{1, 2, 4} {
@@ -182,7 +211,7 @@ func (b *bench) run(out string) error {
 		}
 	}
 
-	return b.write(out, version, time.Since(start))
+	return nil
 }
 
 // lateness runs jobs whose MX job takes agg and reports how late each
@@ -252,7 +281,7 @@ func (b *bench) write(out, redisVersion string, took time.Duration) error {
 	}
 	s.WriteString("\nHow each is measured: `internal/benchrun/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
 	fmt.Fprintf(&s, "Summary: %s\n", strings.Join(b.sum, " "))
-	if b.quick {
+	if b.quick || b.only != "" {
 		fmt.Print(s.String())
 	} else if err := os.WriteFile(out, []byte(s.String()), 0o644); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
@@ -105,6 +106,25 @@ func (m *Metrics) MXCall(op string, status int, took time.Duration, err error) {
 	if mx.IsRetriable(err) {
 		m.mxRetriable.WithLabelValues(op).Inc()
 	}
+}
+
+// JobsEnded is the sum of mxfleet_jobs_ended_total: jobs this process
+// ended. It reads the counter alone (gathering the registry would also
+// ask Redis for queue sizes).
+func (m *Metrics) JobsEnded() float64 {
+	if m == nil {
+		return 0
+	}
+	ch := make(chan prometheus.Metric)
+	go func() { m.jobsEnded.Collect(ch); close(ch) }()
+	n := 0.0
+	for pm := range ch {
+		var d dto.Metric
+		if pm.Write(&d) == nil {
+			n += d.GetCounter().GetValue()
+		}
+	}
+	return n
 }
 
 // Throttled counts a call held back by the limiter.
