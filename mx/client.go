@@ -92,7 +92,9 @@ func WithCredentials(clientID, apiKey string) Option {
 	return func(c *Client) error { c.clientID, c.apiKey = clientID, apiKey; return nil }
 }
 
-// WithHTTPClient sets the HTTP client (default: a new one with a 30s timeout).
+// WithHTTPClient sets the HTTP client (default: a 30s timeout over a
+// transport that keeps up to 100 idle connections to MX, see
+// DefaultTransport).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error { c.hc = hc; return nil }
 }
@@ -118,12 +120,22 @@ func WithLogger(l zerolog.Logger) Option {
 	return func(c *Client) error { c.log = l; return nil }
 }
 
+// DefaultTransport is http.DefaultTransport keeping up to 100 idle
+// connections per host instead of 2: a worker runs tens of MX calls at
+// once, and with 2 idle slots most calls would open (and TLS-handshake) a
+// new connection to MX and close it afterwards.
+func DefaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 200, 100
+	return t
+}
+
 // New builds a Client. A client id and API key are required.
 func New(opts ...Option) (*Client, error) {
 	base, _ := url.Parse(IntegrationURL)
 	c := &Client{
 		base:      base,
-		hc:        &http.Client{Timeout: 30 * time.Second},
+		hc:        &http.Client{Timeout: 30 * time.Second, Transport: DefaultTransport()},
 		userAgent: "mxfleet",
 		log:       zerolog.Nop(),
 	}
