@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -19,7 +20,16 @@ type MXLimiter struct {
 	rl      *redis_rate.Limiter
 	limit   redis_rate.Limit
 	maxWait time.Duration
+	// clearUntil (unix ns): until then the pause key is taken as absent
+	// without asking Redis. A pause set by another pod is seen within
+	// PauseCheck; one set by this process at once.
+	clearUntil atomic.Int64
 }
+
+// PauseCheck is how long a limiter trusts that no fleet-wide 429 pause is
+// set before it asks Redis again: one PTTL per PauseCheck per worker
+// process instead of one per MX call.
+const PauseCheck = 100 * time.Millisecond
 
 // NewMXLimiter allows perSecond MX calls a second across the fleet (with a
 // burst of the same size); 0 means no rate limit, only 429 pauses. A
@@ -37,7 +47,7 @@ func NewMXLimiter(rdb redis.UniversalClient, perSecond int, maxWait time.Duratio
 // Wait returns when a call may go, or *mx.Throttled.
 func (l *MXLimiter) Wait(ctx context.Context) error {
 	for {
-		if ttl, err := l.rdb.PTTL(ctx, mxPauseKey).Result(); err != nil {
+		if ttl, err := l.paused(ctx); err != nil {
 			return fmt.Errorf("rate limit: %w", err)
 		} else if ttl > l.maxWait {
 			return &mx.Throttled{Wait: ttl, Reason: "MX answered 429: calls are paused fleet-wide"}
@@ -68,6 +78,18 @@ func (l *MXLimiter) Wait(ctx context.Context) error {
 	}
 }
 
+// paused is what is left of a fleet-wide 429 pause (0: none).
+func (l *MXLimiter) paused(ctx context.Context) (time.Duration, error) {
+	if time.Now().UnixNano() < l.clearUntil.Load() {
+		return 0, nil
+	}
+	ttl, err := l.rdb.PTTL(ctx, mxPauseKey).Result()
+	if err == nil && ttl <= 0 {
+		l.clearUntil.Store(time.Now().Add(PauseCheck).UnixNano())
+	}
+	return max(ttl, 0), err
+}
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -83,6 +105,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Pause stops MX calls fleet-wide for d (extending, never shortening, a
 // pause already set).
 func (l *MXLimiter) Pause(ctx context.Context, d time.Duration) error {
+	l.clearUntil.Store(0)
 	if ttl, err := l.rdb.PTTL(ctx, mxPauseKey).Result(); err == nil && ttl >= d {
 		return nil
 	}

@@ -45,7 +45,12 @@ func TestLimiterRateAndPause(t *testing.T) {
 	if err := free.Pause(ctx, 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// The pod that paused sees it at once; others within PauseCheck.
 	var th *mx.Throttled
+	if err := free.Wait(ctx); !errors.As(err, &th) || th.Wait <= 2*time.Second {
+		t.Fatalf("the pausing limiter, during its pause: %v", err)
+	}
+	time.Sleep(store.PauseCheck)
 	if err := other.Wait(ctx); !errors.As(err, &th) || th.Wait <= 2*time.Second || !mx.IsRetriable(err) || mx.RetryAfter(err) != th.Wait {
 		t.Fatalf("during a pause: %v", err)
 	}
