@@ -89,7 +89,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
 		return err
 	}
-	_, err = h.update(ctx, j.ID, func(j *store.Job) error {
+	_, err = h.updateFrom(ctx, j, func(j *store.Job) error {
 		if j.State != store.StateChallenged || j.ResumeClaim != p.AnswerID {
 			return store.ErrNoChange
 		}
@@ -149,7 +149,7 @@ func sameGUIDs(got, parked []mx.Challenge) bool {
 }
 
 func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {
-	_, err := h.store.Update(ctx, j.ID, func(cur *store.Job) error {
+	_, err := h.store.UpdateFrom(ctx, j, func(cur *store.Job) error {
 		if cur.ResumeClaim != j.ResumeClaim || cur.ResumeSent {
 			return store.ErrNoChange
 		}
@@ -180,7 +180,7 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 		Error: &store.JobError{Code: CodeChallengeExpired, Message: msg}}); err != nil {
 		return err
 	}
-	_, err = h.update(ctx, p.JobID, func(j *store.Job) error {
+	_, err = h.updateFrom(ctx, j, func(j *store.Job) error {
 		if !expired(j) {
 			return store.ErrNoChange
 		}

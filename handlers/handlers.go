@@ -177,8 +177,14 @@ func (h *Handlers) enqueue(ctx context.Context) func(*asynq.Task, error) error {
 
 // update changes a job atomically and logs state transitions.
 func (h *Handlers) update(ctx context.Context, id string, fn func(*store.Job) error) (*store.Job, error) {
+	return h.updateFrom(ctx, &store.Job{ID: id}, fn)
+}
+
+// updateFrom is update starting from a record the handler read (see
+// store.UpdateFrom): one Redis round trip when nobody changed it since.
+func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*store.Job) error) (*store.Job, error) {
 	var from store.State
-	j, err := h.store.Update(ctx, id, func(j *store.Job) error {
+	j, err := h.store.UpdateFrom(ctx, known, func(j *store.Job) error {
 		from = j.State
 		return fn(j)
 	})
@@ -196,13 +202,15 @@ func (h *Handlers) update(ctx context.Context, id string, fn func(*store.Job) er
 
 // fail ends a running or challenged job and archives the task.
 func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
+	known := &store.Job{ID: id}
 	if j, err := h.store.Get(ctx, id); err == nil && !j.State.Terminal() {
 		if err := h.notify(ctx, j, tasks.Callback{State: store.StateFailed, ConnectionStatus: j.ConnectionStatus,
 			Error: &store.JobError{Code: code, Message: msg}}); err != nil {
 			return err
 		}
+		known = j
 	}
-	_, err := h.update(ctx, id, func(j *store.Job) error {
+	_, err := h.updateFrom(ctx, known, func(j *store.Job) error {
 		if j.State.Terminal() {
 			return store.ErrNoChange
 		}

@@ -72,7 +72,7 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 			if err := h.enqueue(ctx)(tasks.NewTriggerTask(j.ID, j.Attempt+1, h.cfg.RetryLaterDelay)); err != nil {
 				return err
 			}
-			_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+			_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
 				if !record(j) {
 					return store.ErrNoChange
 				}
@@ -111,7 +111,7 @@ func (h *Handlers) pollAgain(ctx context.Context, j *store.Job, n int, record fu
 	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, n+1, h.pollDelay(n+1-j.PollMark))); err != nil {
 		return err
 	}
-	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
 		if !record(j) {
 			return store.ErrNoChange
 		}
@@ -140,7 +140,7 @@ func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, 
 	if err := h.notify(ctx, j, tasks.Callback{State: store.StateChallenged, Round: round, ConnectionStatus: st.ConnectionStatus, Challenges: chs}); err != nil {
 		return err
 	}
-	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
 		if !record(j) {
 			return store.ErrNoChange
 		}
@@ -176,7 +176,7 @@ func (h *Handlers) succeed(ctx context.Context, j *store.Job, record func(*store
 	if err := h.notify(ctx, j, tasks.Callback{State: store.StateSucceeded, ConnectionStatus: "CONNECTED"}); err != nil {
 		return err
 	}
-	_, err = h.update(ctx, j.ID, func(j *store.Job) error {
+	_, err = h.updateFrom(ctx, j, func(j *store.Job) error {
 		if !record(j) {
 			return store.ErrNoChange
 		}
@@ -192,7 +192,7 @@ func (h *Handlers) end(ctx context.Context, j *store.Job, record func(*store.Job
 		Error: &store.JobError{Code: code, Message: msg}}); err != nil {
 		return err
 	}
-	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
 		if !record(j) {
 			return store.ErrNoChange
 		}

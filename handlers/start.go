@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,14 @@ import (
 
 // handleStart runs mx:verify and mx:identify: ensure the user and the
 // member, then start the MX job.
+//
+// On the way through, the record is written once: the user and member
+// found or created are kept with the started MX job (and the job moved
+// from pending to running with its deadline) in the same compare-and-set.
+// A step that fails keeps what the steps before it found, so a retry
+// resumes there; a crash loses them, which costs MX calls, not
+// correctness: ensureUser finds the user it created, ensureMember gets
+// MX's duplicate-member answer and uses that member.
 func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	var p tasks.Job
 	if err := tasks.Decode(t.Payload(), &p); err != nil {
@@ -25,52 +34,58 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	if t.Type() == tasks.TypeIdentify {
 		kind = store.KindIdentify
 	}
-	// The producer writes the record first; a task enqueued without one
-	// (raw asynq) gets it here.
-	if _, _, err := h.store.Create(ctx, &store.Job{ID: p.JobID, Kind: kind, State: store.StatePending,
-		UserGUID: p.User.GUID, MemberGUID: p.Member.GUID, InstitutionCode: p.Member.InstitutionCode, Follow: p.Member.Follow}); err != nil {
-		return err
+	j, err := h.store.Get(ctx, p.JobID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The producer writes the record first; a task enqueued without
+		// one (raw asynq) gets it here.
+		j, _, err = h.store.Create(ctx, &store.Job{ID: p.JobID, Kind: kind, State: store.StatePending,
+			UserGUID: p.User.GUID, MemberGUID: p.Member.GUID, InstitutionCode: p.Member.InstitutionCode, Follow: p.Member.Follow})
 	}
-	j, err := h.update(ctx, p.JobID, func(j *store.Job) error {
-		if j.Kind != kind {
-			return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
-		}
-		if j.State != store.StatePending {
-			return store.ErrNoChange
-		}
-		j.State = store.StateRunning
-		j.Deadline = h.store.Now().Add(h.cfg.JobDeadline)
-		j.Attempt = 1
-		return nil
-	})
 	if err != nil {
 		return err
 	}
-	if j.State != store.StateRunning || j.Triggered > 0 {
+	if j.Kind != kind {
+		return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
+	}
+	if j.State != store.StatePending && (j.State != store.StateRunning || j.Triggered > 0) {
 		return nil // this start already did its work
 	}
 	if done, err := h.deadlinePassed(ctx, j); done {
 		return err
 	}
+	var user, member string
+	progress := func(cur *store.Job) error {
+		if cur.State == store.StatePending {
+			cur.State, cur.Deadline, cur.Attempt = store.StateRunning, h.store.Now().Add(h.cfg.JobDeadline), 1
+		} else if cur.State != store.StateRunning || (cur.UserGUID != "" || user == "") && (cur.MemberGUID != "" || member == "") {
+			return store.ErrNoChange
+		}
+		cur.UserGUID = cmp.Or(cur.UserGUID, user)
+		cur.MemberGUID = cmp.Or(cur.MemberGUID, member)
+		return nil
+	}
+	keep := func(err error) error {
+		if err == nil || errors.Is(err, asynq.SkipRetry) || ctx.Err() != nil {
+			return err
+		}
+		if _, kerr := h.updateFrom(ctx, j, progress); kerr != nil {
+			return fmt.Errorf("%w (and recording progress: %w)", err, kerr)
+		}
+		return err
+	}
 	if j.UserGUID == "" {
-		guid, err := h.ensureUser(ctx, j.ID, p.User)
-		if err != nil {
-			return err
+		if user, err = h.ensureUser(ctx, j.ID, p.User); err != nil {
+			return keep(err)
 		}
-		if j, err = h.update(ctx, j.ID, func(j *store.Job) error { j.UserGUID = guid; return nil }); err != nil {
-			return err
-		}
+		j.UserGUID = user
 	}
 	if j.MemberGUID == "" {
-		guid, err := h.ensureMember(ctx, j, p.Member)
-		if err != nil {
-			return err
+		if member, err = h.ensureMember(ctx, j, p.Member); err != nil {
+			return keep(err)
 		}
-		if j, err = h.update(ctx, j.ID, func(j *store.Job) error { j.MemberGUID = guid; return nil }); err != nil {
-			return err
-		}
+		j.MemberGUID = member
 	}
-	return h.trigger(ctx, j, 1)
+	return keep(h.trigger(ctx, j, 1, progress))
 }
 
 // ensureUser finds the user with the partner id u.ID, creating it when
@@ -211,12 +226,13 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	if j.State != store.StateRunning || j.Attempt != p.Attempt {
 		return nil
 	}
-	return h.trigger(ctx, j, p.Attempt)
+	return h.trigger(ctx, j, p.Attempt, nil)
 }
 
 // trigger asks MX to run the job (unless following a member connected
-// elsewhere) and schedules the first poll.
-func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int) error {
+// elsewhere) and schedules the first poll. also, when set, is applied to
+// the record in the same write (the start's progress).
+func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, also func(*store.Job) error) error {
 	if j.Triggered >= attempt {
 		return nil
 	}
@@ -245,7 +261,12 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int) error
 	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
 		return err
 	}
-	_, err := h.update(ctx, j.ID, func(j *store.Job) error {
+	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
+		if also != nil {
+			if err := also(j); err != nil && !errors.Is(err, store.ErrNoChange) {
+				return err
+			}
+		}
 		if j.State != store.StateRunning || j.Triggered >= attempt {
 			return store.ErrNoChange
 		}

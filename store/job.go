@@ -71,6 +71,8 @@ type Job struct {
 	ResumeBy     string    `json:"resume_by,omitempty"`     // asynq task id of the delivery that sends it
 	Answered     []string  `json:"answered,omitempty"`      // challenge guids of the round answered last
 	ResumeSent   bool      `json:"resume_sent,omitempty"`   // MX accepted the claimed answer
+
+	raw []byte // the record as read or written, for UpdateFrom's compare-and-set
 }
 
 // Result is what a succeeded job read from MX, as MX returned it.

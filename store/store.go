@@ -67,6 +67,7 @@ func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	j.raw = b
 	ok, err := s.rdb.SetNX(ctx, jobKey(j.ID), b, s.liveTTL(j)).Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("store: create job %s: %w", j.ID, err)
@@ -118,7 +119,12 @@ func (s *Store) get(ctx context.Context, c getter, id string) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: read job %s: %w", id, err)
 	}
-	var j Job
+	return s.decode(id, b)
+}
+
+// decode reads a stored record (b) and opens its sealed result.
+func (s *Store) decode(id string, b []byte) (*Job, error) {
+	j := Job{raw: b}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("store: decode job %s: %w", id, err)
 	}
@@ -137,76 +143,115 @@ func (s *Store) get(ctx context.Context, c getter, id string) (*Job, error) {
 
 // Update applies fn to the job record atomically: fn sees the current
 // record and its changes are written only if nobody changed the record in
-// between (optimistic locking with WATCH; conflicts are retried). fn may
-// run more than once, so it must only change the job. Returning ErrNoChange
-// leaves the record as it is and returns it with a nil error; any other
-// error is returned as is.
+// between (compare-and-set; conflicts are retried). fn may run more than
+// once, so it must only change the job. Returning ErrNoChange leaves the
+// record as it is and returns it with a nil error; any other error is
+// returned as is.
 //
-// The parked hash follows the record in the same transaction: a challenged
-// job whose round nobody has claimed is in it, every other job is not.
+// The parked hash follows the record in the same atomic step: a
+// challenged job whose round nobody has claimed is in it, every other job
+// is not.
 func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Job, error) {
+	return s.UpdateFrom(ctx, &Job{ID: id}, fn)
+}
+
+// UpdateFrom is Update starting from known, a record this caller read
+// (Get, Create or an earlier update): the first compare-and-set assumes
+// the record is still as known was read, which saves reading it again.
+// If it changed since, it is read again and fn applied to the new one.
+// fn never sees known itself.
+func (s *Store) UpdateFrom(ctx context.Context, known *Job, fn func(*Job) error) (*Job, error) {
+	id := known.ID
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	var out *Job
-	txf := func(tx *redis.Tx) error {
-		j, err := s.get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		wasParked := j.State == StateChallenged && j.ResumeClaim == ""
-		oldMember := j.MemberGUID
-		if err := fn(j); err != nil {
-			if errors.Is(err, ErrNoChange) {
-				out = j
-				return nil
-			}
-			return err
-		}
-		j.UpdatedAt = s.now().UTC()
-		b, err := s.encode(j)
-		if err != nil {
-			return err
-		}
-		var parked []byte
-		if j.State == StateChallenged && j.ResumeClaim == "" {
-			if parked, err = json.Marshal(Parked{JobID: j.ID, UserGUID: j.UserGUID, MemberGUID: j.MemberGUID,
-				Challenges: j.Challenges, Round: j.Round, ExpiresAt: j.ChallengeExp}); err != nil {
-				return err
-			}
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			ttl := s.liveTTL(j)
-			if j.State.Terminal() {
-				ttl = s.retention
-			}
-			p.Set(ctx, jobKey(id), b, ttl)
-			// Only what changed: the member index when the member is new,
-			// the parked hash when the job enters or leaves it.
-			if j.MemberGUID != "" && j.MemberGUID != oldMember && !j.State.Terminal() {
-				p.Set(ctx, memberKey(j.MemberGUID), id, s.liveTTL(j))
-			}
-			if parked != nil {
-				p.HSet(ctx, parkedKey, id, parked)
-			} else if wasParked {
-				p.HDel(ctx, parkedKey, id)
-			}
-			return nil
-		})
-		out = j
-		return err
-	}
+	cur, fromKnown := known.raw, known.raw != nil
 	for range 50 {
-		err := s.rdb.Watch(ctx, txf, jobKey(id))
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
+		var j *Job
+		var err error
+		if cur == nil {
+			if j, err = s.get(ctx, s.rdb, id); err == nil {
+				cur = j.raw
+			}
+		} else {
+			j, err = s.decode(id, cur)
 		}
 		if err != nil {
 			return nil, err
 		}
-		return out, nil
+		wasParked := j.State == StateChallenged && j.ResumeClaim == ""
+		oldMember := j.MemberGUID
+		if err := fn(j); errors.Is(err, ErrNoChange) {
+			if fromKnown {
+				// Decided on the caller's copy: decide again on the
+				// record as it stands.
+				cur, fromKnown = nil, false
+				continue
+			}
+			return j, nil
+		} else if err != nil {
+			return nil, err
+		}
+		ok, err := s.cas(ctx, j, cur, wasParked, oldMember)
+		if err != nil {
+			return nil, fmt.Errorf("store: update job %s: %w", id, err)
+		}
+		if ok {
+			return j, nil
+		}
+		cur, fromKnown = nil, false // changed under us: read it again
 	}
 	return nil, fmt.Errorf("store: update job %s: too much contention", id)
+}
+
+// casScript writes a job record only if it is still as it was read, with
+// the member index and the parked hash, in one atomic step.
+//
+//	KEYS: job, parked hash, member index (or the job key: unused)
+//	ARGV: old record, new record, record TTL ms, job id,
+//	      member TTL ms ("" leaves the index), parked op ("set", "del", ""), parked entry
+var casScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
+if ARGV[6] == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[7])
+elseif ARGV[6] == 'del' then redis.call('HDEL', KEYS[2], ARGV[4]) end
+return 1`)
+
+// cas writes j over old; false when the record is no longer old.
+func (s *Store) cas(ctx context.Context, j *Job, old []byte, wasParked bool, oldMember string) (bool, error) {
+	j.UpdatedAt = s.now().UTC()
+	b, err := s.encode(j)
+	if err != nil {
+		return false, err
+	}
+	ttl := s.liveTTL(j)
+	if j.State.Terminal() {
+		ttl = s.retention
+	}
+	keys := []string{jobKey(j.ID), parkedKey, jobKey(j.ID)}
+	memberTTL := ""
+	// Only what changed: the member index when the member is new, the
+	// parked hash when the job enters or leaves it.
+	if j.MemberGUID != "" && j.MemberGUID != oldMember && !j.State.Terminal() {
+		keys[2], memberTTL = memberKey(j.MemberGUID), fmt.Sprint(s.liveTTL(j).Milliseconds())
+	}
+	op, entry := "", []byte(nil)
+	if j.State == StateChallenged && j.ResumeClaim == "" {
+		op = "set"
+		if entry, err = json.Marshal(Parked{JobID: j.ID, UserGUID: j.UserGUID, MemberGUID: j.MemberGUID,
+			Challenges: j.Challenges, Round: j.Round, ExpiresAt: j.ChallengeExp}); err != nil {
+			return false, err
+		}
+	} else if wasParked {
+		op = "del"
+	}
+	n, err := casScript.Run(ctx, s.rdb, keys, old, b, ttl.Milliseconds(), j.ID, memberTTL, op, entry).Int()
+	if err != nil || n == 0 {
+		return false, err
+	}
+	j.raw = b
+	return true, nil
 }
 
 // liveTTL bounds a job that has not ended: past its deadline it is ended
