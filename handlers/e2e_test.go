@@ -175,3 +175,39 @@ func TestDuplicateAndConcurrentAnswersResumeOnce(t *testing.T) {
 func ctxWithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(parent, d)
 }
+
+// A worker asks MX for an institution's credential fields once, not once
+// per job, and asks again before refusing credentials the cached fields do
+// not name (the institution may have changed them). A new user costs one
+// createUser and no listing; a known user a 409 and one listing.
+func TestMXCallsPerJob(t *testing.T) {
+	f := testenv.NewFleet(t, nil)
+	ctx := ctxT(t, time.Minute)
+	sc := scenarioByName(t, "success")
+	for i, user := range []string{"calls-a", "calls-b", "calls-a"} {
+		id := fmt.Sprintf("calls-%d", i)
+		if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, user)); err != nil {
+			t.Fatal(err)
+		}
+		if j, err := f.Client.Wait(ctx, id); err != nil || j.State != store.StateSucceeded {
+			t.Fatalf("job %s: %+v %v", id, j, err)
+		}
+	}
+	st := f.Sim.Stats().Calls
+	if st["listInstitutionCredentials"] != 1 || st["createUser"] != 3 || st["listUsers"] != 1 {
+		t.Fatalf("3 jobs at one institution for 2 users: %d credential lists, %d createUser, %d listUsers; want 1, 3 (one 409), 1",
+			st["listInstitutionCredentials"], st["createUser"], st["listUsers"])
+	}
+	req := scenario.Request(sc, "calls-unknown-field", "calls-c")
+	req.Member.Credentials = map[string]string{"username": "u", "pin": "1"}
+	if _, err := f.Client.Verify(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	j, err := f.Client.Wait(ctx, "calls-unknown-field")
+	if err != nil || j.State != store.StateFailed || j.Error.Code != "unknown_credential" {
+		t.Fatalf("unknown credential field: %+v %v", j, err)
+	}
+	if n := f.Sim.Stats().Calls["listInstitutionCredentials"]; n != 2 {
+		t.Fatalf("credential lists after a refused field: %d, want 2 (the cached fields checked again once)", n)
+	}
+}

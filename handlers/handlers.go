@@ -82,6 +82,7 @@ type Handlers struct {
 	keys  *tasks.Keyring
 	cfg   Config
 	log   zerolog.Logger
+	creds credentialCache
 }
 
 // New returns the handlers. q enqueues follow-up tasks; keys open the

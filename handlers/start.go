@@ -88,38 +88,30 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	return keep(h.trigger(ctx, j, 1, progress))
 }
 
-// ensureUser finds the user with the partner id u.ID, creating it when
-// missing (a 409 from a racing create is resolved by looking again).
+// ensureUser creates the user with the partner id u.ID; MX's 409 (the id
+// exists: a user seen before, or an earlier run of this task) is resolved
+// by finding it. Creating first costs one MX call for a new user and two
+// for a known one; looking first would cost two for every new user.
 func (h *Handlers) ensureUser(ctx context.Context, jobID string, u tasks.User) (string, error) {
 	if u.GUID != "" {
 		return u.GUID, nil
 	}
-	find := func() (string, error) {
-		for usr, err := range h.mx.Users(ctx, u.ID, "") {
-			if err != nil {
-				return "", err
-			}
-			if usr.ID == u.ID {
-				return usr.GUID, nil
-			}
-		}
-		return "", nil
-	}
-	guid, err := find()
-	if err != nil || guid != "" {
-		return guid, h.mxIf(ctx, jobID, err)
-	}
 	usr, err := h.mx.CreateUser(ctx, mx.UserCreate{ID: u.ID, Email: u.Email})
-	if mx.IsConflict(err) {
-		if guid, err = find(); err == nil && guid == "" {
-			err = fmt.Errorf("mx: createUser answered 409 but no user has id %q", u.ID)
-		}
-		return guid, h.mxIf(ctx, jobID, err)
+	if err == nil {
+		return usr.GUID, nil
 	}
-	if err != nil {
+	if !mx.IsConflict(err) {
 		return "", h.mxErr(ctx, jobID, "", err)
 	}
-	return usr.GUID, nil
+	for usr, err := range h.mx.Users(ctx, u.ID, "") {
+		if err != nil {
+			return "", h.mxErr(ctx, jobID, "", err)
+		}
+		if usr.ID == u.ID {
+			return usr.GUID, nil
+		}
+	}
+	return "", h.mxErr(ctx, jobID, "", fmt.Errorf("mx: createUser answered 409 but no user has id %q", u.ID))
 }
 
 func (h *Handlers) mxIf(ctx context.Context, jobID string, err error) error {
@@ -144,20 +136,33 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	if err != nil {
 		return "", err // a key this worker lacks: retried, maybe by a worker that has it
 	}
-	fields, err := mx.Collect(h.mx.InstitutionCredentials(ctx, m.InstitutionCode))
-	if mx.IsNotFound(err) {
-		return "", h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+	var mem *mx.Member
+	for fresh := false; ; fresh = true {
+		var fields []mx.Credential
+		var cached bool
+		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh)
+		if mx.IsNotFound(err) {
+			return "", h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+		}
+		if err != nil {
+			return "", h.mxErr(ctx, j.ID, "", err)
+		}
+		creds, code, msg := mapCredentials(fields, values)
+		if code != "" && !cached {
+			return "", h.fail(ctx, j.ID, code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
+		}
+		if code == "" {
+			mem, err = h.mx.CreateMember(ctx, j.UserGUID, mx.MemberCreate{
+				InstitutionCode: m.InstitutionCode, Credentials: creds, SkipAggregation: true, Metadata: "mxfleet job " + j.ID,
+			})
+		}
+		// Fields from the cache that MX refuses (or that do not match
+		// the request) may have changed at MX: ask once more.
+		if cached && (code != "" || err != nil && !mx.IsRetriable(err) && !mx.IsDuplicateMember(err)) {
+			continue
+		}
+		break
 	}
-	if err != nil {
-		return "", h.mxErr(ctx, j.ID, "", err)
-	}
-	creds, code, msg := mapCredentials(fields, values)
-	if code != "" {
-		return "", h.fail(ctx, j.ID, code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
-	}
-	mem, err := h.mx.CreateMember(ctx, j.UserGUID, mx.MemberCreate{
-		InstitutionCode: m.InstitutionCode, Credentials: creds, SkipAggregation: true, Metadata: "mxfleet job " + j.ID,
-	})
 	if mx.IsDuplicateMember(err) {
 		for existing, err := range h.mx.Members(ctx, j.UserGUID) {
 			if err != nil {
