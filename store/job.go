@@ -58,19 +58,19 @@ type Job struct {
 
 	// Progress, for the handlers: where the job is, so that a task run
 	// twice finds its step done.
-	Round        int       `json:"round,omitempty"`         // MFA rounds parked so far
-	Attempt      int       `json:"attempt,omitempty"`       // MX jobs started (retry_later restarts)
-	Triggered    int       `json:"triggered,omitempty"`     // attempt whose MX job is known started
-	TriggeredAt  time.Time `json:"triggered_at,omitempty"`  // when MX was asked, for stale reads
-	SawRunning   bool      `json:"saw_running,omitempty"`   // is_being_aggregated seen since TriggeredAt
-	PollMark     int       `json:"poll_mark,omitempty"`     // Polls when MX was last asked to work; backoff restarts there
-	Deadline     time.Time `json:"deadline,omitempty"`      // the job fails "timeout" after it
-	ChallengeExp time.Time `json:"challenge_exp,omitempty"` // while parked
-	ParkedAt     time.Time `json:"parked_at,omitempty"`     // when the current round was parked
-	ResumeClaim  string    `json:"resume_claim,omitempty"`  // answer id that won the latest round
-	ResumeBy     string    `json:"resume_by,omitempty"`     // asynq task id of the delivery that sends it
-	Answered     []string  `json:"answered,omitempty"`      // challenge guids of the round answered last
-	ResumeSent   bool      `json:"resume_sent,omitempty"`   // MX accepted the claimed answer
+	Round        int       `json:"round,omitempty"`        // MFA rounds parked so far
+	Attempt      int       `json:"attempt,omitempty"`      // MX jobs started (retry_later restarts)
+	Triggered    int       `json:"triggered,omitempty"`    // attempt whose MX job is known started
+	TriggeredAt  time.Time `json:"triggered_at,omitzero"`  // when MX was asked, for stale reads
+	SawRunning   bool      `json:"saw_running,omitempty"`  // is_being_aggregated seen since TriggeredAt
+	PollMark     int       `json:"poll_mark,omitempty"`    // Polls when MX was last asked to work; backoff restarts there
+	Deadline     time.Time `json:"deadline,omitzero"`      // the job fails "timeout" after it
+	ChallengeExp time.Time `json:"challenge_exp,omitzero"` // while parked
+	ParkedAt     time.Time `json:"parked_at,omitzero"`     // when the current round was parked
+	ResumeClaim  string    `json:"resume_claim,omitempty"` // answer id that won the latest round
+	ResumeBy     string    `json:"resume_by,omitempty"`    // asynq task id of the delivery that sends it
+	Answered     []string  `json:"answered,omitempty"`     // challenge guids of the round answered last
+	ResumeSent   bool      `json:"resume_sent,omitempty"`  // MX accepted the claimed answer
 
 	raw []byte // the record as read or written, for UpdateFrom's compare-and-set
 }

@@ -61,15 +61,14 @@ const MaxPayload = 64 << 10
 
 // Limits on the values a job carries.
 const (
-	maxCredentials   = 20
-	maxFieldLen      = 128
-	maxValueLen      = 1024
-	maxSealedLen     = 1536 // a sealed maxValueLen
-	maxAnswers       = 20
-	maxGUIDLen       = 128
-	taskMaxRetry     = 12
-	taskTimeout      = 2 * time.Minute
-	followUpRetained = 15 * time.Minute
+	maxCredentials = 20
+	maxFieldLen    = 128
+	maxValueLen    = 1024
+	maxSealedLen   = 1536 // a sealed maxValueLen
+	maxAnswers     = 20
+	maxGUIDLen     = 128
+	taskMaxRetry   = 12
+	taskTimeout    = 2 * time.Minute
 )
 
 // ErrBadPayload marks a payload that cannot be processed: it will never
@@ -397,22 +396,27 @@ func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 
 // NewPollTask builds the n-th poll of a job, to run after delay. Its id is
 // "poll:<job id>:<n>": a handler that runs twice cannot fork a second chain.
+//
+// Follow-up tasks (poll, trigger, expire) are not retained once done: a
+// late duplicate that enqueues one again after it ran finds the job record
+// past it and does nothing, so keeping finished ones (about 450 bytes of
+// Redis each, several per waiting job) would buy nothing.
 func NewPollTask(jobID string, n int, delay time.Duration) (*asynq.Task, error) {
 	return newTask(TypePoll, Poll{V: Version, JobID: jobID, N: n}, asynq.Queue(QueuePolls),
 		asynq.TaskID(fmt.Sprintf("poll:%s:%d", jobID, n)), asynq.ProcessIn(delay),
-		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout), asynq.Retention(followUpRetained))
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
 // NewTriggerTask builds the task that starts MX job number attempt after delay.
 func NewTriggerTask(jobID string, attempt int, delay time.Duration) (*asynq.Task, error) {
 	return newTask(TypeTrigger, Trigger{V: Version, JobID: jobID, Attempt: attempt}, asynq.Queue(QueuePolls),
 		asynq.TaskID(fmt.Sprintf("trigger:%s:%d", jobID, attempt)), asynq.ProcessIn(delay),
-		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout), asynq.Retention(followUpRetained))
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
 // NewExpireTask builds the task that ends MFA round round at at.
 func NewExpireTask(jobID string, round int, at time.Time) (*asynq.Task, error) {
 	return newTask(TypeExpire, Expire{V: Version, JobID: jobID, Round: round}, asynq.Queue(QueueAnswers),
 		asynq.TaskID(fmt.Sprintf("expire:%s:%d", jobID, round)), asynq.ProcessAt(at),
-		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout), asynq.Retention(followUpRetained))
+		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
