@@ -41,7 +41,7 @@ type Config struct {
 	MaxAttempts       int           `envconfig:"MAX_ATTEMPTS" default:"3" desc:"MX jobs started per fleet job, restarts after retry-later statuses included"`
 	JobRetention      time.Duration `envconfig:"JOB_RETENTION" default:"168h" desc:"how long a job record is kept after the job ends"`
 	SchedulerInterval time.Duration `envconfig:"SCHEDULER_INTERVAL" default:"1s" desc:"how often scheduled tasks (polls, retries, expiries) are moved to their queues; bounds how late a poll runs (asynq's default is 5s)"`
-	TaskCheckInterval time.Duration `envconfig:"TASK_CHECK_INTERVAL" default:"250ms" desc:"how often an idle worker looks for new tasks; bounds how late a task enqueued into empty queues (an answer, a webhook-woken poll) starts (asynq's default is 1s)"`
+	TaskCheckInterval time.Duration `envconfig:"TASK_CHECK_INTERVAL" default:"100ms" desc:"how often an idle worker looks for new tasks: a task enqueued into empty queues (an answer, a webhook-woken poll) waits 0.5 to 1.5 times this; each look is one Redis script per queue (asynq's default is 1s)"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long running tasks may finish before they are handed back to the queue"`
 	APIAddr           string        `envconfig:"API_ADDR" default:"127.0.0.1:8080" desc:"listen address of mxfleet api"`
 	APITokens         string        `envconfig:"API_TOKENS" desc:"bearer tokens the API accepts, comma-separated (required by mxfleet api; never logged)"`
