@@ -11,14 +11,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -33,7 +36,7 @@ func main() {
 	out := flag.String("out", "docs/BENCHMARKS.md", "where to write the table")
 	quick := flag.Bool("quick", false, "smaller runs (a smoke test of the harness)")
 	only := flag.String("only", "", "comma-separated parts to run (throughput,inflight,lateness,scale); all when empty; the table is printed, not written")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (workers, producer and simulator share the process) to this file")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (workers, producer and simulator share the process, except the in-flight part's worker, a process of its own) to this file")
 	flag.Parse()
 	b := &bench{quick: *quick, only: *only}
 	if *cpuprofile != "" {
@@ -59,6 +62,35 @@ type bench struct {
 	only  string
 	rows  [][]string
 	sum   []string
+	dir   string // holds bin; removed by cleanup
+	bin   string // mxfleet built by workerBin, "" until then
+}
+
+// workerBin builds cmd/mxfleet once per run and returns its path.
+func (b *bench) workerBin() (string, error) {
+	if b.bin != "" {
+		return b.bin, nil
+	}
+	dir, err := os.MkdirTemp("", "mxbin")
+	if err != nil {
+		return "", err
+	}
+	b.dir = dir
+	bin := filepath.Join(dir, "mxfleet")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/mxfleet")
+	build.SysProcAttr = childAttr()
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/mxfleet (run from the repository root): %v\n%s", err, out)
+	}
+	b.bin = bin
+	return bin, nil
+}
+
+// cleanup removes what workerBin built.
+func (b *bench) cleanup() {
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
+	}
 }
 
 func (b *bench) row(cells ...string) { b.rows = append(b.rows, cells) }
@@ -84,6 +116,7 @@ func redisServer() (*redis.Client, string, func(), error) {
 	dir, _ := os.MkdirTemp("", "mxb")
 	sock := filepath.Join(dir, "r.sock")
 	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no", "--dir", dir)
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, "", nil, err
 	}
@@ -161,17 +194,127 @@ func usedMemory(ctx context.Context, c *redis.Client) int64 {
 
 // rssMB reads this process's peak resident set (VmHWM).
 func rssMB() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	mb, _ := procMB("self", "VmHWM")
+	return mb
 }
 
-// env is one fleet: Redis, simulator, workers, producer.
+// procMB reads a kB field of /proc/<pid>/status (VmHWM: peak resident
+// set, VmRSS: current one) in MB.
+func procMB(pid, field string) (float64, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%s/status", field, pid)
+}
+
+// workerProc is an `mxfleet worker` child process.
+type workerProc struct {
+	cmd    *exec.Cmd
+	ctx    context.Context // ends when the process exits, with the exit as its cause
+	exited chan struct{}   // closed once the process has been waited for
+	err    error           // cmd.Wait's result, set before exited closes
+}
+
+// startWorker starts `bin worker` configured by cfg through MXFLEET_*
+// variables (every field of fleet.Config, so the process runs with
+// exactly the settings an in-process worker built from cfg would).
+// The caller must call stop, also on errors.
+func startWorker(ctx context.Context, bin string, cfg fleet.Config) (*workerProc, error) {
+	cmd := exec.Command(bin, "worker")
+	cmd.Env = workerEnviron(cfg)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	w := &workerProc{cmd: cmd, ctx: wctx, exited: make(chan struct{})}
+	go func() {
+		w.err = cmd.Wait()
+		cancel(fmt.Errorf("the worker process (pid %d) exited: %s", cmd.Process.Pid, cmd.ProcessState))
+		close(w.exited)
+	}()
+	return w, nil
+}
+
+// workerEnviron is the environment without MXFLEET_* variables, plus one
+// variable per field of cfg.
+func workerEnviron(cfg fleet.Config) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, fleet.Prefix+"_") {
+			env = append(env, kv)
+		}
+	}
+	v := reflect.ValueOf(cfg)
+	for i := range v.NumField() {
+		key, ok := v.Type().Field(i).Tag.Lookup("envconfig")
+		if !ok {
+			continue
+		}
+		val := fmt.Sprint(v.Field(i).Interface()) // a time.Duration prints as 1m0s, which envconfig parses
+		env = append(env, fleet.Prefix+"_"+key+"="+val)
+	}
+	return env
+}
+
+// pid is the child's process id as /proc names it.
+func (w *workerProc) pid() string { return strconv.Itoa(w.cmd.Process.Pid) }
+
+// waitReady waits until the worker's asynq server has written its first
+// heartbeat to Redis (it does so as it starts).
+func (w *workerProc) waitReady(rdb *redis.Client, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(w.ctx, timeout)
+	defer cancel()
+	insp := asynq.NewInspectorFromRedisClient(rdb) // shares rdb: nothing to close
+	for {
+		servers, _ := insp.Servers()
+		for _, s := range servers {
+			if s.PID == w.cmd.Process.Pid {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			if err := context.Cause(w.ctx); err != nil {
+				return err
+			}
+			return fmt.Errorf("the worker process did not start within %s", timeout)
+		}
+		pause(ctx, 20*time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for the process to exit, killing it after
+// grace; it returns how the process ended. Calling it again (or after the
+// process exited by itself) only reports that.
+func (w *workerProc) stop(grace time.Duration) error {
+	select {
+	case <-w.exited:
+		return w.err
+	default:
+	}
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-w.exited:
+		return w.err
+	case <-t.C:
+		_ = w.cmd.Process.Kill()
+		<-w.exited
+		return fmt.Errorf("the worker process did not stop within %s of SIGTERM and was killed", grace)
+	}
+}
+
+// env is one fleet: Redis, simulator, workers, producer. With no
+// workers, cfg is what worker processes are given (startWorker).
 type env struct {
 	rdb     *redis.Client
 	sim     *mxsim.Server
@@ -190,7 +333,7 @@ func newEnv(rdb *redis.Client, workers int, tune func(*fleet.Config), simOpts ..
 	cfg := fleet.Config{SecretKeys: key, MXBaseURL: hs.URL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey,
 		MXTimeout: 10 * time.Second, Concurrency: 20, ChallengeTTL: 10 * time.Minute, JobDeadline: 10 * time.Minute,
 		PollInitial: 3 * time.Second, PollMax: time.Minute, RetryBase: 100 * time.Millisecond, RetryMax: 5 * time.Second,
-		RetryLaterDelay: time.Second, MaxAttempts: 3, JobRetention: time.Hour, SchedulerInterval: time.Second, TaskCheckInterval: 250 * time.Millisecond,
+		RetryLaterDelay: time.Second, MaxAttempts: 3, JobRetention: time.Hour, SchedulerInterval: time.Second, TaskCheckInterval: 100 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second, LogLevel: "error", LogFormat: "json"}
 	if tune != nil {
 		tune(&cfg)

@@ -19,6 +19,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
 )
 
 func (b *bench) run(out string) error {
@@ -27,6 +28,7 @@ func (b *bench) run(out string) error {
 		return err
 	}
 	defer stop()
+	defer b.cleanup()
 	ctx := context.Background()
 	start := time.Now()
 
@@ -106,48 +108,127 @@ func (b *bench) throughput(ctx context.Context, rdb *redis.Client) error {
 }
 
 func (b *bench) inflight(ctx context.Context, rdb *redis.Client) error {
-	// 2. In-flight capacity: many jobs aggregating for 60 s at once.
+	// 2. In-flight capacity: many jobs aggregating for 60 s at once, on one
+	// worker running as a process of its own (mxfleet worker) so that its
+	// peak RSS is its own; the simulator and the producer stay here.
 	inflight, agg := b.scale(10000), 60*time.Second
 	if b.quick {
 		agg = 5 * time.Second
 	}
-	e, err := newEnv(rdb, 1, nil, mxsim.WithAggregationTime(agg))
+	bin, err := b.workerBin()
 	if err != nil {
 		return err
 	}
+	e, err := newEnv(rdb, 0, nil, mxsim.WithAggregationTime(agg))
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	if o := rdb.Options(); o.Network == "unix" {
+		e.cfg.RedisURL = "redis-socket://" + o.Addr
+	} else {
+		e.cfg.RedisURL = "redis://" + o.Addr
+	}
+	e.cfg.MetricsAddr = "" // ended jobs are counted from their records, not scraped
+	w, err := startWorker(ctx, bin, e.cfg)
+	if err != nil {
+		return err
+	}
+	grace := e.cfg.ShutdownTimeout + 10*time.Second
+	defer w.stop(grace)
+	if err := w.waitReady(rdb, 30*time.Second); err != nil {
+		return err
+	}
+
 	m0 := usedMemory(ctx, rdb)
 	t0 := time.Now()
-	ids, err := e.submit(ctx, "inflight", inflight)
+	ids, err := e.submit(w.ctx, "inflight", inflight)
 	if err != nil {
+		if cause := context.Cause(w.ctx); cause != nil {
+			return cause
+		}
 		return err
 	}
 	submitted := time.Since(t0)
-	pause(ctx, min(agg/2, 20*time.Second))
+	pause(w.ctx, min(agg/2, 20*time.Second))
 	perJob := float64(usedMemory(ctx, rdb)-m0) / float64(inflight)
-	wctx, cancel := context.WithTimeout(ctx, agg+5*time.Minute)
-	err = e.waitEnded(wctx, inflight)
-	cancel()
-	if err != nil {
-		return err
-	}
-	ok, timeouts := 0, 0
-	for _, id := range ids {
-		j, err := e.c.Status(ctx, id)
-		if err == nil && j.State == store.StateSucceeded {
-			ok++
-		} else if err == nil && j.Error != nil && j.Error.Code == "timeout" {
-			timeouts++
+	midRSS, _ := procMB(w.pid(), "VmRSS")
+
+	// Count ended jobs from their records, once a second: t.read goes on
+	// from the first job not known to have ended and stops at the first
+	// still running, so each record is read about once after it ended.
+	wctx, cancel := context.WithTimeout(w.ctx, agg+5*time.Minute)
+	defer cancel()
+	t := &tally{ids: ids}
+	for {
+		if err := t.read(wctx, e.c); err != nil {
+			return err
+		}
+		if t.next == len(ids) {
+			break
+		}
+		pause(wctx, time.Second)
+		if wctx.Err() != nil {
+			return fmt.Errorf("only %d of %d jobs ended (%v)", t.ended(ctx, e.c), inflight, context.Cause(wctx))
 		}
 	}
-	all := time.Since(t0)
-	e.stop()
-	b.row("in-flight", fmt.Sprintf("%d jobs aggregating %s at once, one worker, concurrency 20", inflight, agg),
-		fmt.Sprintf("%d succeeded, %d timed out", ok, timeouts),
-		fmt.Sprintf("all ended %s after the first submit (submitting took %s); %s bytes of Redis per in-flight job (goal < 2048); peak RSS of the whole harness %s MB (worker, simulator, producer in one process; goal < 100)",
-			all.Round(time.Second), submitted.Round(time.Second), f1(perJob), f1(rssMB())))
-	b.sum = append(b.sum, fmt.Sprintf("inflight=%d/%d", ok, inflight))
+	all, seen := t.last.Sub(t0), time.Since(t0)
+	peak, err := procMB(w.pid(), "VmHWM")
+	if err != nil {
+		return fmt.Errorf("worker peak RSS: %w", err)
+	}
+	if err := w.stop(grace); err != nil {
+		return fmt.Errorf("stopping the worker process: %w", err)
+	}
+	b.row("in-flight", fmt.Sprintf("%d jobs aggregating %s at once, one worker process, concurrency 20", inflight, agg),
+		fmt.Sprintf("%d succeeded, %d timed out", t.ok, t.timeouts),
+		fmt.Sprintf("all ended %s after the first submit (the latest end in the job records; seen by the harness after %s, reading them once a second; submitting took %s); %s bytes of Redis per in-flight job (goal < 2048); peak RSS of the worker process %s MB (goal < 100; VmHWM of `mxfleet worker`, %s MB resident with every job in flight); harness process (simulator, producer; peak over the run so far) %s MB",
+			all.Round(time.Second), seen.Round(time.Second), submitted.Round(time.Second), f1(perJob), f1(peak), f1(midRSS), f1(rssMB())))
+	b.sum = append(b.sum, fmt.Sprintf("inflight=%d/%d", t.ok, inflight), "worker_rss_mb="+f1(peak))
 
 	return nil
+}
+
+// tally counts how the jobs ids ended by reading their records in order.
+type tally struct {
+	ids          []string
+	next         int // ids[:next] have ended
+	ok, timeouts int
+	last         time.Time // the latest end among ids[:next]
+}
+
+// read goes on from ids[next] until it reaches a job that has not ended.
+func (t *tally) read(ctx context.Context, c *tasks.Client) error {
+	for t.next < len(t.ids) {
+		j, err := c.Status(ctx, t.ids[t.next])
+		if err != nil {
+			return fmt.Errorf("job %s: %w", t.ids[t.next], err)
+		}
+		if !j.State.Terminal() {
+			return nil
+		}
+		if j.UpdatedAt.After(t.last) {
+			t.last = j.UpdatedAt
+		}
+		if j.State == store.StateSucceeded {
+			t.ok++
+		} else if j.Error != nil && j.Error.Code == "timeout" {
+			t.timeouts++
+		}
+		t.next++
+	}
+	return nil
+}
+
+// ended counts every ended job (for the error when they do not all end).
+func (t *tally) ended(ctx context.Context, c *tasks.Client) int {
+	n := t.next
+	for _, id := range t.ids[t.next:] {
+		if j, err := c.Status(ctx, id); err == nil && j.State.Terminal() {
+			n++
+		}
+	}
+	return n
 }
 
 func (b *bench) latenesses(ctx context.Context, rdb *redis.Client) error {
@@ -273,13 +354,13 @@ func (b *bench) write(out, redisVersion string, took time.Duration) error {
 		}
 	}
 	var s strings.Builder
-	fmt.Fprintf(&s, "# Benchmarks\n\nWritten by `make bench` (`go run ./internal/benchrun`) on %s: %d cores (%s), %s, %s, redis-server %s on a unix socket, the MX simulator over loopback HTTP, workers in the harness process. Took %s.\n\n",
+	fmt.Fprintf(&s, "# Benchmarks\n\nWritten by `make bench` (`go run ./internal/benchrun`) on %s: %d cores (%s), %s, %s, redis-server %s on a unix socket, the MX simulator over loopback HTTP, workers in the harness process except in-flight's (an `mxfleet worker` process of its own). Took %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), cpu, host, runtime.Version(), redisVersion, took.Round(time.Second))
 	s.WriteString("| area | what | figure | notes |\n|---|---|---|---|\n")
 	for _, r := range b.rows {
 		fmt.Fprintf(&s, "| %s |\n", strings.Join(r, " | "))
 	}
-	s.WriteString("\nHow each is measured: `internal/benchrun/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
+	s.WriteString("\nHow each is measured: `internal/benchrun/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs. The in-flight worker's peak RSS is `VmHWM` in `/proc/<pid>/status` of its process, read once every job has ended and before SIGTERM. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
 	fmt.Fprintf(&s, "Summary: %s\n", strings.Join(b.sum, " "))
 	if b.quick || b.only != "" {
 		fmt.Print(s.String())
