@@ -37,6 +37,11 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	if j.State == store.StateChallenged && j.ResumeClaim != "" && j.Polls < p.N {
 		return fmt.Errorf("job %s: resume in progress, poll %d waits", j.ID, p.N)
 	}
+	// The start or trigger that enqueued this poll (it enqueues first)
+	// has not recorded the MX job it started yet: come back once it has.
+	if (j.State == store.StatePending || j.State == store.StateRunning && j.Triggered < j.Attempt) && j.Polls < p.N {
+		return fmt.Errorf("job %s: MX job %d not recorded as started yet, poll %d waits", j.ID, max(j.Attempt, 1), p.N)
+	}
 	// A poll that already ran, or a job that moved on, is done.
 	if !pollCurrent(j, p.N) {
 		return nil

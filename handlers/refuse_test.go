@@ -177,3 +177,36 @@ func TestWrongKeyMaterialFailsTheJobNamingTheKey(t *testing.T) {
 		t.Fatalf("job %+v err %v", j, err)
 	}
 }
+
+// A poll that runs before the start that enqueued it has recorded the MX
+// job (the start enqueues first, then writes) waits for it: dropping it
+// would leave the job running with nothing scheduled (seen under load).
+func TestPollBeforeItsStartIsRecordedWaits(t *testing.T) {
+	f := testenv.NewFleet(t, nil)
+	ctx := ctxT(t, time.Minute)
+	st := store.New(f.Redis.Client, f.Keys)
+	if _, _, err := st.Create(ctx, &store.Job{ID: "early-poll", Kind: store.KindVerify, State: store.StatePending}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := tasks.NewPollTask("early-poll", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Raw.EnqueueContext(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ti, err := f.Inspector.GetTaskInfo(tasks.QueuePolls, "poll:early-poll:1")
+		if err == nil && ti.State == asynq.TaskStateRetry {
+			if !strings.Contains(ti.LastErr, "not recorded as started yet") {
+				t.Fatalf("poll retried for the wrong reason: %s", ti.LastErr)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("poll of a pending job: %+v %v; want it waiting in retry", ti, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
