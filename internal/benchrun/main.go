@@ -176,9 +176,35 @@ func perJob(before, after map[string]int64, jobs int) (string, float64) {
 	slices.SortFunc(all, func(a, b kv) int { return int(b.n - a.n) })
 	var parts []string
 	for _, e := range all {
-		parts = append(parts, e.name+" "+f1(float64(e.n)/float64(jobs)))
+		if v := float64(e.n) / float64(jobs); v >= 0.05 {
+			parts = append(parts, e.name+" "+f1(v))
+		}
 	}
 	return strings.Join(parts, ", "), float64(total) / float64(jobs)
+}
+
+// redisCPU is redis-server's CPU time so far (INFO cpu, user + system).
+func redisCPU(ctx context.Context, c *redis.Client) time.Duration {
+	info, _ := c.Info(ctx, "cpu").Result()
+	var sec float64
+	for _, l := range strings.Split(info, "\n") {
+		for _, k := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), k); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				sec += f
+			}
+		}
+	}
+	return time.Duration(sec * float64(time.Second))
+}
+
+// selfCPU is this process's CPU time so far (user + system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func usedMemory(ctx context.Context, c *redis.Client) int64 {
@@ -374,26 +400,37 @@ func (e *env) ended() int {
 func (e *env) submit(ctx context.Context, prefix string, n int) ([]string, error) {
 	sc := success()
 	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	if err := parallel(n, func(i int) error {
+		_, err := e.c.Verify(ctx, scenario.Request(sc, ids[i], "user-"+ids[i]))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// parallel runs fn(0..n-1) on 64 goroutines; the first error is returned.
+func parallel(n int, fn func(i int) error) error {
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	sem := make(chan struct{}, 64)
 	for i := range n {
-		ids[i] = fmt.Sprintf("%s-%d", prefix, i)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if _, err := e.c.Verify(ctx, scenario.Request(sc, ids[i], "user-"+ids[i])); err != nil {
+			if err := fn(i); err != nil {
 				firstErr.CompareAndSwap(nil, err)
 			}
 		}()
 	}
 	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		return nil, err
-	}
-	return ids, nil
+	err, _ := firstErr.Load().(error)
+	return err
 }
 
 func (e *env) waitEnded(ctx context.Context, n int) error {
