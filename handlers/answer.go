@@ -86,11 +86,21 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
+	_, err = h.resumed(ctx, j, p.AnswerID)
+	return err
+}
+
+// resumed moves on a job whose round claim answered and MX accepted: it
+// runs again and polls (the next poll enqueued first). It tells whether
+// it moved the job; the answer's task and the sweeper (when that task was
+// lost) both end a round this way.
+func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (bool, error) {
 	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
-		return err
+		return false, err
 	}
-	_, err = h.updateFrom(ctx, j, func(j *store.Job) error {
-		if j.State != store.StateChallenged || j.ResumeClaim != p.AnswerID {
+	moved := false
+	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
+		if moved = j.State == store.StateChallenged && j.ResumeClaim == claim; !moved {
 			return store.ErrNoChange
 		}
 		j.Answered = nil
@@ -102,7 +112,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		j.ResumeSent = true
 		return nil
 	})
-	return err
+	return moved && err == nil, err
 }
 
 // resume sends the answers to MX once. When this task is a retry, MX is

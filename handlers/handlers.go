@@ -12,7 +12,8 @@
 // when its work is already done, follow-up tasks have deterministic ids
 // (enqueued before the record moves on, so a crash in between is repaired
 // by the retry), and every record change is a compare-and-set.
-// No handler sleeps: waiting for MX is a scheduled task.
+// No handler sleeps: waiting for MX is a scheduled task. Sweep drives on
+// jobs whose next task Redis lost (a failover).
 package handlers
 
 import (
@@ -50,6 +51,7 @@ const (
 	CodeMXError            = "mx_error"            // MX refused a call for good (4xx)
 	CodeRetriesExhausted   = "retries_exhausted"   // a step kept failing (Redis, enqueue) past every retry
 	CodeBadPayload         = "bad_payload"         // the job's sealed credentials do not open (altered, or wrong key material)
+	CodeTaskLost           = "task_lost"           // the start task, with the sealed credentials, was lost in Redis (Sweep)
 )
 
 // Config tunes the state machine.
@@ -64,14 +66,17 @@ type Config struct {
 	CallbackSecret  []byte          // signs callbacks (HMAC-SHA256)
 	CallbackClient  *http.Client    // posts callbacks; nil: jobs with callbacks fail delivery
 	CallbackAllow   *callback.Allow // checked again at delivery
-	Metrics         *metrics.Metrics
+	SweepQuiet      time.Duration   // Sweep looks at jobs whose records have not changed for this long
+	// Inspector looks tasks up for Sweep.
+	Inspector *asynq.Inspector
+	Metrics   *metrics.Metrics
 }
 
 // DefaultConfig is what a worker uses unless told otherwise.
 func DefaultConfig() Config {
 	return Config{PollInitial: 3 * time.Second, PollMax: time.Minute, PollFactor: 1.5,
 		JobDeadline: 15 * time.Minute, ChallengeTTL: 10 * time.Minute,
-		RetryLaterDelay: 5 * time.Minute, MaxAttempts: 3}
+		RetryLaterDelay: 5 * time.Minute, MaxAttempts: 3, SweepQuiet: 2*time.Minute + time.Second}
 }
 
 // Handlers holds what the handlers share.
@@ -203,25 +208,34 @@ func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*st
 
 // fail ends a running or challenged job and archives the task.
 func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
+	if _, err := h.failIf(ctx, id, nil, code, msg); err != nil {
+		return err // not archived: the retry will try to record the failure again
+	}
+	return fmt.Errorf("job %s failed: %s: %s: %w", id, code, msg, asynq.SkipRetry)
+}
+
+// failIf ends the job as failed, with its callback, if it has not ended
+// and cond (when not nil) holds for the record as it stands. It tells
+// whether it ended it.
+func (h *Handlers) failIf(ctx context.Context, id string, cond func(*store.Job) bool, code, msg string) (bool, error) {
+	ends := func(j *store.Job) bool { return !j.State.Terminal() && (cond == nil || cond(j)) }
 	known := &store.Job{ID: id}
-	if j, err := h.store.Get(ctx, id); err == nil && !j.State.Terminal() {
+	if j, err := h.store.Get(ctx, id); err == nil && ends(j) {
 		if err := h.notify(ctx, j, tasks.Callback{State: store.StateFailed, ConnectionStatus: j.ConnectionStatus,
 			Error: &store.JobError{Code: code, Message: msg}}); err != nil {
-			return err
+			return false, err
 		}
 		known = j
 	}
+	ended := false
 	_, err := h.updateFrom(ctx, known, func(j *store.Job) error {
-		if j.State.Terminal() {
+		if ended = ends(j); !ended {
 			return store.ErrNoChange
 		}
 		j.Fail(code, msg)
 		return nil
 	})
-	if err != nil {
-		return err // not archived: the retry will try to record the failure again
-	}
-	return fmt.Errorf("job %s failed: %s: %s: %w", id, code, msg, asynq.SkipRetry)
+	return ended && err == nil, err
 }
 
 // mxErr decides what an MX error means for a job: transient errors are

@@ -38,6 +38,9 @@ func TestPurgeDeletesEverythingOfAJob(t *testing.T) {
 	if n, _ := f.Redis.Client.HLen(ctx, "mxfleet:{store}:parked").Result(); n != 0 {
 		t.Fatalf("%d parked entries left", n)
 	}
+	if n, _ := f.Redis.Client.ZCard(ctx, liveKey).Result(); n != 0 {
+		t.Fatalf("%d live entries left", n)
+	}
 	for q := range tasks.Queues {
 		for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
 			f.Inspector.ListPendingTasks, f.Inspector.ListScheduledTasks, f.Inspector.ListRetryTasks,

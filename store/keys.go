@@ -17,6 +17,16 @@ const parkedKey = keyPrefix + "parked"
 // webhooks), while that job runs.
 func memberKey(guid string) string { return keyPrefix + "member:" + guid }
 
+// liveKey is the sorted set of jobs that have not ended: member job id,
+// score the unix ms of the record's last write. It is written with the
+// record in one atomic step; the sweeper reads it to find jobs that went
+// quiet.
+const liveKey = keyPrefix + "live"
+
+// sweepKey, while it lives, is some worker's turn to sweep; its TTL is the
+// sweep interval, so one worker of the fleet sweeps per interval.
+const sweepKey = keyPrefix + "sweep"
+
 // eventKey marks a callback event delivered (2xx from the receiver).
 func eventKey(id string) string { return keyPrefix + "event:" + id }
 

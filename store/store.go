@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +23,7 @@ var ErrNoChange = errors.New("no change")
 // DefaultRetention is how long a job record is kept after the job ends.
 const DefaultRetention = 7 * 24 * time.Hour
 
-// Store reads and writes job records and the parked hash.
+// Store reads and writes job records, the parked hash and the live set.
 type Store struct {
 	rdb       redis.UniversalClient
 	keys      *seal.Keyring
@@ -67,21 +68,44 @@ func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	j.raw = b
-	ok, err := s.rdb.SetNX(ctx, jobKey(j.ID), b, s.liveTTL(j)).Result()
+	ttl := s.liveTTL(j)
+	keys := []string{jobKey(j.ID), liveKey, jobKey(j.ID)}
+	memberTTL := ""
+	if j.MemberGUID != "" {
+		keys[2], memberTTL = memberKey(j.MemberGUID), fmt.Sprint(ttl.Milliseconds())
+	}
+	res, err := createScript.Run(ctx, s.rdb, keys, b, ttl.Milliseconds(), j.ID, liveScore(j), memberTTL).Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("store: create job %s: %w", j.ID, err)
 	}
-	if ok {
-		if j.MemberGUID != "" {
-			if err := s.rdb.Set(ctx, memberKey(j.MemberGUID), j.ID, s.liveTTL(j)).Err(); err != nil {
-				return nil, false, fmt.Errorf("store: index member of job %s: %w", j.ID, err)
-			}
-		}
-		return j, true, nil
+	if old, ok := res.(string); ok {
+		existing, err := s.decode(j.ID, []byte(old))
+		return existing, false, err
 	}
-	existing, err := s.Get(ctx, j.ID)
-	return existing, false, err
+	j.raw = b
+	return j, true, nil
+}
+
+// createScript writes a new record with its live entry and member index
+// in one step, or returns the record that has the id already.
+//
+//	KEYS: job, live set, member index (or the job key: unused)
+//	ARGV: record, record TTL ms, job id, live score ("": ended), member TTL ms ("": no index)
+var createScript = redis.NewScript(`
+local old = redis.call('GET', KEYS[1])
+if old then return old end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5]) end
+return 1`)
+
+// liveScore is j's score in the live set, the unix ms of its last write;
+// "" for an ended job, which leaves the set.
+func liveScore(j *Job) string {
+	if j.State.Terminal() {
+		return ""
+	}
+	return strconv.FormatInt(j.UpdatedAt.UnixMilli(), 10)
 }
 
 // Get reads a job record.
@@ -205,17 +229,20 @@ func (s *Store) UpdateFrom(ctx context.Context, known *Job, fn func(*Job) error)
 }
 
 // casScript writes a job record only if it is still as it was read, with
-// the member index and the parked hash, in one atomic step.
+// the member index, the parked hash and the live set, in one atomic step.
 //
-//	KEYS: job, parked hash, member index (or the job key: unused)
+//	KEYS: job, parked hash, member index (or the job key: unused), live set
 //	ARGV: old record, new record, record TTL ms, job id,
-//	      member TTL ms ("" leaves the index), parked op ("set", "del", ""), parked entry
+//	      member TTL ms ("" leaves the index), parked op ("set", "del", ""), parked entry,
+//	      live score ("": the job ended and leaves the set)
 var casScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
 if ARGV[6] == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[7])
 elseif ARGV[6] == 'del' then redis.call('HDEL', KEYS[2], ARGV[4]) end
+if ARGV[8] == '' then redis.call('ZREM', KEYS[4], ARGV[4])
+else redis.call('ZADD', KEYS[4], ARGV[8], ARGV[4]) end
 return 1`)
 
 // cas writes j over old; false when the record is no longer old.
@@ -229,7 +256,7 @@ func (s *Store) cas(ctx context.Context, j *Job, old []byte, wasParked bool, old
 	if j.State.Terminal() {
 		ttl = s.retention
 	}
-	keys := []string{jobKey(j.ID), parkedKey, jobKey(j.ID)}
+	keys := []string{jobKey(j.ID), parkedKey, jobKey(j.ID), liveKey}
 	memberTTL := ""
 	// Only what changed: the member index when the member is new, the
 	// parked hash when the job enters or leaves it.
@@ -246,7 +273,7 @@ func (s *Store) cas(ctx context.Context, j *Job, old []byte, wasParked bool, old
 	} else if wasParked {
 		op = "del"
 	}
-	n, err := casScript.Run(ctx, s.rdb, keys, old, b, ttl.Milliseconds(), j.ID, memberTTL, op, entry).Int()
+	n, err := casScript.Run(ctx, s.rdb, keys, old, b, ttl.Milliseconds(), j.ID, memberTTL, op, entry, liveScore(j)).Int()
 	if err != nil || n == 0 {
 		return false, err
 	}
@@ -319,12 +346,58 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, jobKey(id))
 		p.HDel(ctx, parkedKey, id)
+		p.ZRem(ctx, liveKey, id)
 		if j != nil && j.MemberGUID != "" {
 			p.Del(ctx, memberKey(j.MemberGUID))
 		}
 		return nil
 	})
 	return err
+}
+
+// Live is a job that has not ended, and when its record was last written.
+type Live struct {
+	ID      string
+	Written time.Time
+}
+
+// Quiet lists, oldest first, up to limit jobs that have not ended and
+// whose records were last written at or after from and before before.
+func (s *Store) Quiet(ctx context.Context, from, before time.Time, limit int) ([]Live, error) {
+	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, liveKey, &redis.ZRangeBy{Min: strconv.FormatInt(from.UnixMilli(), 10),
+		Max: "(" + strconv.FormatInt(before.UnixMilli(), 10), Count: int64(limit)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: list quiet jobs: %w", err)
+	}
+	out := make([]Live, 0, len(zs))
+	for _, z := range zs {
+		id, _ := z.Member.(string)
+		out = append(out, Live{ID: id, Written: time.UnixMilli(int64(z.Score))})
+	}
+	return out, nil
+}
+
+// forgetScript removes a live entry unless it was written after ARGV[2]
+// (a job created again under the same id keeps its new entry).
+var forgetScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) <= tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0`)
+
+// Forget removes the live entry l of a job that ended or is gone, while
+// the entry is still as listed. It tells whether it removed it.
+func (s *Store) Forget(ctx context.Context, l Live) (bool, error) {
+	n, err := forgetScript.Run(ctx, s.rdb, []string{liveKey}, l.ID, l.Written.UnixMilli()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: forget live job %s: %w", l.ID, err)
+	}
+	return n == 1, nil
+}
+
+// SweepTurn tells whether the caller may sweep now: the first worker of
+// the fleet to ask in each interval of length every may.
+func (s *Store) SweepTurn(ctx context.Context, every time.Duration) (bool, error) {
+	return s.rdb.SetNX(ctx, sweepKey, "1", every).Result()
 }
 
 // JobByMember returns the id of the running job that follows an MX member.

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -97,5 +98,70 @@ func TestParkedHashFollowsTheRecord(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted job: %v", err)
+	}
+}
+
+// The live set follows the record: a job is in it, scored by its last
+// write, from its creation until it ends or is deleted.
+func TestLiveSetFollowsTheRecord(t *testing.T) {
+	r := testenv.NewRedis(t)
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	s := store.New(r.Client, seal.Ephemeral(), store.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		if _, _, err := s.Create(ctx, &store.Job{ID: id, State: store.StatePending, MemberGUID: "MBR-" + id}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+	}
+	if id, err := s.JobByMember(ctx, "MBR-b"); err != nil || id != "b" {
+		t.Fatalf("member index written with the record: %q %v", id, err)
+	}
+	ids := func(before time.Time, limit int) []string {
+		t.Helper()
+		live, err := s.Quiet(ctx, time.Time{}, before, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range live {
+			out = append(out, l.ID)
+		}
+		return out
+	}
+	start := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	if got := ids(start.Add(1500*time.Millisecond), 10); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("written before 12:00:01.5: %v", got)
+	}
+	if got := ids(now, 2); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("oldest two: %v", got)
+	}
+	// A write moves the job to the end; ending it takes it out.
+	if _, err := s.Update(ctx, "a", func(j *store.Job) error { j.State = store.StateRunning; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "b", func(j *store.Job) error { j.Fail("x", "y"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(now.Add(time.Second), 10); !slices.Equal(got, []string{"c", "a"}) {
+		t.Fatalf("after a write and an end: %v", got)
+	}
+	// Forget drops an entry only as it was listed: not one written since.
+	live, _ := s.Quiet(ctx, time.Time{}, now.Add(time.Second), 10)
+	now = now.Add(time.Second)
+	if _, err := s.Update(ctx, "a", func(j *store.Job) error { j.Polls++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range live {
+		removed, err := s.Forget(ctx, l)
+		if err != nil || removed != (l.ID == "c") {
+			t.Fatalf("forget %s: %v %v", l.ID, removed, err)
+		}
+	}
+	if err := s.Delete(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(now.Add(time.Hour), 10); len(got) != 0 {
+		t.Fatalf("left in the live set: %v", got)
 	}
 }

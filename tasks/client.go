@@ -99,7 +99,7 @@ func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store
 	// A pending job is (re)enqueued: the task id makes this a no-op when
 	// the first enqueue went through, and a repair when it did not.
 	if _, err := c.q.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return j, created, fmt.Errorf("enqueue job %s (the record exists; submit the same id again to retry): %w", j.ID, err)
+		return j, created, fmt.Errorf("enqueue job %s (the record exists: submit the same id again to enqueue it; a job left without its start task fails task_lost after the sweeper's quiet period): %w", j.ID, err)
 	}
 	return j, created, nil
 }

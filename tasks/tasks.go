@@ -310,6 +310,13 @@ func plainValue(what, v string) error {
 	return nil
 }
 
+// Task ids of a job's own tasks. They are deterministic, so a task
+// enqueued twice is one task, and the sweeper can look a job's next task up.
+func StartID(jobID string) string                { return "start:" + jobID }
+func PollID(jobID string, n int) string          { return fmt.Sprintf("poll:%s:%d", jobID, n) }
+func TriggerID(jobID string, attempt int) string { return fmt.Sprintf("trigger:%s:%d", jobID, attempt) }
+func ExpireID(jobID string, round int) string    { return fmt.Sprintf("expire:%s:%d", jobID, round) }
+
 // NewJobTask builds the task that starts a job of the given kind, sealing
 // the credential values of p with k. Its id is "start:<job id>", so a job is
 // started once however often it is enqueued while the first task lives.
@@ -335,7 +342,7 @@ func NewJobTask(k *Keyring, kind store.Kind, p Job) (*asynq.Task, error) {
 	} else if kind != store.KindVerify {
 		return nil, fmt.Errorf("unknown job kind %q", kind)
 	}
-	return newTask(typ, p, asynq.Queue(QueueJobs), asynq.TaskID("start:"+p.JobID),
+	return newTask(typ, p, asynq.Queue(QueueJobs), asynq.TaskID(StartID(p.JobID)),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
@@ -403,20 +410,20 @@ func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 // Redis each, several per waiting job) would buy nothing.
 func NewPollTask(jobID string, n int, delay time.Duration) (*asynq.Task, error) {
 	return newTask(TypePoll, Poll{V: Version, JobID: jobID, N: n}, asynq.Queue(QueuePolls),
-		asynq.TaskID(fmt.Sprintf("poll:%s:%d", jobID, n)), asynq.ProcessIn(delay),
+		asynq.TaskID(PollID(jobID, n)), asynq.ProcessIn(delay),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
 // NewTriggerTask builds the task that starts MX job number attempt after delay.
 func NewTriggerTask(jobID string, attempt int, delay time.Duration) (*asynq.Task, error) {
 	return newTask(TypeTrigger, Trigger{V: Version, JobID: jobID, Attempt: attempt}, asynq.Queue(QueuePolls),
-		asynq.TaskID(fmt.Sprintf("trigger:%s:%d", jobID, attempt)), asynq.ProcessIn(delay),
+		asynq.TaskID(TriggerID(jobID, attempt)), asynq.ProcessIn(delay),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
 // NewExpireTask builds the task that ends MFA round round at at.
 func NewExpireTask(jobID string, round int, at time.Time) (*asynq.Task, error) {
 	return newTask(TypeExpire, Expire{V: Version, JobID: jobID, Round: round}, asynq.Queue(QueueAnswers),
-		asynq.TaskID(fmt.Sprintf("expire:%s:%d", jobID, round)), asynq.ProcessAt(at),
+		asynq.TaskID(ExpireID(jobID, round)), asynq.ProcessAt(at),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }

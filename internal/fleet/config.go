@@ -42,6 +42,7 @@ type Config struct {
 	JobRetention      time.Duration `envconfig:"JOB_RETENTION" default:"168h" desc:"how long a job record is kept after the job ends"`
 	SchedulerInterval time.Duration `envconfig:"SCHEDULER_INTERVAL" default:"1s" desc:"how often scheduled tasks (polls, retries, expiries) are moved to their queues; bounds how late a poll runs (asynq's default is 5s)"`
 	TaskCheckInterval time.Duration `envconfig:"TASK_CHECK_INTERVAL" default:"100ms" desc:"how often an idle worker looks for new tasks: a task enqueued into empty queues (an answer, a webhook-woken poll) waits 0.5 to 1.5 times this; each look is one Redis script per queue (asynq's default is 1s)"`
+	SweepInterval     time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"how often one worker of the fleet looks for jobs whose next task was lost (a Redis failover) and drives them on again; 0: never"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long running tasks may finish before they are handed back to the queue"`
 	APIAddr           string        `envconfig:"API_ADDR" default:"127.0.0.1:8080" desc:"listen address of mxfleet api"`
 	APITokens         string        `envconfig:"API_TOKENS" desc:"bearer tokens the API accepts, comma-separated (required by mxfleet api; never logged)"`
@@ -61,6 +62,10 @@ func (c Config) Handlers() handlers.Config {
 	h.PollInitial, h.PollMax = c.PollInitial, c.PollMax
 	h.JobDeadline, h.ChallengeTTL = c.JobDeadline, c.ChallengeTTL
 	h.RetryLaterDelay, h.MaxAttempts = c.RetryLaterDelay, c.MaxAttempts
+	// A running job's record changes at every poll, at most PollMax (+20%)
+	// plus the scheduler's lateness apart: one quiet for twice that, and
+	// never less than 2 minutes, is worth a look.
+	h.SweepQuiet = max(2*c.PollMax, 2*time.Minute) + c.SchedulerInterval
 	if allow, err := c.Callbacks(); err == nil && allow != nil {
 		h.CallbackSecret, h.CallbackClient, h.CallbackAllow = []byte(c.CallbackSecret), allow.Client(10*time.Second), allow
 	}
@@ -89,6 +94,8 @@ func (c Config) Validate() error {
 		return err
 	}
 	switch {
+	case c.SweepInterval < 0:
+		return fmt.Errorf("%s_SWEEP_INTERVAL must be 0 (no sweeps) or positive", Prefix)
 	case c.MXRate < 0:
 		return fmt.Errorf("%s_MX_RATE must be 0 (no limit) or positive", Prefix)
 	case c.Concurrency < 1:

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/testenv"
@@ -18,6 +19,7 @@ func TestWorkerRefusesToStartWithoutWhatItNeeds(t *testing.T) {
 		"no secret key": {func(c *fleet.Config) { c.SecretKeys = "" }, "MXFLEET_SECRET_KEYS"},
 		"bad key":       {func(c *fleet.Config) { c.SecretKeys = "k1:tooshort" }, "32 bytes"},
 		"concurrency":   {func(c *fleet.Config) { c.Concurrency = 0 }, "CONCURRENCY"},
+		"sweeps":        {func(c *fleet.Config) { c.SweepInterval = -time.Minute }, "SWEEP_INTERVAL"},
 	} {
 		cfg := good
 		c.mutate(&cfg)

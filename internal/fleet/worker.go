@@ -19,15 +19,20 @@ import (
 	"github.com/mxfleet/mxfleet/store"
 )
 
-// Worker is one asynq server running the fleet's handlers.
+// Worker is one asynq server running the fleet's handlers, and the sweeper.
 type Worker struct {
-	srv     *asynq.Server
-	q       *asynq.Client
-	mux     *asynq.ServeMux
-	store   *store.Store
-	Metrics *metrics.Metrics
-	started atomic.Bool
-	stop    sync.Once
+	srv        *asynq.Server
+	q          *asynq.Client
+	mux        *asynq.ServeMux
+	h          *handlers.Handlers
+	store      *store.Store
+	log        zerolog.Logger
+	Metrics    *metrics.Metrics
+	sweepEvery time.Duration
+	stopSweep  context.CancelFunc
+	sweeping   sync.WaitGroup
+	started    atomic.Bool
+	stop       sync.Once
 }
 
 // NewWorker builds a worker on rdb. hc, when not nil, is the HTTP client
@@ -54,8 +59,9 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 	}
 	q := asynq.NewClientFromRedisClient(rdb)
 	st := store.New(rdb, keys, store.WithRetention(cfg.JobRetention))
+	insp := asynq.NewInspectorFromRedisClient(rdb)
 	hcfg := cfg.Handlers()
-	hcfg.Metrics = m
+	hcfg.Metrics, hcfg.Inspector = m, insp
 	h := handlers.New(mxc, st, q, keys, hcfg, log)
 	queues, err := cfg.QueueWeights()
 	if err != nil {
@@ -65,7 +71,7 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		n, err := st.ParkedCount(ctx)
 		return float64(n), err
 	})
-	m.Registry.MustRegister(newQueueCollector(asynq.NewInspectorFromRedisClient(rdb)))
+	m.Registry.MustRegister(newQueueCollector(insp))
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   queues,
@@ -81,16 +87,52 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 			log.Warn().Str("task_type", t.Type()).Str("task_id", id).Int("retried", n).Str("error", err.Error()).Msg("task failed")
 		}),
 	})
-	return &Worker{srv: srv, q: q, mux: h.Mux(), store: st, Metrics: m}, nil
+	return &Worker{srv: srv, q: q, mux: h.Mux(), h: h, store: st, log: log, Metrics: m, sweepEvery: cfg.SweepInterval}, nil
 }
 
-// Start begins processing in the background.
+// Start begins processing in the background, and sweeping when
+// MXFLEET_SWEEP_INTERVAL is set.
 func (w *Worker) Start() error {
 	if err := w.srv.Start(w.mux); err != nil {
 		return err
 	}
 	w.started.Store(true)
+	if w.sweepEvery > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		w.stopSweep = cancel
+		w.sweeping.Go(func() { w.sweep(ctx) })
+	}
 	return nil
+}
+
+// sweep runs the handlers' Sweep every interval on whichever worker of the
+// fleet takes the turn first, until ctx ends.
+func (w *Worker) sweep(ctx context.Context) {
+	tick := time.NewTicker(w.sweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		turn, err := w.store.SweepTurn(ctx, w.sweepEvery)
+		if err != nil || !turn {
+			if err != nil && ctx.Err() == nil {
+				w.log.Warn().Str("error", err.Error()).Msg("sweep: could not take the turn")
+			}
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, w.sweepEvery)
+		n, err := w.h.Sweep(sctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			w.log.Warn().Int("repaired", n).Str("error", err.Error()).Msg("sweep failed")
+		case n > 0:
+			w.log.Info().Int("repaired", n).Msg("sweep repaired jobs that had lost their next task")
+		}
+	}
 }
 
 // Ready tells whether the worker takes work: started, not stopping, and
@@ -108,6 +150,10 @@ func (w *Worker) Ready(ctx context.Context) error {
 func (w *Worker) Shutdown() {
 	w.stop.Do(func() {
 		w.started.Store(false)
+		if w.stopSweep != nil {
+			w.stopSweep()
+			w.sweeping.Wait()
+		}
 		w.srv.Shutdown()
 		_ = w.q.Close()
 	})

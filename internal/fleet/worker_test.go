@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/store"
@@ -80,5 +82,38 @@ func TestQueueWeights(t *testing.T) {
 		if _, err := (fleet.Config{Queues: bad}).QueueWeights(); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// With MXFLEET_SWEEP_INTERVAL set, a worker sweeps in the background when
+// it takes the fleet's turn, and stops on shutdown.
+func TestWorkerSweeps(t *testing.T) {
+	f := testenv.NewFleet(t, func(c *fleet.Config) { c.SweepInterval = 100 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rdb := f.Redis.Client
+	// An entry no record backs (the record expired): a sweep drops it.
+	ghost := func() {
+		t.Helper()
+		if err := rdb.ZAdd(ctx, "mxfleet:{store}:live", redis.Z{Score: 1, Member: "ghost"}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ghost()
+	for rdb.ZScore(ctx, "mxfleet:{store}:live", "ghost").Err() == nil {
+		if ctx.Err() != nil {
+			t.Fatal("no sweep dropped the stale live entry")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The turn lasts one interval.
+	if ttl := rdb.PTTL(ctx, "mxfleet:{store}:sweep").Val(); ttl > 100*time.Millisecond {
+		t.Fatalf("sweep turn TTL %s, want at most the interval", ttl)
+	}
+	f.StopWorker()
+	ghost()
+	time.Sleep(500 * time.Millisecond)
+	if err := rdb.ZScore(ctx, "mxfleet:{store}:live", "ghost").Err(); err != nil {
+		t.Fatalf("a worker swept after its shutdown: %v", err)
 	}
 }

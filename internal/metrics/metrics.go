@@ -26,6 +26,7 @@ type Metrics struct {
 	jobDuration   *prometheus.HistogramVec
 	jobPolls      *prometheus.HistogramVec
 	parkedSeconds *prometheus.HistogramVec
+	jobsRepaired  *prometheus.CounterVec
 	mxRequests    *prometheus.CounterVec
 	mxDuration    *prometheus.HistogramVec
 	mxRetriable   *prometheus.CounterVec
@@ -49,6 +50,8 @@ func New() *Metrics {
 		parkedSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mxfleet_challenge_parked_seconds",
 			Help:    "Time a job waited parked on an MFA challenge, by how the wait ended (answered, expired, ended).",
 			Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600, 1800}}, []string{"outcome"}),
+		jobsRepaired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mxfleet_jobs_repaired_total",
+			Help: "Jobs the sweeper drove again after their next task was lost, by repair (poll, trigger, expire, claim_released, resumed, task_lost)."}, []string{"reason"}),
 		mxRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mxfleet_mx_requests_total",
 			Help: "MX API calls by operation and HTTP status (0: no answer)."}, []string{"op", "status"}),
 		mxDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mxfleet_mx_request_duration_seconds",
@@ -58,7 +61,7 @@ func New() *Metrics {
 		mxThrottled: prometheus.NewCounter(prometheus.CounterOpts{Name: "mxfleet_mx_throttled_total",
 			Help: "MX calls held back by the fleet-wide rate limit or a fleet-wide 429 pause."}),
 	}
-	for _, c := range []prometheus.Collector{m.jobsStarted, m.jobsEnded, m.jobDuration, m.jobPolls, m.parkedSeconds,
+	for _, c := range []prometheus.Collector{m.jobsStarted, m.jobsEnded, m.jobDuration, m.jobPolls, m.parkedSeconds, m.jobsRepaired,
 		m.mxRequests, m.mxDuration, m.mxRetriable, m.mxThrottled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
@@ -93,6 +96,13 @@ func (m *Metrics) Transition(from store.State, j *store.Job, now time.Time) {
 		m.jobsEnded.WithLabelValues(kind, string(j.State), code).Inc()
 		m.jobDuration.WithLabelValues(kind, string(j.State)).Observe(now.Sub(j.CreatedAt).Seconds())
 		m.jobPolls.WithLabelValues(kind).Observe(float64(j.Polls))
+	}
+}
+
+// Repaired counts a job the sweeper drove again, by the repair it made.
+func (m *Metrics) Repaired(reason string) {
+	if m != nil {
+		m.jobsRepaired.WithLabelValues(reason).Inc()
 	}
 }
 
