@@ -153,7 +153,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		}
 		if code == "" {
 			mem, err = h.mx.CreateMember(ctx, j.UserGUID, mx.MemberCreate{
-				InstitutionCode: m.InstitutionCode, Credentials: creds, SkipAggregation: true, Metadata: "mxfleet job " + j.ID,
+				InstitutionCode: m.InstitutionCode, Credentials: creds, SkipAggregation: true, Metadata: memberMetadata(j.ID),
 			})
 		}
 		// Fields from the cache that MX refuses (or that do not match
@@ -164,14 +164,31 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		break
 	}
 	if mx.IsDuplicateMember(err) {
+		// The member this job created on an earlier run carries its
+		// metadata; failing that, the user's only member there. With
+		// several there and none ours, guessing could verify the wrong
+		// account.
+		var ours, there []string
 		for existing, err := range h.mx.Members(ctx, j.UserGUID) {
 			if err != nil {
 				return "", h.mxErr(ctx, j.ID, "", err)
 			}
-			if existing.InstitutionCode == m.InstitutionCode {
-				h.log.Info().Str("job", j.ID).Str("member_guid", existing.GUID).Msg("duplicate member: using the existing one")
-				return existing.GUID, nil
+			if existing.InstitutionCode != m.InstitutionCode {
+				continue
 			}
+			there = append(there, existing.GUID)
+			if existing.Metadata == memberMetadata(j.ID) {
+				ours = append(ours, existing.GUID)
+			}
+		}
+		switch {
+		case len(ours) == 1:
+			return ours[0], nil
+		case len(ours) == 0 && len(there) == 1:
+			h.log.Info().Str("job", j.ID).Str("member_guid", there[0]).Msg("duplicate member: using the user's existing one")
+			return there[0], nil
+		case len(there) > 1:
+			return "", h.fail(ctx, j.ID, CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
 		}
 		return "", h.fail(ctx, j.ID, CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
 	}
@@ -180,6 +197,10 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	}
 	return mem.GUID, nil
 }
+
+// memberMetadata marks the members a job creates, so that a run of the
+// job after a crash recognises its own member in MX's duplicate answer.
+func memberMetadata(jobID string) string { return "mxfleet job " + jobID }
 
 // mapCredentials maps values by field name (case-insensitive) to the
 // institution's credential guids. It names fields, never values.
