@@ -137,10 +137,21 @@ func nextTasks(j *store.Job) []taskRef {
 	return []taskRef{{tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)}}
 }
 
-// taskExists looks a task up in asynq, in any state.
+// taskExists looks a task up in asynq. An archived task will never run
+// (asynq archives a task whose lease ran out on its last retry without
+// running the handler that would have ended the job) and a completed one
+// is done (an older worker's retention): both are deleted, since their ids
+// would refuse the repair's task, and count as gone.
 func (h *Handlers) taskExists(t taskRef) (bool, error) {
-	_, err := h.cfg.Inspector.GetTaskInfo(t.queue, t.id)
+	ti, err := h.cfg.Inspector.GetTaskInfo(t.queue, t.id)
 	switch {
+	case err == nil && (ti.State == asynq.TaskStateArchived || ti.State == asynq.TaskStateCompleted):
+		if err := h.cfg.Inspector.DeleteTask(t.queue, t.id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return false, fmt.Errorf("sweep: delete %s task %s: %w", ti.State, t.id, err)
+		}
+		h.log.Warn().Str("task_id", t.id).Str("task_state", ti.State.String()).Str("last_error", ti.LastErr).
+			Msg("sweep: a job's next task will never run: deleted, the job is repaired")
+		return false, nil
 	case err == nil:
 		return true, nil
 	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):

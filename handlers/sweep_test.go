@@ -150,6 +150,34 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		ends(t, ctx, f, "lost-poll", store.StateSucceeded, "")
 	})
 
+	// asynq archives a task whose lease ran out on its last retry without
+	// running the handler that would have ended the job: it will never
+	// run, and its id would refuse a new one.
+	t.Run("archived poll", func(t *testing.T) {
+		t.Parallel()
+		f := testenv.NewFleet(t, nil, mxsim.WithAggregationTime(3*time.Second))
+		ctx := ctxT(t, time.Minute)
+		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "success"), "archived-poll", "u1")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, f, "archived-poll", func(j *store.Job) bool { return j.State == store.StateRunning && j.Polls >= 1 })
+		f.StopWorker()
+		j, err := f.Client.Status(ctx, "archived-poll")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Inspector.ArchiveTask(tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := sweeper(t, f, 0)
+		sweep(t, h, 1)
+		sweep(t, h, 0)
+		if ti := taskThere(t, f, tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); ti.State == asynq.TaskStateArchived {
+			t.Fatalf("the poll is still archived after the sweep")
+		}
+		ends(t, ctx, f, "archived-poll", store.StateSucceeded, "")
+	})
+
 	t.Run("trigger of a restart", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, func(c *fleet.Config) { c.RetryLaterDelay = time.Minute })
