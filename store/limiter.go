@@ -24,6 +24,7 @@ type MXLimiter struct {
 	// without asking Redis. A pause set by another pod is seen within
 	// PauseCheck; one set by this process at once.
 	clearUntil atomic.Int64
+	ownUntil   atomic.Int64 // unix ns: the end of the latest pause this process set
 }
 
 // PauseCheck is how long a limiter trusts that no fleet-wide 429 pause is
@@ -80,7 +81,11 @@ func (l *MXLimiter) Wait(ctx context.Context) error {
 
 // paused is what is left of a fleet-wide 429 pause (0: none).
 func (l *MXLimiter) paused(ctx context.Context) (time.Duration, error) {
-	if time.Now().UnixNano() < l.clearUntil.Load() {
+	now := time.Now().UnixNano()
+	if own := l.ownUntil.Load(); now < own {
+		return time.Duration(own - now), nil
+	}
+	if now < l.clearUntil.Load() {
 		return 0, nil
 	}
 	ttl, err := l.rdb.PTTL(ctx, mxPauseKey).Result()
@@ -105,6 +110,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Pause stops MX calls fleet-wide for d (extending, never shortening, a
 // pause already set).
 func (l *MXLimiter) Pause(ctx context.Context, d time.Duration) error {
+	// Seen by this process at once, whatever a racing read cached.
+	until := time.Now().Add(d).UnixNano()
+	for own := l.ownUntil.Load(); own < until && !l.ownUntil.CompareAndSwap(own, until); own = l.ownUntil.Load() {
+	}
 	l.clearUntil.Store(0)
 	if ttl, err := l.rdb.PTTL(ctx, mxPauseKey).Result(); err == nil && ttl >= d {
 		return nil
