@@ -120,10 +120,10 @@ func (c *Client) Wake(ctx context.Context, memberGUID string) (string, bool, err
 	if err != nil {
 		return id, false, err
 	}
-	if j.State != store.StateRunning {
-		return id, false, nil
+	if j.State != store.StateRunning || j.Triggered < j.Attempt {
+		return id, false, nil // parked, ended, or between MX jobs: no poll to run
 	}
-	if err := c.insp.RunTask(QueuePolls, fmt.Sprintf("poll:%s:%d", id, j.Polls+1)); err != nil {
+	if err := c.insp.RunTask(QueuePolls, PollID(id, j.Polls+1)); err != nil {
 		return id, false, nil // not scheduled (running now, or already queued): polling goes on
 	}
 	return id, true, nil
