@@ -401,6 +401,23 @@ func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
+// notBefore schedules a task to run at t, not earlier. asynq keeps
+// scheduled times in whole seconds (the score is t.Unix()) and moves a
+// task once the clock's second reaches it, so a task at 12:00:02.9 could
+// run at 12:00:02.0: a first poll meant for 2.4 s after MX started the job
+// ran at 1.4 s, under MX's 3 s minimum and before short jobs ended. Times
+// are rounded up to the next second instead. Waits under a second (tests,
+// benchmarks) mean "soon" and are kept as they are.
+func notBefore(t time.Time) asynq.Option {
+	if d := time.Until(t); d < time.Second {
+		return asynq.ProcessIn(max(d, 0))
+	}
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		t = r.Add(time.Second)
+	}
+	return asynq.ProcessAt(t)
+}
+
 // NewPollTask builds the n-th poll of a job, to run after delay. Its id is
 // "poll:<job id>:<n>": a handler that runs twice cannot fork a second chain.
 //
@@ -410,20 +427,20 @@ func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 // Redis each, several per waiting job) would buy nothing.
 func NewPollTask(jobID string, n int, delay time.Duration) (*asynq.Task, error) {
 	return newTask(TypePoll, Poll{V: Version, JobID: jobID, N: n}, asynq.Queue(QueuePolls),
-		asynq.TaskID(PollID(jobID, n)), asynq.ProcessIn(delay),
+		asynq.TaskID(PollID(jobID, n)), notBefore(time.Now().Add(delay)),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
 // NewTriggerTask builds the task that starts MX job number attempt after delay.
 func NewTriggerTask(jobID string, attempt int, delay time.Duration) (*asynq.Task, error) {
 	return newTask(TypeTrigger, Trigger{V: Version, JobID: jobID, Attempt: attempt}, asynq.Queue(QueuePolls),
-		asynq.TaskID(TriggerID(jobID, attempt)), asynq.ProcessIn(delay),
+		asynq.TaskID(TriggerID(jobID, attempt)), notBefore(time.Now().Add(delay)),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
 // NewExpireTask builds the task that ends MFA round round at at.
 func NewExpireTask(jobID string, round int, at time.Time) (*asynq.Task, error) {
 	return newTask(TypeExpire, Expire{V: Version, JobID: jobID, Round: round}, asynq.Queue(QueueAnswers),
-		asynq.TaskID(ExpireID(jobID, round)), asynq.ProcessAt(at),
+		asynq.TaskID(ExpireID(jobID, round)), notBefore(at),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }

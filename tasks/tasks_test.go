@@ -4,7 +4,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -105,4 +109,30 @@ func FuzzDecodeJob(f *testing.F) {
 			}
 		}
 	})
+}
+
+// asynq schedules in whole seconds: a follow-up must be rounded up, or it
+// runs up to a second before it is due (a first poll before MX's 3 s).
+func TestFollowUpsNeverRunEarly(t *testing.T) {
+	r := testenv.NewRedis(t)
+	q := asynq.NewClientFromRedisClient(r.Client)
+	insp := asynq.NewInspectorFromRedisClient(r.Client)
+	for i, d := range []time.Duration{2400 * time.Millisecond, 3 * time.Second, 7*time.Second + time.Millisecond} {
+		due := time.Now().Add(d)
+		task, err := tasks.NewPollTask("j", i+1, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ti, err := q.Enqueue(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti, err = insp.GetTaskInfo(tasks.QueuePolls, ti.ID); err != nil {
+			t.Fatal(err)
+		}
+		// asynq moves the task once the clock's second reaches NextProcessAt's.
+		if at := ti.NextProcessAt; at.Before(due) || at.Sub(due) > time.Second {
+			t.Errorf("poll due in %s (at %s) runs from %s", d, due.Format("15:04:05.000"), at.Format("15:04:05.000"))
+		}
+	}
 }
