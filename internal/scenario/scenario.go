@@ -6,8 +6,13 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
@@ -34,7 +39,11 @@ func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kin
 	if kind == store.KindIdentify {
 		submit = c.Identify
 	}
-	j, err := submit(ctx, Request(sc, jobID, userID))
+	// Like a careful upstream, Run sends a submission or an answer again
+	// while Redis cannot take it (restarting, loading its AOF); the same
+	// job id and answer make that safe. Refusals are final.
+	var j *store.Job
+	err := again(ctx, func() (err error) { j, err = submit(ctx, Request(sc, jobID, userID)); return err })
 	if err != nil {
 		return nil, err
 	}
@@ -51,15 +60,43 @@ func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kin
 		if j.Round > len(sc.Answers) {
 			return true // the scenario leaves this round unanswered: it expires
 		}
-		if _, answerErr = c.Answer(ctx, j.ID, Answers(j.Challenges, sc.Answers[j.Round-1])); answerErr != nil {
-			return false
-		}
-		return true
+		answerErr = again(ctx, func() error {
+			_, err := c.Answer(ctx, j.ID, Answers(j.Challenges, sc.Answers[j.Round-1]))
+			return err
+		})
+		return answerErr == nil
 	})
 	if answerErr != nil {
 		return j, fmt.Errorf("answer round %d: %w", answered, answerErr)
 	}
 	return j, err
+}
+
+// again runs fn until it succeeds, fails for another reason than Redis
+// being unreachable or loading, or ctx ends, 100 ms apart.
+func again(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		if err == nil || !redisDown(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// redisDown tells whether err says Redis could not be reached or is
+// loading its data (asynq passes some of these on as text).
+func redisDown(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "LOADING") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF")
 }
 
 // Answers gives every challenge of a round the scenario's value; "@first"
