@@ -2,7 +2,7 @@ GO      ?= go
 BIN     ?= bin/mxfleet
 PKGS    ?= ./...
 
-.PHONY: all build demo test test-short bench bench-go chaos fuzz vet fmt lint sim manifests
+.PHONY: all build demo test test-short bench bench-go chaos fuzz vet fmt lint sim manifests redis-server
 
 all: vet test build
 
@@ -25,14 +25,24 @@ test-short:
 # The fleet against a real redis-server and the simulator: throughput
 # against raw asynq, in-flight capacity, lateness, scale-out; writes
 # docs/BENCHMARKS.md and prints a one-line summary last (about 6 minutes).
-bench:
+bench: redis-server
 	$(GO) run ./internal/benchrun -out docs/BENCHMARKS.md
 
 # Chaos: worker processes killed with SIGKILL every 3 s over 2,000 mixed
 # jobs, a redis-server restart (AOF), an MX storm; appends its table to
 # docs/BENCHMARKS.md and prints a one-line summary last.
-chaos:
+chaos: redis-server
 	$(GO) run ./internal/chaosrun -out docs/BENCHMARKS.md
+
+# bench and chaos run against a real redis-server: install Debian's when
+# it is missing and we may (root), else say what to do.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing redis-server"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server >/dev/null 2>&1 || \
+	      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server >/dev/null; }; \
+	  else echo "make: redis-server is required (apt-get install redis-server, brew install redis)"; exit 1; fi; }
 
 # Go micro and end-to-end benchmarks (docs/figures.md).
 bench-go:
