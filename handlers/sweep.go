@@ -40,18 +40,19 @@ func (h *Handlers) Sweep(ctx context.Context) (int, error) {
 	repaired, failed := 0, 0
 	var first error
 	// Pages follow the last write: each starts at the previous page's
-	// last score, inclusive, since several jobs may share it.
-	for from := (time.Time{}); ; {
-		page, err := h.store.Quiet(ctx, from, before, sweepPage)
+	// last score, skipping the entries with that score already listed
+	// (several jobs may share a millisecond, more than a page of them).
+	from, skip := time.Time{}, 0
+	for {
+		page, err := h.store.Quiet(ctx, from, before, skip, sweepPage)
 		if err != nil {
 			return repaired, err
 		}
-		fresh := 0
 		for _, l := range page {
 			if seen[l.ID] {
-				continue
+				continue // re-scored between two pages
 			}
-			seen[l.ID], fresh = true, fresh+1
+			seen[l.ID] = true
 			ok, err := h.sweepJob(ctx, l)
 			switch {
 			case ctx.Err() != nil:
@@ -65,10 +66,20 @@ func (h *Handlers) Sweep(ctx context.Context) (int, error) {
 				repaired++
 			}
 		}
-		if len(page) < sweepPage || fresh == 0 {
+		if len(page) < sweepPage {
 			break
 		}
-		from = page[len(page)-1].Written
+		last, n := page[len(page)-1].Written, 0
+		for _, l := range page {
+			if l.Written.Equal(last) {
+				n++
+			}
+		}
+		if last.Equal(from) {
+			skip += n
+		} else {
+			from, skip = last, n
+		}
 	}
 	if failed > 0 {
 		return repaired, fmt.Errorf("sweep: %d jobs not checked or not repaired; the first: %w", failed, first)

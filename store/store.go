@@ -362,10 +362,13 @@ type Live struct {
 }
 
 // Quiet lists, oldest first, up to limit jobs that have not ended and
-// whose records were last written at or after from and before before.
-func (s *Store) Quiet(ctx context.Context, from, before time.Time, limit int) ([]Live, error) {
+// whose records were last written at or after from and at or before
+// before (in milliseconds),
+// skipping the first skip of them (jobs written in the same millisecond
+// as from that an earlier page listed).
+func (s *Store) Quiet(ctx context.Context, from, before time.Time, skip, limit int) ([]Live, error) {
 	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, liveKey, &redis.ZRangeBy{Min: strconv.FormatInt(from.UnixMilli(), 10),
-		Max: "(" + strconv.FormatInt(before.UnixMilli(), 10), Count: int64(limit)}).Result()
+		Max: strconv.FormatInt(before.UnixMilli(), 10), Offset: int64(skip), Count: int64(limit)}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("store: list quiet jobs: %w", err)
 	}
