@@ -207,6 +207,9 @@ func TestMXCallsPerJob(t *testing.T) {
 	if err != nil || j.State != store.StateFailed || j.Error.Code != "unknown_credential" {
 		t.Fatalf("unknown credential field: %+v %v", j, err)
 	}
+	if j.UserGUID == "" {
+		t.Errorf("the failed job does not name the MX user it created")
+	}
 	if n := f.Sim.Stats().Calls["listInstitutionCredentials"]; n != 2 {
 		t.Fatalf("credential lists after a refused field: %d, want 2 (the cached fields checked again once)", n)
 	}

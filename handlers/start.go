@@ -55,17 +55,20 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	}
 	var user, member string
 	progress := func(cur *store.Job) error {
-		if cur.State == store.StatePending {
+		switch {
+		case cur.State == store.StatePending:
 			cur.State, cur.Deadline, cur.Attempt = store.StateRunning, h.store.Now().Add(h.cfg.JobDeadline), 1
-		} else if cur.State != store.StateRunning || (cur.UserGUID != "" || user == "") && (cur.MemberGUID != "" || member == "") {
+		case cur.State == store.StateChallenged || (cur.UserGUID != "" || user == "") && (cur.MemberGUID != "" || member == ""):
 			return store.ErrNoChange
 		}
+		// A job that failed on the way keeps them too: they name what
+		// the job left at MX.
 		cur.UserGUID = cmp.Or(cur.UserGUID, user)
 		cur.MemberGUID = cmp.Or(cur.MemberGUID, member)
 		return nil
 	}
 	keep := func(err error) error {
-		if err == nil || errors.Is(err, asynq.SkipRetry) || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || errors.Is(err, asynq.SkipRetry) && user == "" && member == "" {
 			return err
 		}
 		if _, kerr := h.updateFrom(ctx, j, progress); kerr != nil {

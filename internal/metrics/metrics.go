@@ -75,7 +75,8 @@ func (m *Metrics) Transition(from store.State, j *store.Job, now time.Time) {
 		return
 	}
 	kind := string(j.Kind)
-	if from == store.StatePending && j.State == store.StateRunning {
+	if from == store.StatePending {
+		// Started, whether it runs or fails at its first step.
 		m.jobsStarted.WithLabelValues(kind).Inc()
 	}
 	if from == store.StateChallenged && !j.ParkedAt.IsZero() {
