@@ -159,11 +159,12 @@ func RetryDelay(base, maxDelay time.Duration) asynq.RetryDelayFunc {
 }
 
 // pollDelay is the wait before the k-th poll since MX was last asked to
-// work (k ≥ 1): exponential from PollInitial, capped, ±20% jitter.
+// work (k ≥ 1): exponential from PollInitial, capped, ±20% jitter, never
+// under PollInitial (MX asks for no more than one status read every 3 s).
 func (h *Handlers) pollDelay(k int) time.Duration {
 	d := float64(h.cfg.PollInitial) * math.Pow(h.cfg.PollFactor, float64(max(k-1, 0)))
 	d = min(d, float64(h.cfg.PollMax))
-	return time.Duration(d * (0.8 + 0.4*rand.Float64()))
+	return max(time.Duration(d*(0.8+0.4*rand.Float64())), h.cfg.PollInitial)
 }
 
 // enqueue adds a follow-up task built by a tasks constructor:
