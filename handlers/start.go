@@ -117,13 +117,6 @@ func (h *Handlers) ensureUser(ctx context.Context, jobID string, u tasks.User) (
 	return "", h.mxErr(ctx, jobID, "", fmt.Errorf("mx: createUser answered 409 but no user has id %q", u.ID))
 }
 
-func (h *Handlers) mxIf(ctx context.Context, jobID string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return h.mxErr(ctx, jobID, "", err)
-}
-
 // ensureMember creates the member from credentials given by field name,
 // mapped to the institution's credential guids, with skip_aggregation (the
 // verify or identify call starts the only MX job). A 409 duplicate is the

@@ -113,11 +113,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	return s.get(ctx, s.rdb, id)
-}
-
-type getter interface {
-	Get(ctx context.Context, key string) *redis.StringCmd
+	return s.get(ctx, id)
 }
 
 func resultContext(id string) string { return "job/" + id + "/result" }
@@ -135,8 +131,8 @@ func (s *Store) encode(j *Job) ([]byte, error) {
 	return json.Marshal(j)
 }
 
-func (s *Store) get(ctx context.Context, c getter, id string) (*Job, error) {
-	b, err := c.Get(ctx, jobKey(id)).Bytes()
+func (s *Store) get(ctx context.Context, id string) (*Job, error) {
+	b, err := s.rdb.Get(ctx, jobKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
 	}
@@ -194,7 +190,7 @@ func (s *Store) UpdateFrom(ctx context.Context, known *Job, fn func(*Job) error)
 		var j *Job
 		var err error
 		if cur == nil {
-			if j, err = s.get(ctx, s.rdb, id); err == nil {
+			if j, err = s.get(ctx, id); err == nil {
 				cur = j.raw
 			}
 		} else {

@@ -24,15 +24,15 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 	switch {
 	case err == nil:
 		// Follow-up ids are deterministic: name them instead of scanning.
-		ids[QueueJobs] = []string{"start:" + jobID}
+		ids[QueueJobs] = []string{StartID(jobID)}
 		for n := 1; n <= j.Polls+1; n++ {
-			ids[QueuePolls] = append(ids[QueuePolls], fmt.Sprintf("poll:%s:%d", jobID, n))
+			ids[QueuePolls] = append(ids[QueuePolls], PollID(jobID, n))
 		}
 		for a := 1; a <= j.Attempt+1; a++ {
-			ids[QueuePolls] = append(ids[QueuePolls], fmt.Sprintf("trigger:%s:%d", jobID, a))
+			ids[QueuePolls] = append(ids[QueuePolls], TriggerID(jobID, a))
 		}
 		for r := 1; r <= j.Round; r++ {
-			ids[QueueAnswers] = append(ids[QueueAnswers], fmt.Sprintf("expire:%s:%d", jobID, r))
+			ids[QueueAnswers] = append(ids[QueueAnswers], ExpireID(jobID, r))
 		}
 		events := []string{EventID(jobID, store.StateSucceeded, 0), EventID(jobID, store.StateFailed, 0)}
 		for r := 1; r <= j.Round; r++ {
@@ -53,7 +53,7 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 		// No record (expired or purged): look for leftovers everywhere.
 		for q := range Queues {
 			got, err := c.scan(q, func(id string) bool {
-				if id == "start:"+jobID {
+				if id == StartID(jobID) {
 					return true
 				}
 				for _, p := range []string{"poll:", "trigger:", "expire:", "answer:"} {
