@@ -126,57 +126,53 @@ func repairedTotal(t *testing.T, m *metrics.Metrics, reason string) float64 {
 // deleted. One sweep repairs it, a second finds nothing to do, and the job
 // ends as it should once a worker runs again.
 func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
-	t.Run("poll", func(t *testing.T) {
-		t.Parallel()
-		f := testenv.NewFleet(t, nil, mxsim.WithAggregationTime(3*time.Second))
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "success"), "lost-poll", "u1")); err != nil {
-			t.Fatal(err)
+	// A poll deleted (lost with a primary) or archived (asynq archives a
+	// task whose lease ran out on its last retry without running the
+	// handler that would have ended the job; its id would also refuse a
+	// new one): either way it will never run.
+	for _, archived := range []bool{false, true} {
+		name, id := "poll", "lost-poll"
+		if archived {
+			name, id = "archived poll", "archived-poll"
 		}
-		waitFor(t, ctx, f, "lost-poll", func(j *store.Job) bool { return j.State == store.StateRunning && j.Polls >= 1 })
-		j := lose(t, ctx, f, "lost-poll", func(j *store.Job) (string, string) {
-			return tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := testenv.NewFleet(t, nil, mxsim.WithAggregationTime(3*time.Second))
+			ctx := ctxT(t, time.Minute)
+			if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "success"), id, "u1")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, f, id, func(j *store.Job) bool { return j.State == store.StateRunning && j.Polls >= 1 })
+			var j *store.Job
+			if archived {
+				f.StopWorker()
+				var err error
+				if j, err = f.Client.Status(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Inspector.ArchiveTask(tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				j = lose(t, ctx, f, id, func(j *store.Job) (string, string) {
+					return tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)
+				})
+			}
+			h, m := sweeper(t, f, 0)
+			sweep(t, h, 1)
+			sweep(t, h, 0)
+			if ti := taskThere(t, f, tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); ti.State == asynq.TaskStateArchived {
+				t.Fatalf("the poll is still archived after the sweep")
+			}
+			if n := repairedTotal(t, m, "poll"); n != 1 {
+				t.Errorf("mxfleet_jobs_repaired_total{reason=poll} = %v, want 1", n)
+			}
+			if !strings.Contains(f.Logs.String(), `"lost_task":"poll:`+id+`:`) {
+				t.Errorf("the repair was not logged:\n%s", f.Logs.String())
+			}
+			ends(t, ctx, f, id, store.StateSucceeded, "")
 		})
-		h, m := sweeper(t, f, 0)
-		sweep(t, h, 1)
-		sweep(t, h, 0)
-		taskThere(t, f, tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1))
-		if n := repairedTotal(t, m, "poll"); n != 1 {
-			t.Errorf("mxfleet_jobs_repaired_total{reason=poll} = %v, want 1", n)
-		}
-		if !strings.Contains(f.Logs.String(), `"lost_task":"poll:lost-poll:`) {
-			t.Errorf("the repair was not logged:\n%s", f.Logs.String())
-		}
-		ends(t, ctx, f, "lost-poll", store.StateSucceeded, "")
-	})
-
-	// asynq archives a task whose lease ran out on its last retry without
-	// running the handler that would have ended the job: it will never
-	// run, and its id would refuse a new one.
-	t.Run("archived poll", func(t *testing.T) {
-		t.Parallel()
-		f := testenv.NewFleet(t, nil, mxsim.WithAggregationTime(3*time.Second))
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "success"), "archived-poll", "u1")); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, ctx, f, "archived-poll", func(j *store.Job) bool { return j.State == store.StateRunning && j.Polls >= 1 })
-		f.StopWorker()
-		j, err := f.Client.Status(ctx, "archived-poll")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Inspector.ArchiveTask(tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); err != nil {
-			t.Fatal(err)
-		}
-		h, _ := sweeper(t, f, 0)
-		sweep(t, h, 1)
-		sweep(t, h, 0)
-		if ti := taskThere(t, f, tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); ti.State == asynq.TaskStateArchived {
-			t.Fatalf("the poll is still archived after the sweep")
-		}
-		ends(t, ctx, f, "archived-poll", store.StateSucceeded, "")
-	})
+	}
 
 	t.Run("trigger of a restart", func(t *testing.T) {
 		t.Parallel()
