@@ -39,7 +39,7 @@ func New() *Metrics {
 	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m := &Metrics{Registry: r,
 		jobsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mxfleet_jobs_started_total",
-			Help: "Jobs a worker started (pending → running), by kind."}, []string{"kind"}),
+			Help: "Jobs a worker started (left pending: running, or failed at their first step), by kind."}, []string{"kind"}),
 		jobsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mxfleet_jobs_ended_total",
 			Help: "Jobs ended, by kind, state (succeeded, failed) and error code (empty when succeeded)."}, []string{"kind", "state", "code"}),
 		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mxfleet_job_duration_seconds",
