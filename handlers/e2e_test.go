@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/mx"
@@ -117,8 +118,12 @@ func TestSameIDTwiceReturnsTheExistingJob(t *testing.T) {
 	if n := f.Sim.Stats().Calls["createMember"]; n != 1 {
 		t.Fatalf("createMember called %d times, want 1", n)
 	}
-	if n := f.Sim.Stats().Calls["verifyMember"]; n != 1 {
-		t.Fatalf("verifyMember called %d times, want 1", n)
+	// v20250224: the create starts verification; no verify call follows.
+	if n := f.Sim.Stats().Calls["verifyMember"]; n != 0 {
+		t.Fatalf("verifyMember called %d times, want 0", n)
+	}
+	if n := f.Sim.Stats().Jobs[j.MemberGUID]; n != 1 {
+		t.Fatalf("MX jobs on the member: %d, want 1", n)
 	}
 }
 
@@ -212,5 +217,67 @@ func TestMXCallsPerJob(t *testing.T) {
 	}
 	if n := f.Sim.Stats().Calls["listInstitutionCredentials"]; n != 2 {
 		t.Fatalf("credential lists after a refused field: %d, want 2 (the cached fields checked again once)", n)
+	}
+}
+
+// The whole scenario table on API version v20111101 (skip_aggregation on
+// create, then verify or identify), which MX still supports.
+func TestEveryScenarioEndToEndOnV20111101(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the previous API version")
+	}
+	runEveryScenario(t, testenv.NewFleet(t, func(c *fleet.Config) { c.MXAPIVersion = string(mx.V20111101) }))
+}
+
+// A follow job on a member MX already shows CONNECTED (aggregated long
+// before the job: the simulator's clock is an hour behind) reads its
+// results at the first poll. The fleet asked MX for nothing, so no read
+// can be a stale one from before its request.
+func TestFollowJobReadsAConnectedMemberAtTheFirstPoll(t *testing.T) {
+	f := testenv.NewFleet(t, nil, mxsim.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
+	ctx := ctxT(t, time.Minute)
+	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "follow-connected"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, err := mx.Collect(mxc.InstitutionCredentials(ctx, "mxbank"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds []mx.CredentialValue
+	for _, fl := range fields {
+		creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": "correct"}[fl.FieldName]})
+	}
+	m, err := mxc.CreateMember(ctx, user.GUID, mx.MemberCreate{InstitutionCode: "mxbank", Credentials: creds, Products: []string{mx.ProductAccountVerification}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := mxc.ReadMemberStatus(ctx, user.GUID, m.GUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ConnectionStatus == "CONNECTED" && !st.IsBeingAggregated {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := f.Client.Verify(ctx, tasks.Request{ID: "follow-connected", User: tasks.User{GUID: user.GUID},
+		Member: tasks.Member{GUID: m.GUID, Follow: true}}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := f.Client.Wait(ctx, "follow-connected")
+	if err != nil || j.State != store.StateSucceeded {
+		t.Fatalf("follow job: %+v %v", j, err)
+	}
+	if j.Polls != 1 {
+		t.Errorf("follow job of a connected member took %d polls, want 1", j.Polls)
+	}
+	if n := f.Sim.Stats().Members[m.GUID]["verifyMember"]; n != 0 {
+		t.Errorf("a follow job called verify %d times", n)
 	}
 }

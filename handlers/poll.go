@@ -54,7 +54,9 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 		return h.mxErr(ctx, j.ID, "", err)
 	}
 	c := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated)
-	sawRunning := j.SawRunning || st.IsBeingAggregated
+	// MX shows a challenged member as being aggregated (its MFA guide):
+	// that is the job waiting, not the run the stale guard waits to see.
+	sawRunning := j.SawRunning || st.IsBeingAggregated && c.Outcome != mx.NeedsUser
 	if c.Outcome != mx.InProgress && h.stale(j, st, sawRunning, p.N) {
 		c = mx.Classification{Outcome: mx.InProgress}
 	}

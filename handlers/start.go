@@ -5,8 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -82,13 +81,14 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		}
 		j.UserGUID = user
 	}
+	started := false
 	if j.MemberGUID == "" {
-		if member, err = h.ensureMember(ctx, j, p.Member); err != nil {
+		if member, started, err = h.ensureMember(ctx, j, p.Member); err != nil {
 			return keep(err)
 		}
 		j.MemberGUID = member
 	}
-	return keep(h.trigger(ctx, j, 1, progress))
+	return keep(h.trigger(ctx, j, 1, started, progress))
 }
 
 // ensureUser creates the user with the partner id u.ID; MX's 409 (the id
@@ -117,20 +117,31 @@ func (h *Handlers) ensureUser(ctx context.Context, jobID string, u tasks.User) (
 	return "", h.mxErr(ctx, jobID, "", fmt.Errorf("mx: createUser answered 409 but no user has id %q", u.ID))
 }
 
-// ensureMember creates the member from credentials given by field name,
-// mapped to the institution's credential guids, with skip_aggregation (the
-// verify or identify call starts the only MX job). A 409 duplicate is the
-// user's existing member at that institution.
-func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Member) (string, error) {
+// ensureMember creates the member from credentials given by name (field
+// name, label or guid; see MapCredentials) and reports whether creating it
+// started the job's MX work. In v20250224 the create names the job's
+// product in data_request.products and MX starts it at once (MX's create
+// member reference: "MX will immediately validate the provided credentials
+// and attempt to aggregate data"), so no verify or identify call follows;
+// in v20111101 the create skips aggregation and the verify or identify call
+// starts the only MX job. A 409 duplicate is the user's existing member at
+// that institution, on which the job's MX work still has to be started.
+func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Member) (string, bool, error) {
 	if m.GUID != "" {
-		return m.GUID, nil
+		return m.GUID, false, nil
 	}
 	values, err := (&tasks.Job{JobID: j.ID, Member: m}).OpenCredentials(h.keys)
 	if errors.Is(err, tasks.ErrBadPayload) {
-		return "", h.fail(ctx, j.ID, CodeBadPayload, err.Error())
+		return "", false, h.fail(ctx, j.ID, CodeBadPayload, err.Error())
 	}
 	if err != nil {
-		return "", err // a key this worker lacks: retried, maybe by a worker that has it
+		return "", false, err // a key this worker lacks: retried, maybe by a worker that has it
+	}
+	create := mx.MemberCreate{InstitutionCode: m.InstitutionCode, Metadata: memberMetadata(j.ID)}
+	if h.mx.Version() == mx.V20111101 {
+		create.SkipAggregation = true
+	} else {
+		create.Products = []string{product(j.Kind)}
 	}
 	var mem *mx.Member
 	for fresh := false; ; fresh = true {
@@ -138,19 +149,18 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		var cached bool
 		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh)
 		if mx.IsNotFound(err) {
-			return "", h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+			return "", false, h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
 		}
 		if err != nil {
-			return "", h.mxErr(ctx, j.ID, "", err)
+			return "", false, h.mxErr(ctx, j.ID, "", err)
 		}
-		creds, code, msg := mapCredentials(fields, values)
+		creds, code, msg := MapCredentials(fields, values)
 		if code != "" && !cached {
-			return "", h.fail(ctx, j.ID, code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
+			return "", false, h.fail(ctx, j.ID, code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
 		}
 		if code == "" {
-			mem, err = h.mx.CreateMember(ctx, j.UserGUID, mx.MemberCreate{
-				InstitutionCode: m.InstitutionCode, Credentials: creds, SkipAggregation: true, Metadata: memberMetadata(j.ID),
-			})
+			create.Credentials = creds
+			mem, err = h.mx.CreateMember(ctx, j.UserGUID, create, callbackPayload(j.ID)...)
 		}
 		// Fields from the cache that MX refuses (or that do not match
 		// the request) may have changed at MX: ask once more.
@@ -167,7 +177,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		var ours, there []string
 		for existing, err := range h.mx.Members(ctx, j.UserGUID) {
 			if err != nil {
-				return "", h.mxErr(ctx, j.ID, "", err)
+				return "", false, h.mxErr(ctx, j.ID, "", err)
 			}
 			if existing.InstitutionCode != m.InstitutionCode {
 				continue
@@ -179,52 +189,48 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		}
 		switch {
 		case len(ours) == 1:
-			return ours[0], nil
+			return ours[0], false, nil
 		case len(ours) == 0 && len(there) == 1:
 			h.log.Info().Str("job", j.ID).Str("member_guid", there[0]).Msg("duplicate member: using the user's existing one")
-			return there[0], nil
+			return there[0], false, nil
 		case len(there) > 1:
-			return "", h.fail(ctx, j.ID, CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
+			return "", false, h.fail(ctx, j.ID, CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
 		}
-		return "", h.fail(ctx, j.ID, CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
+		return "", false, h.fail(ctx, j.ID, CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
 	}
 	if err != nil {
-		return "", h.mxErr(ctx, j.ID, "", err)
+		return "", false, h.mxErr(ctx, j.ID, "", err)
 	}
-	return mem.GUID, nil
+	if mem.ProductsFailed {
+		// MX's 201: the member exists but the product did not start. The
+		// start keeps the member on the failed job (handleStart's keep).
+		return mem.GUID, false, h.fail(ctx, j.ID, CodeUnsupported,
+			fmt.Sprintf("MX created the member but could not start %s on it (201): %s does not support it", product(j.Kind), m.InstitutionCode))
+	}
+	return mem.GUID, h.mx.Version() != mx.V20111101, nil
+}
+
+// product is the MX product a job kind asks for.
+func product(k store.Kind) string {
+	if k == store.KindIdentify {
+		return mx.ProductIdentityVerification
+	}
+	return mx.ProductAccountVerification
+}
+
+// callbackPayload sends the job id as X-CALLBACK-PAYLOAD, which MX returns
+// with the webhooks the call causes; an id too long for it goes without
+// (the webhook is then matched by member guid).
+func callbackPayload(jobID string) []mx.CallOption {
+	if len(jobID) > mx.MaxCallbackPayload {
+		return nil
+	}
+	return []mx.CallOption{mx.CallbackPayload(jobID)}
 }
 
 // memberMetadata marks the members a job creates, so that a run of the
 // job after a crash recognises its own member in MX's duplicate answer.
 func memberMetadata(jobID string) string { return "mxfleet job " + jobID }
-
-// mapCredentials maps values by field name (case-insensitive) to the
-// institution's credential guids. It names fields, never values.
-func mapCredentials(fields []mx.Credential, byName map[string]string) ([]mx.CredentialValue, string, string) {
-	names := make([]string, 0, len(fields))
-	for _, f := range fields {
-		names = append(names, f.FieldName)
-	}
-	var given []string
-	for name := range byName {
-		given = append(given, name)
-	}
-	slices.Sort(given)
-	for _, name := range given {
-		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, name) }) {
-			return nil, CodeUnknownCredential, fmt.Sprintf("no credential field %q (fields: %s)", name, strings.Join(names, ", "))
-		}
-	}
-	out := make([]mx.CredentialValue, 0, len(fields))
-	for _, f := range fields {
-		i := slices.IndexFunc(given, func(n string) bool { return strings.EqualFold(n, f.FieldName) })
-		if i < 0 {
-			return nil, CodeMissingCredential, fmt.Sprintf("credential %q is required (fields: %s)", f.FieldName, strings.Join(names, ", "))
-		}
-		out = append(out, mx.CredentialValue{GUID: f.GUID, Value: byName[given[i]]})
-	}
-	return out, "", ""
-}
 
 // handleTrigger runs mx:trigger: start MX job number Attempt again after a
 // retry-later failure.
@@ -248,13 +254,14 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	if j.State != store.StateRunning || j.Attempt != p.Attempt {
 		return nil
 	}
-	return h.trigger(ctx, j, p.Attempt, nil)
+	return h.trigger(ctx, j, p.Attempt, false, nil)
 }
 
 // trigger asks MX to run the job (unless following a member connected
-// elsewhere) and schedules the first poll. also, when set, is applied to
-// the record in the same write (the start's progress).
-func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, also func(*store.Job) error) error {
+// elsewhere, or started is set: creating the member started it) and
+// schedules the first poll. also, when set, is applied to the record in
+// the same write (the start's progress).
+func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, started bool, also func(*store.Job) error) error {
 	if j.Triggered >= attempt {
 		return nil
 	}
@@ -262,13 +269,14 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, also 
 		return err
 	}
 	asked := h.store.Now()
+	if j.Follow {
+		// The fleet asks MX for nothing: the member's status is already
+		// the answer, and no read of it can predate a request (poll.stale).
+		asked = time.Time{}
+	}
 	status := j.ConnectionStatus
-	if !j.Follow {
-		call := h.mx.VerifyMember
-		if j.Kind == store.KindIdentify {
-			call = h.mx.IdentifyMember
-		}
-		mem, err := call(ctx, j.UserGUID, j.MemberGUID)
+	if !j.Follow && !started {
+		mem, err := h.mx.StartMemberJob(ctx, j.UserGUID, j.MemberGUID, product(j.Kind), callbackPayload(j.ID)...)
 		switch {
 		case mx.IsConflict(err):
 			// A different MX job runs on the member: try again later.

@@ -2,7 +2,9 @@ package mx
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -36,6 +38,13 @@ func (c *Client) ReadUser(ctx context.Context, userGUID string) (*User, error) {
 	return &out.User, nil
 }
 
+// DeleteUser deletes a user and everything MX holds for it, for good
+// (deleteUser).
+func (c *Client) DeleteUser(ctx context.Context, userGUID string) error {
+	_, err := c.do(ctx, "deleteUser", http.MethodDelete, "/users/"+seg(userGUID), nil, nil, nil, nil)
+	return err
+}
+
 // Users lists users, optionally filtered by partner id and email (listUsers).
 func (c *Client) Users(ctx context.Context, id, email string) iter.Seq2[User, error] {
 	q := url.Values{}
@@ -55,11 +64,20 @@ func (c *Client) SearchInstitutions(ctx context.Context, s InstitutionSearch) it
 		return func(yield func(Institution, error) bool) { yield(Institution{}, ErrEmptySearch) }
 	}
 	q := url.Values{"name": {s.Name}}
+	// v20250224 filters on supported_products; its supports_* booleans
+	// are deprecated.
+	filter := func(product, legacy string) {
+		if c.version == V20111101 {
+			q.Set(legacy, "true")
+		} else {
+			q.Add("supported_products", product)
+		}
+	}
 	if s.SupportsAccountIdentification {
-		q.Set("supports_account_identification", "true")
+		filter(ProductIdentityVerification, "supports_account_identification")
 	}
 	if s.SupportsAccountVerification {
-		q.Set("supports_account_verification", "true")
+		filter(ProductAccountVerification, "supports_account_verification")
 	}
 	per := s.RecordsPerPage
 	if per == 0 {
@@ -86,11 +104,78 @@ func (c *Client) InstitutionCredentials(ctx context.Context, code string) iter.S
 }
 
 // CreateMember connects a user to an institution (createMember). MX answers
-// 200 or 202; a 409 is a duplicate member (IsDuplicateMember).
-func (c *Client) CreateMember(ctx context.Context, userGUID string, m MemberCreate) (*Member, error) {
-	return c.member(ctx, "createMember", http.MethodPost, "/users/"+seg(userGUID)+"/members", struct {
-		Member MemberCreate `json:"member"`
-	}{m})
+// 200 or 202 (v20250224 adds 201: created, but a product of data_request
+// failed, reported as Member.ProductsFailed); a 409 is a duplicate member
+// (IsDuplicateMember). opts may carry CallbackPayload.
+func (c *Client) CreateMember(ctx context.Context, userGUID string, m MemberCreate, opts ...CallOption) (*Member, error) {
+	const op = "createMember"
+	var body any
+	switch {
+	case c.version == V20111101 && len(m.Products) > 0:
+		return nil, fmt.Errorf("mx: %s: data_request.products needs API version %s (the client speaks %s)", op, V20250224, c.version)
+	case c.version == V20111101:
+		body = struct {
+			Member MemberCreate `json:"member"`
+		}{m}
+	case m.SkipAggregation:
+		return nil, fmt.Errorf("mx: %s: skip_aggregation does not exist in %s: name the products to aggregate instead", op, c.version)
+	default:
+		var dr *DataRequest
+		if len(m.Products) > 0 {
+			dr = &DataRequest{Products: m.Products}
+		}
+		body = struct {
+			Member      MemberCreate `json:"member"`
+			DataRequest *DataRequest `json:"data_request,omitempty"`
+		}{m, dr}
+	}
+	hdr, err := callHeaders(op, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Member Member `json:"member"`
+	}
+	status, err := c.do(ctx, op, http.MethodPost, "/users/"+seg(userGUID)+"/members", nil, body, &out, hdr)
+	if err != nil {
+		return nil, err
+	}
+	out.Member.ProductsFailed = status == http.StatusCreated
+	return &out.Member, nil
+}
+
+// CallOption sets an optional request header of a call.
+type CallOption func(h http.Header) error
+
+// MaxCallbackPayload is the longest X-CALLBACK-PAYLOAD MX takes (1024
+// base64 characters), in bytes before encoding.
+const MaxCallbackPayload = 1024 / 4 * 3
+
+// CallbackPayload sends payload, base64-encoded, as X-CALLBACK-PAYLOAD
+// (createMember, updateMember, verifyMember, aggregateMember). MX returns it
+// as a header of the member and member-data-updated webhooks that the call
+// causes, so a webhook can be traced to what asked for it.
+func CallbackPayload(payload string) CallOption {
+	return func(h http.Header) error {
+		if len(payload) > MaxCallbackPayload {
+			return fmt.Errorf("X-CALLBACK-PAYLOAD: %d bytes, at most %d (1024 base64 characters)", len(payload), MaxCallbackPayload)
+		}
+		h.Set("X-CALLBACK-PAYLOAD", base64.StdEncoding.EncodeToString([]byte(payload)))
+		return nil
+	}
+}
+
+func callHeaders(op string, opts []CallOption) (http.Header, error) {
+	if len(opts) == 0 {
+		return nil, nil
+	}
+	h := http.Header{}
+	for _, o := range opts {
+		if err := o(h); err != nil {
+			return nil, fmt.Errorf("mx: %s: %w", op, err)
+		}
+	}
+	return h, nil
 }
 
 // ReadMember reads a member (readMember).
@@ -104,11 +189,15 @@ func (c *Client) Members(ctx context.Context, userGUID string) iter.Seq2[Member,
 }
 
 // UpdateMember updates a member (updateMember). New credentials start an
-// aggregation unless SkipAggregation is set.
-func (c *Client) UpdateMember(ctx context.Context, userGUID, memberGUID string, m MemberUpdate) (*Member, error) {
+// aggregation (unless SkipAggregation is set, which only v20111101 has).
+// opts may carry CallbackPayload.
+func (c *Client) UpdateMember(ctx context.Context, userGUID, memberGUID string, m MemberUpdate, opts ...CallOption) (*Member, error) {
+	if m.SkipAggregation && c.version != V20111101 {
+		return nil, fmt.Errorf("mx: updateMember: skip_aggregation does not exist in %s", c.version)
+	}
 	return c.member(ctx, "updateMember", http.MethodPut, memberPath(userGUID, memberGUID), struct {
 		Member MemberUpdate `json:"member"`
-	}{m})
+	}{m}, opts...)
 }
 
 // DeleteMember deletes a member (deleteMember).
@@ -133,14 +222,29 @@ func (c *Client) IdentifyMember(ctx context.Context, userGUID, memberGUID string
 	return c.member(ctx, "identifyMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/identify", nil)
 }
 
-// VerifyMember starts instant account verification (verifyMember).
-func (c *Client) VerifyMember(ctx context.Context, userGUID, memberGUID string) (*Member, error) {
-	return c.member(ctx, "verifyMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/verify", nil)
+// StartMemberJob starts the MX job that yields product's data on an
+// existing member: verifyMember for account_verification, identifyMember
+// for identity_verification. Both keep their shapes in v20250224.
+func (c *Client) StartMemberJob(ctx context.Context, userGUID, memberGUID, product string, opts ...CallOption) (*Member, error) {
+	switch product {
+	case ProductAccountVerification:
+		return c.VerifyMember(ctx, userGUID, memberGUID, opts...)
+	case ProductIdentityVerification:
+		// identifyMember takes no X-CALLBACK-PAYLOAD in either spec.
+		return c.IdentifyMember(ctx, userGUID, memberGUID)
+	}
+	return nil, fmt.Errorf("mx: no member job yields product %q", product)
+}
+
+// VerifyMember starts instant account verification (verifyMember). opts
+// may carry CallbackPayload.
+func (c *Client) VerifyMember(ctx context.Context, userGUID, memberGUID string, opts ...CallOption) (*Member, error) {
+	return c.member(ctx, "verifyMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/verify", nil, opts...)
 }
 
 // AggregateMember starts a standard aggregation (aggregateMember).
-func (c *Client) AggregateMember(ctx context.Context, userGUID, memberGUID string) (*Member, error) {
-	return c.member(ctx, "aggregateMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/aggregate", nil)
+func (c *Client) AggregateMember(ctx context.Context, userGUID, memberGUID string, opts ...CallOption) (*Member, error) {
+	return c.member(ctx, "aggregateMember", http.MethodPost, memberPath(userGUID, memberGUID)+"/aggregate", nil, opts...)
 }
 
 // Challenges lists a member's outstanding MFA challenges
@@ -164,11 +268,15 @@ func (c *Client) ResumeMember(ctx context.Context, userGUID, memberGUID string, 
 	}{body{answers}})
 }
 
-func (c *Client) member(ctx context.Context, op, method, path string, in any) (*Member, error) {
+func (c *Client) member(ctx context.Context, op, method, path string, in any, opts ...CallOption) (*Member, error) {
+	hdr, err := callHeaders(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	var out struct {
 		Member Member `json:"member"`
 	}
-	if _, err := c.do(ctx, op, method, path, nil, in, &out, nil); err != nil {
+	if _, err := c.do(ctx, op, method, path, nil, in, &out, hdr); err != nil {
 		return nil, err
 	}
 	return &out.Member, nil
@@ -197,6 +305,29 @@ func (c *Client) AccountNumbersByAccount(ctx context.Context, userGUID, accountG
 func (c *Client) RequestWidgetURL(ctx context.Context, userGUID string, w WidgetURLRequest) (*WidgetURL, error) {
 	if w.WidgetType == "" {
 		w.WidgetType = "connect_widget"
+	}
+	switch {
+	case c.version == V20111101 && w.DataRequest != nil:
+		return nil, fmt.Errorf("mx: requestWidgetURL: data_request needs API version %s (the client speaks %s)", V20250224, c.version)
+	case c.version != V20111101:
+		// v20250224 names products instead of the mode and its include_*
+		// switches (MX's migration guide).
+		if w.DataRequest == nil {
+			var products []string
+			if w.Mode == "verification" {
+				products = append(products, ProductAccountVerification)
+			}
+			if w.IncludeIdentity != nil && *w.IncludeIdentity {
+				products = append(products, ProductIdentityVerification)
+			}
+			if w.IncludeTransactions != nil && *w.IncludeTransactions {
+				products = append(products, ProductTransactions)
+			}
+			if len(products) > 0 {
+				w.DataRequest = &DataRequest{Products: products}
+			}
+		}
+		w.Mode, w.IncludeIdentity, w.IncludeTransactions, w.DisableBackgroundAgg = "", nil, nil, nil
 	}
 	var hdr http.Header
 	if w.Language != "" {

@@ -23,9 +23,6 @@ const (
 	ProductionURL  = "https://api.mx.com"
 )
 
-// AcceptHeader selects API version v20111101.
-const AcceptHeader = "application/vnd.mx.api.v1+json"
-
 // maxBody caps a success response; MX's largest pages (1000 records) are
 // far below it.
 const maxBody = 32 << 20
@@ -40,6 +37,7 @@ const maxBody = 32 << 20
 // retried task resumes where the job stands.
 type Client struct {
 	base      *url.URL
+	version   Version
 	clientID  string
 	apiKey    string
 	hc        *http.Client
@@ -83,6 +81,19 @@ func WithBaseURL(raw string) Option {
 			return errors.New("mx: base URL must not carry credentials; use WithCredentials")
 		}
 		c.base = u
+		return nil
+	}
+}
+
+// WithVersion sets the API version every call asks for (default
+// DefaultVersion, v20250224).
+func WithVersion(v Version) Option {
+	return func(c *Client) error {
+		pv, err := ParseVersion(string(v))
+		if err != nil {
+			return err
+		}
+		c.version = pv
 		return nil
 	}
 }
@@ -135,6 +146,7 @@ func New(opts ...Option) (*Client, error) {
 	base, _ := url.Parse(IntegrationURL)
 	c := &Client{
 		base:      base,
+		version:   DefaultVersion,
 		hc:        &http.Client{Timeout: 30 * time.Second, Transport: DefaultTransport()},
 		userAgent: "mxfleet",
 		log:       zerolog.Nop(),
@@ -187,7 +199,8 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		req.Header[k] = v
 	}
 	req.SetBasicAuth(c.clientID, c.apiKey)
-	req.Header.Set("Accept", AcceptHeader)
+	req.Header.Set("Accept", c.version.Accept())
+	req.Header.Set("Accept-Version", string(c.version))
 	req.Header.Set("User-Agent", c.userAgent)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -224,6 +237,9 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	}
 	return resp.StatusCode, nil
 }
+
+// Version is the API version the client asks for.
+func (c *Client) Version() Version { return c.version }
 
 func seg(s string) string { return url.PathEscape(s) }
 

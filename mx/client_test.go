@@ -126,7 +126,7 @@ func TestPagingReadsEveryPageAndHonours204(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if r.Header.Get("Accept") != mx.AcceptHeader {
+		if r.Header.Get("Accept") != "application/json" || r.Header.Get("Accept-Version") != "v20250224" {
 			w.WriteHeader(406)
 			return
 		}

@@ -1,10 +1,40 @@
-// Package mx is a typed client for the MX Platform API, version v20111101
-// (Accept: application/vnd.mx.api.v1+json, HTTP basic auth client_id:api_key),
-// covering the calls an account-verification and account-owner
-// identification fleet needs: users, institutions and their credentials,
-// members (create, read, status, update, delete), identify, verify,
-// aggregate, MFA challenges and resume, account owners, account numbers and
-// Connect widget URLs.
+// Package mx is a typed client for the MX Platform API (HTTP basic auth
+// client_id:api_key), covering the calls an account-verification and
+// account-owner identification fleet needs: users, institutions and their
+// credentials, members (create, read, status, update, delete), identify,
+// verify, aggregate, MFA challenges and resume, account owners, account
+// numbers and Connect widget URLs.
+//
+// # Versions
+//
+// Every call sends Accept-Version (MX's migration guide: "After August 12,
+// 2026, all Platform API calls must pass a new Accept-Version header") and
+// the Accept its version documents: v20250224, the default (Accept:
+// application/json), or v20111101 (Accept: application/vnd.mx.api.v1+json).
+// See WithVersion. The bodies follow the version: in v20250224 a member is
+// created with data_request.products and no skip_aggregation, institutions
+// carry supported_products, widget URLs take data_request.products instead
+// of mode and include_identity.
+//
+// Whether verify or identify must still be called after a v20250224 create
+// with data_request.products: no. MX's create member reference
+// (docs.mx.com/api-reference/platform-api/reference/create-member): "Once
+// you successfully create a member, MX will immediately validate the
+// provided credentials and attempt to aggregate data"; 202 "member created,
+// aggregation requested", 201 "member created, but one or more products in
+// data_request failed" (Member.ProductsFailed). MX's intro to unified
+// product ordering: create member "initiate[s] the aggregation of any
+// products specified in the request". The fleet therefore calls verify or
+// identify only on members that already exist (given by guid, found after a
+// duplicate 409, or restarted after DEGRADED or FAILED); their shapes are
+// unchanged in v20250224, and MX answers a call for the job already running
+// with 202 and starts nothing.
+//
+// # Decoding
+//
+// MX's guides and fixtures show some enumerations as integers where the
+// spec types strings (the MFA guide's challenge "type": 0): ChallengeType
+// and FieldType decode both, and keep values they do not know.
 //
 // Every method takes a context first. Paged lists are iter.Seq2 iterators
 // that fetch pages lazily; Collect drains one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,12 @@ import (
 // rt, when not nil, is the client's transport.
 func newSim(t testing.TB, rt http.RoundTripper, opts ...mxsim.Option) (*mx.Client, *mxsim.Server, *httptest.Server) {
 	t.Helper()
+	return newSimVersion(t, rt, mx.DefaultVersion, opts...)
+}
+
+// newSimVersion is newSim with a client speaking version.
+func newSimVersion(t testing.TB, rt http.RoundTripper, version mx.Version, opts ...mxsim.Option) (*mx.Client, *mxsim.Server, *httptest.Server) {
+	t.Helper()
 	sim := mxsim.New(append([]mxsim.Option{mxsim.WithAggregationTime(30 * time.Millisecond), mxsim.WithMFAWindow(400 * time.Millisecond)}, opts...)...)
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
@@ -22,7 +29,7 @@ func newSim(t testing.TB, rt http.RoundTripper, opts ...mxsim.Option) (*mx.Clien
 	if rt != nil {
 		hc.Transport = rt
 	}
-	c, err := mx.New(mx.WithBaseURL(hs.URL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey), mx.WithHTTPClient(hc))
+	c, err := mx.New(mx.WithBaseURL(hs.URL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey), mx.WithHTTPClient(hc), mx.WithVersion(version))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,16 +58,29 @@ func drive(t *testing.T, ctx context.Context, c *mx.Client, sc mxsim.Scenario, k
 		if err != nil {
 			t.Fatalf("credentials: %v", err)
 		}
+		// The scenario names credentials as the institution labels them.
 		var creds []mx.CredentialValue
 		for _, f := range fields {
-			creds = append(creds, mx.CredentialValue{GUID: f.GUID, Value: sc.Credentials[f.FieldName]})
+			creds = append(creds, mx.CredentialValue{GUID: f.GUID, Value: sc.Credentials[strings.ToLower(f.Label)]})
 		}
-		m, err := c.CreateMember(ctx, user.GUID, mx.MemberCreate{InstitutionCode: sc.InstitutionCode, Credentials: creds, SkipAggregation: true, ID: "m-" + userID})
+		// v20250224: the create starts the product's job; v20111101: the
+		// create skips aggregation and verify or identify starts it.
+		mc := mx.MemberCreate{InstitutionCode: sc.InstitutionCode, Credentials: creds, ID: "m-" + userID}
+		if c.Version() == mx.V20111101 {
+			mc.SkipAggregation = true
+		} else {
+			mc.Products = []string{mx.ProductAccountVerification}
+			if kind == "identify" {
+				mc.Products = []string{mx.ProductIdentityVerification}
+			}
+		}
+		m, err := c.CreateMember(ctx, user.GUID, mc)
 		if err != nil {
 			t.Fatalf("create member: %v", err)
 		}
 		memberGUID = m.GUID
 	}
+	started := sc.MemberGUID == "" && c.Version() != mx.V20111101
 	start := func() {
 		var err error
 		if kind == "identify" {
@@ -72,7 +92,9 @@ func drive(t *testing.T, ctx context.Context, c *mx.Client, sc mxsim.Scenario, k
 			t.Fatalf("%s: %v", kind, err)
 		}
 	}
-	start()
+	if !started {
+		start()
+	}
 	var out outcome
 	restarts := 0
 	for {

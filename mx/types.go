@@ -1,7 +1,7 @@
 package mx
 
-// Wire types of the MX Platform API v20111101, written from MX's OpenAPI
-// spec (components/schemas). Every field MX declares nullable decodes a JSON
+// Wire types of the MX Platform API (v20250224 and v20111101), written from
+// MX's OpenAPI specs (components/schemas) and the shapes MX's guides show. Every field MX declares nullable decodes a JSON
 // null to the Go zero value. Request types carry omitempty so that only the
 // fields a caller sets are sent.
 
@@ -43,6 +43,34 @@ type Institution struct {
 	IsDisabledByClient            bool     `json:"is_disabled_by_client"`
 	IsoCountryCode                string   `json:"iso_country_code"`
 	InstructionalTextSteps        []string `json:"instructional_text_steps"`
+	// SupportedProducts is v20250224's list of products (account_verification,
+	// identity_verification, …); the supports_* booleans are deprecated there.
+	SupportedProducts []string `json:"supported_products"`
+}
+
+// Supports tells whether the institution offers a product: by
+// supported_products when MX sent it (v20250224), else by v20111101's
+// booleans.
+func (in *Institution) Supports(product string) bool {
+	if in.SupportedProducts != nil {
+		for _, p := range in.SupportedProducts {
+			if p == product {
+				return true
+			}
+		}
+		return false
+	}
+	switch product {
+	case ProductAccountVerification:
+		return in.SupportsAccountVerification
+	case ProductIdentityVerification:
+		return in.SupportsAccountIdentification
+	case ProductTransactionHistory:
+		return in.SupportsTransactionHistory
+	case ProductStatements:
+		return in.SupportsAccountStatement
+	}
+	return false
 }
 
 // InstitutionSearch holds the listInstitutions filters. Name matches an
@@ -57,12 +85,12 @@ type InstitutionSearch struct {
 
 // Credential is MX's CredentialResponse: one field an institution requires.
 type Credential struct {
-	GUID         string `json:"guid"`
-	FieldName    string `json:"field_name"`
-	FieldType    string `json:"field_type"`
-	Type         string `json:"type"`
-	Label        string `json:"label"`
-	DisplayOrder int    `json:"display_order"`
+	GUID         string    `json:"guid"`
+	FieldName    string    `json:"field_name"`
+	FieldType    FieldType `json:"field_type"`
+	Type         FieldType `json:"type"`
+	Label        string    `json:"label"`
+	DisplayOrder int       `json:"display_order"`
 }
 
 // CredentialValue is one credential sent with createMember or updateMember
@@ -72,14 +100,24 @@ type CredentialValue struct {
 	Value string `json:"value"`
 }
 
-// MemberCreate is the member object of createMember (MemberCreateRequest).
+// MemberCreate is what createMember sends: the member object
+// (MemberCreateRequest) and, in v20250224, the data request.
+//
+// In v20250224 MX starts aggregating the Products as soon as the member is
+// created ("Once you successfully create a member, MX will immediately
+// validate the provided credentials and attempt to aggregate data",
+// docs.mx.com/api-reference/platform-api/reference/create-member), and
+// skip_aggregation no longer exists. In v20111101 Products must be empty;
+// SkipAggregation stops the standard aggregation a create starts.
 type MemberCreate struct {
 	InstitutionCode                 string            `json:"institution_code"`
 	Credentials                     []CredentialValue `json:"credentials"`
 	ID                              string            `json:"id,omitempty"`
 	Metadata                        string            `json:"metadata,omitempty"`
-	SkipAggregation                 bool              `json:"skip_aggregation,omitempty"`
+	SkipAggregation                 bool              `json:"skip_aggregation,omitempty"` // v20111101 only
 	BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled,omitempty"`
+	// Products go out as the body's data_request.products (v20250224 only).
+	Products []string `json:"-"`
 }
 
 // MemberUpdate is the member object of updateMember (MemberUpdateRequest).
@@ -87,7 +125,7 @@ type MemberUpdate struct {
 	Credentials                     []CredentialValue `json:"credentials,omitempty"`
 	ID                              string            `json:"id,omitempty"`
 	Metadata                        string            `json:"metadata,omitempty"`
-	SkipAggregation                 bool              `json:"skip_aggregation,omitempty"`
+	SkipAggregation                 bool              `json:"skip_aggregation,omitempty"` // v20111101 only
 	BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled,omitempty"`
 }
 
@@ -109,6 +147,11 @@ type Member struct {
 	AggregatedAt                    string `json:"aggregated_at"`
 	SuccessfullyAggregatedAt        string `json:"successfully_aggregated_at"`
 	BackgroundAggregationIsDisabled bool   `json:"background_aggregation_is_disabled"`
+
+	// ProductsFailed is set by CreateMember when MX answered 201: in
+	// v20250224 "member created, but one or more products in data_request
+	// failed" (MX's create member reference). Not a wire field.
+	ProductsFailed bool `json:"-"`
 }
 
 // MemberStatus is MX's MemberStatusResponse (readMemberStatus).
@@ -125,21 +168,12 @@ type MemberStatus struct {
 	Challenges                 []Challenge `json:"challenges"`
 }
 
-// Challenge types MX documents.
-const (
-	ChallengeText         = "TEXT"
-	ChallengeOptions      = "OPTIONS"
-	ChallengeToken        = "TOKEN"
-	ChallengeImageData    = "IMAGE_DATA"
-	ChallengeImageOptions = "IMAGE_OPTIONS"
-)
-
 // Challenge is MX's ChallengeResponse: one MFA question.
 type Challenge struct {
 	GUID         string            `json:"guid"`
 	Label        string            `json:"label"`
 	FieldName    string            `json:"field_name"`
-	Type         string            `json:"type"`
+	Type         ChallengeType     `json:"type"`
 	ImageData    string            `json:"image_data,omitempty"`
 	Options      []ChallengeOption `json:"options,omitempty"`
 	ImageOptions []ImageOption     `json:"image_options,omitempty"`
@@ -206,28 +240,32 @@ type AccountNumber struct {
 // Mode is "verification". Pointer booleans distinguish "unset" from false
 // where MX's default depends on the mode.
 type WidgetURLRequest struct {
-	WidgetType                string   `json:"widget_type"`
-	Mode                      string   `json:"mode,omitempty"`         // aggregation | verification
-	ColorScheme               string   `json:"color_scheme,omitempty"` // light | dark | browser
-	CurrentMemberGUID         string   `json:"current_member_guid,omitempty"`
-	CurrentInstitutionCode    string   `json:"current_institution_code,omitempty"`
-	CurrentInstitutionGUID    string   `json:"current_institution_guid,omitempty"`
-	UpdateCredentials         bool     `json:"update_credentials,omitempty"`
-	IncludeIdentity           *bool    `json:"include_identity,omitempty"`
-	IncludeTransactions       *bool    `json:"include_transactions,omitempty"`
-	DisableBackgroundAgg      *bool    `json:"disable_background_agg,omitempty"`
-	DisableInstitutionSearch  bool     `json:"disable_institution_search,omitempty"`
-	ConnectionsUseCaseFilter  *bool    `json:"connections_use_case_filter,omitempty"`
-	IsMobileWebview           bool     `json:"is_mobile_webview,omitempty"`
-	OAuthReferralSource       string   `json:"oauth_referral_source,omitempty"` // APP | BROWSER
-	ClientRedirectURL         string   `json:"client_redirect_url,omitempty"`
-	UIMessageWebviewURLScheme string   `json:"ui_message_webview_url_scheme,omitempty"`
-	UIMessageVersion          int      `json:"ui_message_version,omitempty"`
-	EnableApp2App             *bool    `json:"enable_app2app,omitempty"`
-	IsoCountryCode            []string `json:"iso_country_code,omitempty"`
-	UseCases                  []string `json:"use_cases,omitempty"` // MONEY_MOVEMENT | PFM
-	InsightGUID               string   `json:"insight_guid,omitempty"`
-	MicrowidgetInstanceID     string   `json:"microwidget_instance_id,omitempty"`
+	WidgetType string `json:"widget_type"`
+	Mode       string `json:"mode,omitempty"` // aggregation | verification (v20111101)
+	// DataRequest (v20250224) names the products the widget aggregates; when
+	// it is nil the client derives it from Mode and IncludeIdentity, which
+	// v20250224 no longer uses (MX's migration guide).
+	DataRequest               *DataRequest `json:"data_request,omitempty"`
+	ColorScheme               string       `json:"color_scheme,omitempty"` // light | dark | browser
+	CurrentMemberGUID         string       `json:"current_member_guid,omitempty"`
+	CurrentInstitutionCode    string       `json:"current_institution_code,omitempty"`
+	CurrentInstitutionGUID    string       `json:"current_institution_guid,omitempty"`
+	UpdateCredentials         bool         `json:"update_credentials,omitempty"`
+	IncludeIdentity           *bool        `json:"include_identity,omitempty"`
+	IncludeTransactions       *bool        `json:"include_transactions,omitempty"`
+	DisableBackgroundAgg      *bool        `json:"disable_background_agg,omitempty"`
+	DisableInstitutionSearch  bool         `json:"disable_institution_search,omitempty"`
+	ConnectionsUseCaseFilter  *bool        `json:"connections_use_case_filter,omitempty"`
+	IsMobileWebview           bool         `json:"is_mobile_webview,omitempty"`
+	OAuthReferralSource       string       `json:"oauth_referral_source,omitempty"` // APP | BROWSER
+	ClientRedirectURL         string       `json:"client_redirect_url,omitempty"`
+	UIMessageWebviewURLScheme string       `json:"ui_message_webview_url_scheme,omitempty"`
+	UIMessageVersion          int          `json:"ui_message_version,omitempty"`
+	EnableApp2App             *bool        `json:"enable_app2app,omitempty"`
+	IsoCountryCode            []string     `json:"iso_country_code,omitempty"`
+	UseCases                  []string     `json:"use_cases,omitempty"` // MONEY_MOVEMENT | PFM
+	InsightGUID               string       `json:"insight_guid,omitempty"`
+	MicrowidgetInstanceID     string       `json:"microwidget_instance_id,omitempty"`
 	// Language is sent as the Accept-Language header (e.g. "en-US").
 	Language string `json:"-"`
 }

@@ -108,18 +108,35 @@ func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store
 func (c *Client) Parked(ctx context.Context) ([]store.Parked, error) { return c.store.Parked(ctx) }
 
 // Wake runs now the scheduled poll of the job following an MX member (an
-// MX webhook says the member changed). It is the same task the schedule
-// holds, so nothing is polled twice; it reports the job and whether a
-// scheduled poll was there to run.
-func (c *Client) Wake(ctx context.Context, memberGUID string) (string, bool, error) {
-	id, err := c.store.JobByMember(ctx, memberGUID)
-	if err != nil {
-		return "", false, err
+// MX webhook says the member changed). jobID, when not empty, is the job
+// the webhook names (MX's X-CALLBACK-PAYLOAD); it is used when that job
+// follows memberGUID, else the member's job is. It is the same task the
+// schedule holds, so nothing is polled twice; it reports the job and
+// whether a scheduled poll was there to run. No job: store.ErrNotFound.
+func (c *Client) Wake(ctx context.Context, memberGUID, jobID string) (string, bool, error) {
+	var j *store.Job
+	if jobID != "" {
+		// MX's X-CALLBACK-PAYLOAD names the job; believed only for the
+		// member the webhook is about.
+		if found, err := c.store.Get(ctx, jobID); err == nil && (memberGUID == "" || found.MemberGUID == memberGUID) {
+			j = found
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return jobID, false, err
+		}
 	}
-	j, err := c.store.Get(ctx, id)
-	if err != nil {
-		return id, false, err
+	if j == nil {
+		if memberGUID == "" {
+			return "", false, store.ErrNotFound
+		}
+		id, err := c.store.JobByMember(ctx, memberGUID)
+		if err != nil {
+			return "", false, err
+		}
+		if j, err = c.store.Get(ctx, id); err != nil {
+			return id, false, err
+		}
 	}
+	id := j.ID
 	if j.State != store.StateRunning || j.Triggered < j.Attempt {
 		return id, false, nil // parked, ended, or between MX jobs: no poll to run
 	}

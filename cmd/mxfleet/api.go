@@ -63,7 +63,7 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var mxc *mx.Client
 	if cfg.MXClientID != "" && cfg.MXAPIKey != "" {
-		if mxc, err = mx.New(mx.WithBaseURL(cfg.MXBaseURL), mx.WithCredentials(cfg.MXClientID, cfg.MXAPIKey), mx.WithTimeout(cfg.MXTimeout)); err != nil {
+		if mxc, err = cfg.MXClient(nil); err != nil {
 			return err
 		}
 	}

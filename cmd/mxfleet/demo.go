@@ -247,7 +247,7 @@ The same against a real Redis, with asynqmon watching the queues:
 // person connects MX Bank in the simulated page, and a follow job reads the
 // member's account numbers without starting a verification.
 func widgetDemo(ctx context.Context, out io.Writer, c *tasks.Client, cfg fleet.Config) error {
-	mxc, err := mx.New(mx.WithBaseURL(cfg.MXBaseURL), mx.WithCredentials(cfg.MXClientID, cfg.MXAPIKey))
+	mxc, err := cfg.MXClient(nil)
 	if err != nil {
 		return err
 	}

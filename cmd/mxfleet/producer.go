@@ -69,7 +69,8 @@ const submitHelp = `Usage: mxfleet %s [flags]
 Enqueues a job and prints its id. The user is --user-guid, or --user-id (a
 partner id, created at MX when missing). The member is --member-guid, or
 --institution with --credential NAME=VALUE for each of the institution's
-credential fields (e.g. username, password). --follow follows a member
+credential fields, NAME being the field's label (MX Bank: Username, Password;
+case and spaces do not matter), its field_name (LOGIN, PASSWORD) or its guid. --follow follows a member
 connected by MXconnect without starting a new MX job. Reads MXFLEET_REDIS_URL.
 Credential values given on a command line are visible to other local users
 in the process list; prefer the producer library or the HTTP API for real ones.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/subtle"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -400,27 +401,43 @@ func (s *Server) mxErr(w http.ResponseWriter, err error) {
 	writeErr(w, http.StatusServiceUnavailable, "mx_unavailable", err.Error())
 }
 
-// webhook takes MX's member webhooks and runs the parked poll of the job
-// following that member now. MX documents no signature for webhooks, so
-// the URL configured at MX carries a shared secret (?token=…), or a proxy
-// adds the X-Mxfleet-Webhook-Token header.
+// webhook takes MX's webhooks and runs the scheduled poll of the job they
+// are about now. MX documents no signature for webhooks, so the delivery
+// must carry the shared secret: as HTTP basic auth (its password; MX's
+// webhook settings offer basic auth), in the URL configured at MX
+// (?token=…), or in the X-Mxfleet-Webhook-Token header a proxy adds.
+//
+// Every authenticated delivery is acknowledged with 200, also the ones the
+// fleet has no use for (other types, unknown members, bodies it cannot
+// read): MX retries deliveries that fail, and a retry would not be any more
+// useful. Only the fleet's own trouble (Redis) answers 503, so that MX
+// tries again later. The job is found by the X-CALLBACK-PAYLOAD header MX
+// returns from the calls that started the member's work (the job id,
+// base64), else by the member guid.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.WebhookSecret == "" {
 		writeErr(w, http.StatusNotFound, "webhooks_off", "MX webhooks are off: MXFLEET_WEBHOOK_SECRET is empty")
 		return
 	}
 	tok := r.Header.Get("X-Mxfleet-Webhook-Token")
+	if _, pass, ok := r.BasicAuth(); ok && tok == "" {
+		tok = pass
+	}
 	if tok == "" {
 		tok = r.URL.Query().Get("token")
 	}
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.WebhookSecret)) != 1 {
-		writeErr(w, http.StatusUnauthorized, "unauthorized", "the webhook token is missing or wrong")
+		w.Header().Set("WWW-Authenticate", `Basic realm="mxfleet MX webhooks"`)
+		writeErr(w, http.StatusUnauthorized, "unauthorized", "the webhook secret is missing or wrong (basic auth password, ?token= or X-Mxfleet-Webhook-Token)")
 		return
 	}
+	ignore := func(why string) {
+		s.log.Debug().Str("reason", why).Msg("mx webhook acknowledged, not used")
+		writeJSON(w, http.StatusOK, map[string]any{"job_id": "", "woke": false, "ignored": why})
+	}
 	var body map[string]json.RawMessage
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err := dec.Decode(&body); err != nil {
-		writeErr(w, http.StatusBadRequest, "malformed_json", "the body is not a JSON object")
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody)).Decode(&body); err != nil {
+		ignore("the body is not a JSON object")
 		return
 	}
 	var member string
@@ -429,12 +446,20 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	if member == "" {
-		writeErr(w, http.StatusBadRequest, "invalid_request", "no member_guid in the webhook")
+	var jobID string
+	if p, err := base64.StdEncoding.DecodeString(r.Header.Get("X-CALLBACK-PAYLOAD")); err == nil {
+		jobID = string(p)
+	}
+	if member == "" && jobID == "" {
+		ignore("no member_guid in the webhook")
 		return
 	}
-	id, woke, err := s.c.Wake(r.Context(), member)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	id, woke, err := s.c.Wake(r.Context(), member, jobID)
+	if errors.Is(err, store.ErrNotFound) {
+		ignore("no job follows this member")
+		return
+	}
+	if err != nil {
 		s.jobErr(w, err)
 		return
 	}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -404,13 +406,20 @@ func (v *validator) check(t *testing.T) {
 // scheduled poll: here the first poll is 30 s after verify, MX takes 1 s.
 func TestWebhookWakesTheParkedPoll(t *testing.T) {
 	var e *env
+	var payloads atomic.Int64
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// the simulator's webhooks go to the API's endpoint, token in the URL
+		// the simulator's webhooks go to the API's endpoint with MX's
+		// X-CALLBACK-PAYLOAD, the secret as basic auth (as MX offers it)
 		if e == nil {
 			w.WriteHeader(503)
 			return
 		}
-		req, _ := http.NewRequest("POST", e.url+"/v1/mx/webhooks?token="+webhookSecret, r.Body)
+		req, _ := http.NewRequest("POST", e.url+"/v1/mx/webhooks", r.Body)
+		req.SetBasicAuth("mx", webhookSecret)
+		if p := r.Header.Get("X-CALLBACK-PAYLOAD"); p != "" {
+			req.Header.Set("X-CALLBACK-PAYLOAD", p)
+			payloads.Add(1)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			w.WriteHeader(502)
@@ -436,7 +445,77 @@ func TestWebhookWakesTheParkedPoll(t *testing.T) {
 	if n := e.f.Sim.Stats().Calls["webhook_sent"]; n == 0 {
 		t.Fatal("no webhook was sent")
 	}
+	if payloads.Load() == 0 {
+		t.Error("no webhook carried the X-CALLBACK-PAYLOAD the fleet sent")
+	}
 	t.Logf("succeeded %s after submit with the first scheduled poll 24-36 s away; %d status reads", took.Round(time.Millisecond), e.f.Sim.Stats().Calls["readMemberStatus"])
+}
+
+// Every authenticated delivery is acknowledged, whatever it holds: MX
+// retries failed deliveries. The job is found by X-CALLBACK-PAYLOAD when
+// the webhook names one for its member.
+func TestWebhookAcknowledgesEveryAuthenticatedDelivery(t *testing.T) {
+	e := newEnv(t, nil)
+	post := func(body string, hdr map[string]string, basic bool) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.url+"/v1/mx/webhooks", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if basic {
+			req.SetBasicAuth("any-user", webhookSecret)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	tokenHdr := map[string]string{"X-Mxfleet-Webhook-Token": webhookSecret}
+	for _, c := range []struct {
+		name, body string
+		hdr        map[string]string
+		basic      bool
+		code       int
+		ignored    bool
+	}{
+		{"basic auth, unknown member", `{"type":"MEMBER","action":"UPDATED","guid":"MBR-nobody"}`, nil, true, 200, true},
+		{"token, a type the fleet has no use for", `{"type":"STATEMENT","action":"member_data_updated","member_guid":"MBR-nobody"}`, tokenHdr, false, 200, true},
+		{"no member guid", `{"type":"initial_data_ready","guid":"3af06dde"}`, tokenHdr, false, 200, true},
+		{"not JSON", `<xml/>`, tokenHdr, false, 200, true},
+		{"basic auth, wrong password", `{"member_guid":"MBR-1"}`, nil, false, 401, false},
+	} {
+		hdr := c.hdr
+		if c.name == "basic auth, wrong password" {
+			hdr = map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("mx:wrong"))}
+		}
+		code, out := post(c.body, hdr, c.basic)
+		if code != c.code || c.ignored != (out["ignored"] != nil) {
+			t.Errorf("%s: %d %v, want %d (ignored %v)", c.name, code, out, c.code, c.ignored)
+		}
+	}
+
+	// A job parked on a poll 30 s away: the payload names it.
+	body := map[string]any{"kind": "verify", "id": "named-by-payload", "user": map[string]string{"id": "u-payload"}, "member": mxbank("correct")}
+	if code, b := e.do(t, "POST", "/v1/jobs", token, body); code != 202 {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	v := e.waitFor(t, "named-by-payload", func(v store.View) bool { return v.MemberGUID != "" })
+	payload := base64.StdEncoding.EncodeToString([]byte("named-by-payload"))
+	code, out := post(`{"type":"MEMBER","action":"UPDATED","guid":"`+v.MemberGUID+`"}`, map[string]string{"X-Mxfleet-Webhook-Token": webhookSecret, "X-CALLBACK-PAYLOAD": payload}, false)
+	if code != 200 || out["job_id"] != "named-by-payload" {
+		t.Errorf("webhook with the job's payload: %d %v", code, out)
+	}
+	// A payload naming a job of another member is not believed.
+	code, out = post(`{"type":"MEMBER","action":"UPDATED","guid":"MBR-other"}`, map[string]string{"X-Mxfleet-Webhook-Token": webhookSecret, "X-CALLBACK-PAYLOAD": payload}, false)
+	if code != 200 || out["job_id"] == "named-by-payload" {
+		t.Errorf("payload of another member's job: %d %v", code, out)
+	}
+	e.v.check(t)
 }
 
 // An event enqueued before its record change (a worker died in between)

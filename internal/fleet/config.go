@@ -5,6 +5,7 @@ package fleet
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/mxfleet/mxfleet/handlers"
 	"github.com/mxfleet/mxfleet/internal/callback"
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
@@ -26,6 +28,7 @@ type Config struct {
 	RedisURL          string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://host:port?master=name"`
 	RedisClusterAddrs string        `envconfig:"REDIS_CLUSTER_ADDRS" desc:"Redis Cluster seed nodes host:port,...; when set, producers, workers and the store use cluster clients (user, password and TLS still come from REDIS_URL)"`
 	MXBaseURL         string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
+	MXAPIVersion      string        `envconfig:"MX_API_VERSION" default:"v20250224" desc:"MX Platform API version sent as Accept-Version on every call: v20250224 (current) or v20111101 (previous)"`
 	MXClientID        string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
 	MXAPIKey          string        `envconfig:"MX_API_KEY" desc:"MX API key (required by the worker; never logged)"`
 	SecretKeys        string        `envconfig:"SECRET_KEYS" desc:"keys sealing credentials, MFA answers and results in Redis: id:base64(32 bytes)[,id:base64...]; the first seals, all open (mxfleet keygen prints one; never logged)"`
@@ -87,6 +90,9 @@ func (c Config) Validate() error {
 	if _, err := c.Keys(); err != nil {
 		return err
 	}
+	if _, err := c.MXVersion(); err != nil {
+		return err
+	}
 	if _, err := c.Callbacks(); err != nil {
 		return err
 	}
@@ -146,6 +152,32 @@ func (c Config) QueueWeights() (map[string]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// MXVersion parses MXFLEET_MX_API_VERSION.
+func (c Config) MXVersion() (mx.Version, error) {
+	if strings.TrimSpace(c.MXAPIVersion) == "" {
+		return mx.DefaultVersion, nil
+	}
+	v, err := mx.ParseVersion(c.MXAPIVersion)
+	if err != nil {
+		return "", fmt.Errorf("%s_MX_API_VERSION=%q: want %s (current) or %s (previous)", Prefix, c.MXAPIVersion, mx.V20250224, mx.V20111101)
+	}
+	return v, nil
+}
+
+// MXClient is an MX client for these settings: base URL, credentials, API
+// version and per-call timeout, over hc when not nil, with extra options.
+func (c Config) MXClient(hc *http.Client, extra ...mx.Option) (*mx.Client, error) {
+	v, err := c.MXVersion()
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]mx.Option{mx.WithBaseURL(c.MXBaseURL), mx.WithCredentials(c.MXClientID, c.MXAPIKey), mx.WithVersion(v)}, extra...)
+	if hc != nil {
+		opts = append(opts, mx.WithHTTPClient(hc))
+	}
+	return mx.New(append(opts, mx.WithTimeout(c.MXTimeout))...)
 }
 
 // Keys parses MXFLEET_SECRET_KEYS.

@@ -42,14 +42,8 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		return nil, err
 	}
 	m := metrics.New()
-	opts := []mx.Option{mx.WithBaseURL(cfg.MXBaseURL), mx.WithCredentials(cfg.MXClientID, cfg.MXAPIKey),
-		mx.WithUserAgent("mxfleet"), mx.WithLogger(log.With().Str("component", "mx").Logger()),
-		mx.WithLimiter(store.NewMXLimiter(rdb, cfg.MXRate, time.Second)), mx.WithObserver(m.MXCall)}
-	if hc != nil {
-		opts = append(opts, mx.WithHTTPClient(hc))
-	}
-	opts = append(opts, mx.WithTimeout(cfg.MXTimeout))
-	mxc, err := mx.New(opts...)
+	mxc, err := cfg.MXClient(hc, mx.WithUserAgent("mxfleet"), mx.WithLogger(log.With().Str("component", "mx").Logger()),
+		mx.WithLimiter(store.NewMXLimiter(rdb, cfg.MXRate, time.Second)), mx.WithObserver(m.MXCall))
 	if err != nil {
 		return nil, err
 	}

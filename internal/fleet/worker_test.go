@@ -56,7 +56,7 @@ func TestMetricsAndProbes(t *testing.T) {
 		`mxfleet_jobs_ended_total{code="denied",kind="verify",state="failed"} 1`,
 		`mxfleet_job_duration_seconds_count{kind="verify",state="failed"} 1`,
 		`mxfleet_job_polls_count{kind="verify"} 1`,
-		`mxfleet_mx_requests_total{op="verifyMember",status="200"} 1`,
+		`mxfleet_mx_requests_total{op="createMember",status="202"} 1`,
 		`mxfleet_mx_request_duration_seconds_count{op="readMemberStatus"}`,
 		`mxfleet_jobs_parked 0`,
 		`mxfleet_asynq_tasks{queue="mx_jobs",state="pending"} 0`,

@@ -160,7 +160,7 @@ func Summary(j *store.Job) string {
 // Markdown renders the scenario table for the README.
 func Markdown() string {
 	var b strings.Builder
-	b.WriteString("| scenario | kinds | input | MFA answers | expected end |\n|---|---|---|---|---|\n")
+	b.WriteString("| scenario | kinds | input | MFA answers | expected end | source |\n|---|---|---|---|---|---|\n")
 	for _, sc := range mxsim.Scenarios() {
 		input := "member `" + sc.MemberGUID + "`"
 		if sc.MemberGUID == "" {
@@ -177,7 +177,11 @@ func Markdown() string {
 		if sc.Expect.ErrorCode != "" {
 			end += " · `" + sc.Expect.ErrorCode + "`"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", sc.Name, strings.Join(sc.Kinds, ", "), input, answers, end)
+		source := sc.Source
+		if sc.Source == mxsim.SourceMXDocs && sc.Doc != "" {
+			source = "[" + sc.Source + "](" + sc.Doc + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", sc.Name, strings.Join(sc.Kinds, ", "), input, answers, end, source)
 	}
 	return b.String()
 }

@@ -88,7 +88,7 @@ func (s *Server) connectRoute(pattern string, h connectHandler) {
 			if err != nil {
 				return errReply(http.StatusBadRequest, "request body could not be read: %v", err).encode()
 			}
-			c := &call{r: r, body: body, now: s.now()}
+			c := &call{r: r, body: body, now: s.now()} // no version: not MX's API
 			ws, u, rep, okay := s.widget(r.PathValue("token"), c.now, widgetSessionLifetime)
 			if !okay {
 				return rep.encode()
@@ -100,7 +100,10 @@ func (s *Server) connectRoute(pattern string, h connectHandler) {
 	})
 }
 
-// connectMemberJSON is what the widget polls.
+// connectMemberJSON is what the widget polls. Its is_being_aggregated is
+// whether a run is in progress: false while CHALLENGED (unlike MX's API,
+// where a member waiting for MFA answers is still being aggregated), so
+// that the page shows the challenge.
 type connectMemberJSON struct {
 	MemberGUID         string          `json:"member_guid"`
 	UserGUID           string          `json:"user_guid"`
@@ -119,18 +122,20 @@ func connectMember(m *member) connectMemberJSON {
 	}
 	return connectMemberJSON{MemberGUID: m.guid, UserGUID: m.user.guid, InstitutionCode: m.inst.code,
 		InstitutionName: m.inst.name, ConnectionStatus: m.status, ConnectionStatusID: connectionStatusIDs[m.status],
-		IsBeingAggregated: m.isBeingAggregated(), Challenges: ch}
+		IsBeingAggregated: m.running(), Challenges: ch}
 }
 
 // connectCreateMember is POST /_sim/connect/{token}/members
 // {"institution_code","credentials":{"username","password"}}: createMember
 // for the token's user (skipping its aggregation), then verifyMember in
-// verification mode or aggregateMember in aggregation mode.
+// verification mode or aggregateMember in aggregation mode. Credentials
+// are keyed by the field's name on the page: its label, lower-cased, or
+// its field_name (either case-insensitively).
 func (s *Server) connectCreateMember(c *call, ws widgetSession, u *user) reply {
 	s.count("createMember", "")
 	var req struct {
 		InstitutionCode string            `json:"institution_code"`
-		Credentials     map[string]string `json:"credentials"` // by field_name
+		Credentials     map[string]string `json:"credentials"` // by label or field_name
 	}
 	if rep, okay := c.decode(&req); !okay {
 		return rep
@@ -154,11 +159,11 @@ func (s *Server) connectCreateMember(c *call, ws widgetSession, u *user) reply {
 	}
 	var given []credentialValue
 	for _, name := range slices.Sorted(maps.Keys(req.Credentials)) {
-		i := slices.IndexFunc(in.credentials, func(cr credential) bool { return cr.fieldName == name })
-		if i < 0 {
+		cr, found := in.credentialByName(name)
+		if !found {
 			return errReply(http.StatusBadRequest, "credential %q is not a credential of institution %s", name, in.code)
 		}
-		given = append(given, credentialValue{GUID: in.credentials[i].guid, Value: req.Credentials[name]})
+		given = append(given, credentialValue{GUID: cr.guid, Value: req.Credentials[name]})
 	}
 	creds, rep, okay := mergeCredentials(in, nil, given)
 	if !okay {
@@ -169,7 +174,7 @@ func (s *Server) connectCreateMember(c *call, ws widgetSession, u *user) reply {
 		return rep
 	}
 	s.count(op, m.guid)
-	if rep, okay := s.runJob(m, kind, c.now); !okay {
+	if _, rep, okay := s.runJob(m, kind, c.now, ""); !okay {
 		return rep // cannot happen: a new member runs nothing, support checked
 	}
 	return ok(http.StatusOK, connectMember(m))
@@ -242,7 +247,10 @@ type connectInstitution struct {
 	Credentials []connectCredential `json:"credentials"`
 }
 
+// connectCredential is a login field of the page: its input is named
+// Name, the label lower-cased ("username", "password").
 type connectCredential struct {
+	Name      string `json:"name"`
 	FieldName string `json:"field_name"`
 	Label     string `json:"label"`
 	Type      string `json:"type"`
@@ -251,7 +259,8 @@ type connectCredential struct {
 func (in *institution) connectJSON() connectInstitution {
 	ci := connectInstitution{Code: in.code, GUID: in.guid, Name: in.name, URL: in.url}
 	for _, cr := range in.credentials {
-		ci.Credentials = append(ci.Credentials, connectCredential{FieldName: cr.fieldName, Label: cr.label, Type: cr.fieldType})
+		ci.Credentials = append(ci.Credentials, connectCredential{Name: strings.ToLower(cr.label), FieldName: cr.fieldName,
+			Label: cr.label, Type: cr.fieldType})
 	}
 	return ci
 }

@@ -122,9 +122,9 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
   function credentials(inst) {
     var form = el("form", {id: "credentials", autocomplete: "off"});
     inst.credentials.forEach(function (cr) {
-      var id = "field-" + cr.field_name;
+      var id = "field-" + cr.name;
       form.appendChild(el("label", {"for": id, text: cr.label}));
-      form.appendChild(el("input", {id: id, name: cr.field_name, type: cr.type === "PASSWORD" ? "password" : "text",
+      form.appendChild(el("input", {id: id, name: cr.name, type: cr.type === "PASSWORD" ? "password" : "text",
         autocomplete: "off", spellcheck: "false"}));
     });
     var connect = el("button", {id: "connect", type: "submit", text: "Continue"});
@@ -141,7 +141,7 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var creds = {};
-      inst.credentials.forEach(function (cr) { creds[cr.field_name] = form.elements[cr.field_name].value; });
+      inst.credentials.forEach(function (cr) { creds[cr.name] = form.elements[cr.name].value; });
       connect.disabled = true;
       api("POST", "/members", {institution_code: inst.code, credentials: creds}).then(function (r) {
         if (r.status !== 200) { connect.disabled = false; showError(message(r)); return; }

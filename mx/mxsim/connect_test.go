@@ -201,7 +201,8 @@ func TestWidgetPage(t *testing.T) {
 	for _, want := range []string{
 		"<title>MX Connect (simulated)</title>",
 		`"data-institution"`, `"code":"mxbank"`, `"code":"mxbank_noid"`,
-		`cr.type === "PASSWORD" ? "password"`, `name: cr.field_name`, `"field_name":"username"`, `"field_name":"password"`,
+		`cr.type === "PASSWORD" ? "password"`, `name: cr.name`, `"name":"username","field_name":"LOGIN","label":"Username"`,
+		`"name":"password","field_name":"PASSWORD","label":"Password"`,
 		`id: "connect"`, `id: "submit-mfa"`, `"data-challenge"`, `"data-value"`,
 		`id: "connected", "data-member-guid"`, `id: "failed", "data-status"`,
 		"mx/connect/memberStatusUpdate", "mx/connect/memberConnected", "window.mxEvents",

@@ -1,86 +1,269 @@
 // Package mxsim is a stateful, in-memory simulator of the MX Platform API,
-// version v20111101, for tests, benchmarks and demos:
+// versions v20250224 (current) and v20111101 (previous), for tests,
+// benchmarks and demos:
 //
 //	sim := mxsim.New(mxsim.WithAggregationTime(50 * time.Millisecond))
 //	hs := httptest.NewServer(sim)
 //
-// It writes MX's JSON itself, from MX's OpenAPI document, and deliberately
-// shares no code with the repository's MX client, so that the client can be
-// checked against it and it can be checked against the spec.
+// It writes MX's JSON itself, from MX's OpenAPI documents of both versions
+// and MX's other documentation, and deliberately shares no code with the
+// repository's MX client, so that the client can be checked against it and
+// it can be checked against the specs. Where this documentation says
+// "MX:", the behaviour is MX's, from the page named; "the simulator's own"
+// marks what MX does not document and the simulator invented.
 //
-// # Protocol
+// # Versions
 //
-// Every API route wants HTTP basic auth (DefaultClientID:DefaultAPIKey unless
-// WithAuth says otherwise; else 401) and Accept: application/vnd.mx.api.v1+json
-// (else 406). Answers carry that media type; errors are
-// {"error":{"message":"..."}} with MX's status codes. Lists are paged with
-// page and records_per_page (default 25, at least 10, above the maximum back
-// to 25). The routes are users, institutions and their credentials,
-// members (create, list, read, update, delete, status), the identify, verify
-// and aggregate jobs, MFA challenges and resume, account owners, account
-// numbers (by member and by account) and widget URLs.
+// The version is chosen per request by the Accept-Version header
+// (VersionCurrent, VersionPrevious). MX: "After August 12, 2026, all
+// Platform API calls must pass a new Accept-Version header"
+// (docs.mx.com/api-reference/platform-api/overview/migration); both specs'
+// operations declare it.
+//
+//	Accept-Version: v20250224  Accept absent, */*, application/*,
+//	                           application/json or
+//	                           application/vnd.mx.api.v1+json (else 406);
+//	                           answers Content-Type application/json
+//	Accept-Version: v20111101  Accept: application/vnd.mx.api.v1+json
+//	                           required (else 406); answers that media type
+//	no Accept-Version          406 {"error":{"message":"Accept-Version header
+//	                           is required (e.g. v20250224)"}}, whatever
+//	                           the Accept (v20111101's alone is not enough)
+//	any other value            406, the message naming the value and the
+//	                           supported versions
+//
+// MX's errors page (docs.mx.com/api-reference/platform-api/overview/errors)
+// gives 406 for a missing or invalid API version. A request is checked in
+// this order: faults (see Faults), HTTP basic auth (DefaultClientID:
+// DefaultAPIKey unless WithAuth says otherwise; else 401), version (406),
+// route (404). Errors are {"error":{"message":"..."}} with MX's status
+// codes, in the media type of the request's version (application/json when
+// it has none or an unknown one). Lists are paged with page and
+// records_per_page (default 25, at least 10, above the maximum back to 25).
+// The routes are users, institutions and their credentials, members
+// (create, list, read, update, delete, status), the identify, verify and
+// aggregate jobs, MFA challenges and resume, account owners, account
+// numbers (by member and by account) and widget URLs. In v20250224 the
+// paths' {user_identifier} and {member_identifier} take MX's guid or the
+// partner-defined id (except where the v20250224 spec still says
+// {user_guid}/{member_guid}: account numbers by member, widget URLs);
+// v20111101 takes guids. Stats count a member's calls by the path segment
+// as given.
+//
+// Every answer validates against the spec of the request's version
+// (checked by this package's tests with MX's documents), except three
+// departures taken from MX's other documents: a TEXT challenge in the read
+// member status (see MFA), createMember's 201 (v20250224), and 202 from a
+// job endpoint whose job is already running (the spec declares verify's
+// 200 only). GET …/challenges answers 204 without a body when the member
+// is not CHALLENGED, as the spec says in prose.
+//
+// What differs between the versions:
+//
+//   - createMember. v20111101: {"member":{institution_code, credentials,
+//     id, metadata, skip_aggregation, background_aggregation_is_disabled,
+//     use_cases}, ...}; an aggregation starts unless skip_aggregation; 200.
+//     v20250224: {"member":{institution_code, credentials, id, metadata,
+//     is_oauth, background_aggregation_is_disabled, use_cases},
+//     "data_request":{"products":[...]}, client_redirect_url,
+//     enable_app2app, referral_source, ui_message_webview_url_scheme}.
+//     Products are account_verification, identity_verification,
+//     transactions, transaction_history, statements, investments, rewards
+//     (another, or a data_request without products: 400). MX: "Once you
+//     successfully create a member, MX will immediately validate the
+//     provided credentials and attempt to aggregate data"; 200 created, no
+//     aggregation; 201 created, a product of data_request failed; 202
+//     created, aggregation requested
+//     (docs.mx.com/api-reference/platform-api/reference/create-member). So
+//     account_verification starts the verify job (the job of POST …/verify),
+//     identity_verification the identify job, both the verify job (the
+//     simulator's own: its results hold account numbers and owners alike),
+//     any other products, or no data_request, a standard aggregation: 202.
+//     A requested account_verification or identity_verification the
+//     institution does not support: 201, the member created, no job for
+//     that product (another requested product still starts its job; with
+//     none, the member stays CREATED and idle). An empty products list
+//     starts nothing: 200 (the simulator's own reading of MX's 200). A
+//     member.skip_aggregation, whatever its value, is a 400
+//     "skip_aggregation is not a field of v20250224; use
+//     data_request.products" (the simulator's own strictness: the field is
+//     not in v20250224's schema).
+//   - updateMember. v20111101 honours skip_aggregation; v20250224 refuses
+//     it (400, the simulator's own strictness) and new credentials always
+//     start an aggregation.
+//   - Institutions. v20111101's InstitutionResponse carries
+//     supports_account_verification, supports_account_identification,
+//     supports_account_statement and supports_transaction_history, and list
+//     institutions filters on those booleans. v20250224's carries guid,
+//     created_at, is_hidden and supported_products (an array of product
+//     names) instead; its schema has no supports_account_* nor
+//     supports_transaction_history, so they are not sent. List
+//     institutions in v20250224 filters on supported_products (the spec's
+//     array parameter: repeated, as supported_products[]=, or
+//     comma-separated; values as the parameter's enum,
+//     account_verification, identity_verification, transactions, history,
+//     statements, investments, rewards, and transaction_history for
+//     history; an institution must support every one; another value is a
+//     400) and ignores the v20111101 booleans. Both versions search by name
+//     (required here, the simulator's own strictness; a substring of the
+//     name or url) and iso_country_code.
+//   - requestWidgetURL. v20250224 takes data_request.products:
+//     account_verification gives the verification mode, other products the
+//     aggregation mode; without data_request, mode, which v20250224's
+//     WidgetRequest still declares. include_identity,
+//     include_transactions and disable_background_agg are declared by both
+//     specs: accepted and ignored. A data_request in v20111101 is not a
+//     field and is ignored.
+//   - most_recent_job_guid: the guid of the member's latest job (JOB-…, or
+//     null) in v20250224; null in v20111101, whose spec types it boolean.
+//   - A user without an email has no email field in v20250224 (its schema
+//     does not make email nullable) and email null in v20111101.
+//
+// # X-CALLBACK-PAYLOAD
+//
+// createMember, updateMember, verifyMember, aggregateMember,
+// identifyMember and requestWidgetURL accept the optional request header
+// X-CALLBACK-PAYLOAD, in both versions: base64 (standard or URL alphabet,
+// padded or not; the spec's own example is a uuid), at most 1024
+// characters; longer or not base64 is a 400. MX: "The X-CALLBACK-PAYLOAD
+// header will appear if it was set in the Create Member or Update Member
+// Platform API request that initiated this webhook"
+// (docs.mx.com/resources/webhooks/member). The member remembers the
+// payload of the request that started its current job (or none, when that
+// request had none; a request that starts nothing, e.g. the same job
+// already running, changes nothing), and every MEMBER and
+// member_data_updated (VERIFICATION, AGGREGATION) webhook of that job,
+// across its MFA rounds, carries the HTTP header X-CALLBACK-PAYLOAD with
+// that value. CONNECTION_STATUS webhooks do not. The Connect widget's
+// members have none.
 //
 // # Jobs
 //
-// A member records its running job (kind, start, MFA round) and every read
-// applies what the clock says has happened. A job or resume run lasts the
+// A member records its job (kind, start, MFA round) and every read applies
+// what the clock says has happened. A job or resume run lasts the
 // aggregation time (WithAggregationTime, 2s by default; WithClock swaps the
-// clock). Starting the job type that is already running is a no-op; another
-// type gets 409. A challenge left unanswered for the MFA window
+// clock). Starting the job type that is already running (or waiting for
+// MFA answers) is a no-op answered 202; another type gets 409 (MX's errors
+// page). A premium job the institution does not support is a 400 ("Member's
+// institution does not support instant account verification." / "…account
+// identification."). A challenge left unanswered for the MFA window
 // (WithMFAWindow, 5m) turns EXPIRED. Without WithWebhook there are no
 // background goroutines; with it, see Webhooks.
 //
+// is_being_aggregated, in the member (create, read, list, update, job and
+// resume answers), the member status and the MEMBER webhook, is whether
+// the member has a job: true while a run is in progress and while the job
+// waits CHALLENGED for answers, as MX's MFA guide shows it. A fleet must
+// still treat CHALLENGED as waiting for the user. After answers: RESUMED
+// with is_being_aggregated true, then CONNECTED (or REJECTED, CHALLENGED
+// again, ...) with it false once no job is left.
+//
+// # MFA
+//
+// The read member status of a CHALLENGED member is what MX's MFA guide
+// shows (docs.mx.com/products/connectivity/overview/mfa,
+// docs.mx.com/aggregation/guides/mfa):
+//
+//	{"member":{"aggregated_at":"…","challenges":[{"field_name":null,
+//	 "guid":"CRD-…","label":"What city were you born in?","type":0}],
+//	 "connection_status":"CHALLENGED","guid":"MBR-…","is_authenticated":false,
+//	 "is_being_aggregated":true,"successfully_aggregated_at":…,
+//	 "has_processed_*":…}}
+//
+// A TEXT challenge there is exactly those four fields, type the integer 0
+// and field_name null (the spec types type as a string: this is the one
+// place the simulator follows MX's guide against it). Other types there
+// (OPTIONS, IMAGE_DATA, IMAGE_OPTIONS, TOKEN), and every challenge of GET
+// …/challenges, are the spec's ChallengeResponse with a string type
+// ("TEXT", "OPTIONS", …) and field_name set; MX documents no other
+// integers. Answer with PUT …/resume {"member":{"challenges":[{"guid",
+// "value"}]}}, every outstanding challenge answered (else 400; 405 when
+// not CHALLENGED); 202.
+//
+// # MX Bank
+//
+// Institution mxbank ("MX Bank") has MX Bank's login fields as MX shows
+// them (guids from MX's SDK samples; field names, labels and types from
+// the spec's CredentialResponse example):
+//
+//	guid CRD-9f61fb4c-912c-bd1e-b175-ccc7f0275cc1 field_name LOGIN
+//	     label Username field_type TEXT type TEXT display_order 1
+//	guid CRD-e3d7ea81-aac7-05e9-fbdd-4b493c6e474d field_name PASSWORD
+//	     label Password field_type PASSWORD type PASSWORD display_order 2
+//
+// and so, with their own guids, do the other institutions: mxbank_noid
+// ("MX Bank (no identification)", which supports verification only, not
+// identity_verification) and thirty "Filler Bank NN" for search paging
+// (every third without identification). The simulator finds a member's
+// username and password by the field names LOGIN and PASSWORD. supported
+// products: account_verification and identity_verification as supported,
+// transactions and transaction_history always.
+//
+// As with MX Bank (docs.mx.com/resources/test-platform/mxbank/), the
+// outcome is chosen by the member's credentials, never by a global switch;
+// switch scenarios by updating the password. With username mxuser the
+// password picks it:
+//
+//	password         outcome                                        source
+//	anything else    CONNECTED with 2 accounts (checking, savings), MX
+//	                 one account number and one owner each
+//	challenge        TEXT "What city were you born in?": correct ->  MX
+//	                 CONNECTED, challenge -> a follow-up TEXT round
+//	                 (then correct; MX's multi-round MFA example),
+//	                 anything else -> REJECTED
+//	options          OPTIONS, the option valued "correct"           MX
+//	image            an image challenge, answer correct; sent as    MX
+//	                 type IMAGE_DATA (MX's wire name UNCONFIRMED)
+//	BAD_REQUEST      FAILED                                         MX
+//	UNAUTHORIZED     DENIED                                         MX
+//	challenge_again  TEXT answered correct comes back once with a   simulator
+//	                 new TEXT question; correct again -> CONNECTED
+//	two_step         OPTIONS (where to send a code; any option),    simulator
+//	                 then TEXT "Enter the code we sent": 123456
+//	image_options    IMAGE_OPTIONS, the option valued "correct"     simulator
+//	                 (its value or its data_uri)
+//	token            TOKEN, answer correct                          simulator
+//	LOCKED           LOCKED                                         simulator
+//	IMPEDED          IMPEDED                                        simulator
+//	DISABLED         DISABLED                                       simulator
+//	DEGRADED         the member's first job ends DEGRADED, later    simulator
+//	                 ones CONNECTED
+//	many             CONNECTED with 60 account numbers and 30       simulator
+//	                 account owners
+//
+// Any other username is DENIED (the simulator's own). Usernames, passwords
+// and typed MFA answers may carry a "+tag" suffix that the simulator
+// ignores ("challenge+7f3a" reads as "challenge"), so tests can make every
+// secret they send unique and then search for it in Redis and logs.
+//
+// Every user also has static test members, reachable by guid, not listed,
+// modelled on the test members of MX's legacy Nexus API
+// (docs.mx.com/nexus/test-endpoints; the Platform API has none, so they
+// are the simulator's own here): test_nexus_member (2 account numbers, 2
+// owners), unverified (owners, no account numbers) and unidentified
+// (account numbers, no owners). They start CONNECTED and every job on them
+// ends CONNECTED.
+//
 // # Scenarios
 //
-// As with MX's test bank, the outcome is chosen by the member's credentials,
-// never by a global switch. Institution mxbank ("MX Bank") supports
-// verification and identification; mxbank_noid supports verification only;
-// thirty "Filler Bank NN" institutions exist for search paging. With username
-// mxuser (any other username is DENIED), the password picks the scenario:
-//
-//	password         outcome
-//	challenge        TEXT "What city were you born in?": correct -> CONNECTED,
-//	                 challenge -> a follow-up TEXT round (then correct),
-//	                 anything else -> REJECTED
-//	challenge_again  TEXT answered correct comes back once with a new TEXT
-//	                 question; correct again -> CONNECTED
-//	options          OPTIONS, the option valued "correct" -> CONNECTED
-//	two_step         OPTIONS (where to send a code; any option), then TEXT
-//	                 "Enter the code we sent": 123456 -> CONNECTED
-//	image            IMAGE_DATA, answer correct
-//	image_options    IMAGE_OPTIONS, the option valued "correct" (its value
-//	                 or its data_uri)
-//	token            TOKEN, answer correct
-//	UNAUTHORIZED     DENIED
-//	LOCKED           LOCKED
-//	IMPEDED          IMPEDED
-//	DISABLED         DISABLED
-//	BAD_REQUEST      FAILED
-//	DEGRADED         the member's first job ends DEGRADED, later ones CONNECTED
-//	many             CONNECTED with 60 account numbers and 30 account owners
-//	anything else    CONNECTED with 2 accounts (checking, savings), one
-//	                 account number and one owner each
-//
-// Usernames, passwords and typed MFA answers may carry a "+tag" suffix that
-// the simulator ignores ("challenge+7f3a" reads as "challenge"), so tests
-// can make every secret they send unique and then search for it in Redis
-// and logs.
-//
-// Every user also has MX's documented test members (reachable by guid, not
-// listed): test_nexus_member (2 account numbers, 2 owners), unverified
-// (owners, no account numbers) and unidentified (account numbers, no
-// owners). They start CONNECTED and every job on them ends CONNECTED.
-//
 // Scenarios returns the table of end-to-end scenarios (also served at
-// GET /_sim/scenarios), with what a fleet should conclude from each.
+// GET /_sim/scenarios), with what a fleet should conclude from each. Each
+// says its Source: SourceMXDocs for the ones MX documents for MX Bank
+// (success, challenge, challenge_followup, challenge_wrong, options, image,
+// denied, bad_request; Doc is MX's page), so that they can be run against
+// MX's integration environment too, SourceSimulator for the rest. A
+// scenario's Credentials are keyed "username" and "password": they match
+// the institution's credential labels case-insensitively, not its field
+// names.
 //
 // # Webhooks
 //
 // WithWebhook(url) makes the simulator POST MX-style webhooks to url, as
 // given (query string included), with Content-Type application/json;
-// charset=utf-8. Each job run, and each parked challenge, then also arms a
-// timer (time.AfterFunc: the aggregation time, or the MFA window) that
-// applies the outcome under the lock by the same code as a read, so the
+// charset=utf-8 (and X-CALLBACK-PAYLOAD, see there). Each job run, and
+// each parked challenge, then also arms a timer (time.AfterFunc: the
+// aggregation time, or the MFA window) that applies the outcome under the
+// lock by the same code as a read, so the
 // webhooks go out whether or not anybody reads the member, and exactly once
 // whoever applies the outcome first. (On a WithClock clock the timers fire
 // on real time and apply only what that clock says; reads then do the rest.)
@@ -92,7 +275,8 @@
 //	{"type":"MEMBER","action":"UPDATED","guid","member_guid","user_guid",
 //	 "user_id","id" (the member's partner id or null),"institution_code",
 //	 "connection_status","connection_status_id","connection_status_message",
-//	 "is_being_aggregated":false,"aggregated_at","created_at"} (unix seconds)
+//	 "is_being_aggregated" (true only when CHALLENGED: the job waits),
+//	 "aggregated_at","created_at"} (unix seconds)
 //
 // then, for CHALLENGED, DENIED, EXPIRED, IMPAIRED, IMPEDED, LOCKED,
 // PREVENTED and REJECTED,
@@ -119,8 +303,9 @@
 //
 // POST /users/{user_guid}/widget_urls answers <base>/_sim/connect/<token>.
 // The token remembers the user and the request's mode (verification, else
-// aggregation, MX's default), current_member_guid, current_institution_code
-// and color_scheme. MX's URLs are "valid 10 minutes or one use"; the
+// aggregation, MX's default; in v20250224 from data_request.products, see
+// Versions), current_member_guid, current_institution_code and
+// color_scheme. MX's URLs are "valid 10 minutes or one use"; the
 // simulator's page can be loaded, and reloaded, until 10 minutes after the
 // request (then, or for an unknown token or deleted user, a 404 page), and
 // its JSON endpoints accept the token for an hour so that a session under
@@ -135,7 +320,8 @@
 //     skipped when the token has a current_institution_code, and when it has
 //     a current_member_guid the page goes straight to that member's progress
 //   - credentials: <input name="username">, <input name="password"
-//     type="password">, <button id="connect">; a refusal shows <div
+//     type="password"> (each input is named by its field's label,
+//     lower-cased), <button id="connect">; a refusal shows <div
 //     id="error">
 //   - progress: <div id="progress" data-status="...">, polled every 300ms
 //   - MFA: TEXT, TOKEN and IMAGE_DATA as <input data-challenge="guid"> with
@@ -154,10 +340,12 @@
 // connection_status (the integer id)} on every status change, and
 // mx/connect/memberConnected {user_guid, member_guid}.
 //
-// The page's JSON endpoints (application/json, MX's error shape):
+// The page's JSON endpoints (application/json, MX's error shape; not MX's
+// API, so no Accept-Version):
 //
 //	POST /_sim/connect/{token}/members
 //	     {"institution_code":"mxbank","credentials":{"username":"..","password":".."}}
+//	     (keyed by label or field_name, case-insensitively)
 //	     createMember for the token's user (same checks and duplicate 409),
 //	     then verifyMember (verification mode) or aggregateMember; 200
 //	GET  /_sim/connect/{token}/members/{member_guid}
@@ -167,9 +355,10 @@
 //
 // all answering {"member_guid","user_guid","institution_code",
 // "institution_name","connection_status","connection_status_id",
-// "is_being_aggregated","challenges":[as the API's, empty unless
-// CHALLENGED]}. They are counted in Stats under the operationIds they
-// stand for.
+// "is_being_aggregated","challenges":[as GET …/challenges', empty unless
+// CHALLENGED]}, where is_being_aggregated is whether a run is in progress
+// (false while CHALLENGED, unlike the API's). They are counted in Stats
+// under the operationIds they stand for.
 //
 // # Simulator endpoints
 //

@@ -130,12 +130,12 @@ func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request) bool {
 	case chance(f.RateLimitRate):
 		secs := int64((f.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		writeReply(w, errReply(http.StatusTooManyRequests, "too many requests"))
+		writeReply(w, r, errReply(http.StatusTooManyRequests, "too many requests"))
 		return false
 	case chance(f.ErrorRate):
 		codes := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
 		code := codes[rand.IntN(len(codes))]
-		writeReply(w, errReply(code, "simulated server error (%d)", code))
+		writeReply(w, r, errReply(code, "simulated server error (%d)", code))
 		return false
 	}
 	return true

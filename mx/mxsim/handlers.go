@@ -1,12 +1,14 @@
 package mxsim
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,12 +46,33 @@ func (s *Server) apiRoutes() {
 
 // ---- users
 
-func (u *user) json() userJSON {
+func (u *user) json(version string) any {
+	if version == VersionCurrent {
+		return userV2JSON{Email: nullable(u.email), GUID: u.guid, ID: nullable(u.id), IsDisabled: u.isDisabled, Metadata: nullable(u.metadata)}
+	}
 	return userJSON{Email: nullable(u.email), GUID: u.guid, ID: nullable(u.id), IsDisabled: u.isDisabled, Metadata: nullable(u.metadata)}
 }
 
+// guidOnly are the operations whose v20250224 paths still take the user's
+// and member's guid ({user_guid}, {member_guid}) rather than an identifier.
+var guidOnly = map[string]bool{"listAccountNumbersByMember": true, "requestWidgetURL": true}
+
+// identifiers is whether the call's path takes identifiers: in v20250224,
+// {user_identifier} and {member_identifier} are MX's guid or the
+// partner-defined id.
+func (c *call) identifiers() bool { return c.current() && !guidOnly[c.op] }
+
 func (s *Server) lookupUser(c *call) (*user, reply, bool) {
-	u := s.users[c.path("user_guid")]
+	key := c.path("user_guid")
+	u := s.users[key]
+	if u == nil && c.identifiers() && key != "" {
+		for _, guid := range s.userOrder {
+			if s.users[guid].id == key {
+				u = s.users[guid]
+				break
+			}
+		}
+	}
 	if u == nil {
 		return nil, errReply(http.StatusNotFound, "user not found"), false
 	}
@@ -89,7 +112,7 @@ func (s *Server) createUser(c *call) reply {
 	s.addStaticMembers(u, c.now)
 	s.users[u.guid] = u
 	s.userOrder = append(s.userOrder, u.guid)
-	return ok(http.StatusOK, map[string]any{"user": u.json()})
+	return ok(http.StatusOK, map[string]any{"user": u.json(c.version)})
 }
 
 func (s *Server) listUsers(c *call) reply {
@@ -102,7 +125,7 @@ func (s *Server) listUsers(c *call) reply {
 		}
 		disabled = &b
 	}
-	out := []userJSON{}
+	out := []any{}
 	for _, guid := range s.userOrder {
 		u := s.users[guid]
 		if id := q.Get("id"); id != "" && u.id != id {
@@ -114,7 +137,7 @@ func (s *Server) listUsers(c *call) reply {
 		if disabled != nil && u.isDisabled != *disabled {
 			continue
 		}
-		out = append(out, u.json())
+		out = append(out, u.json(c.version))
 	}
 	return listReply(c, "users", 1000, out)
 }
@@ -124,7 +147,7 @@ func (s *Server) readUser(c *call) reply {
 	if !okay {
 		return rep
 	}
-	return ok(http.StatusOK, map[string]any{"user": u.json()})
+	return ok(http.StatusOK, map[string]any{"user": u.json(c.version)})
 }
 
 func (s *Server) updateUser(c *call) reply {
@@ -153,7 +176,7 @@ func (s *Server) updateUser(c *call) reply {
 	set(&u.email, req.User.Email)
 	set(&u.isDisabled, req.User.IsDisabled)
 	set(&u.metadata, req.User.Metadata)
-	return ok(http.StatusOK, map[string]any{"user": u.json()})
+	return ok(http.StatusOK, map[string]any{"user": u.json(c.version)})
 }
 
 // set stores *p in dst when p is not nil.
@@ -185,19 +208,29 @@ func (s *Server) listInstitutions(c *call) reply {
 		return errReply(http.StatusBadRequest, "name is required")
 	}
 	var filters []func(*institution) bool
-	for param, has := range map[string]func(*institution) bool{
-		"supports_account_verification":   func(in *institution) bool { return in.supportsVerification },
-		"supports_account_identification": func(in *institution) bool { return in.supportsIdentify },
-		"supports_account_statement":      func(*institution) bool { return false },
-		"supports_transaction_history":    func(*institution) bool { return true },
-	} {
-		if v := q.Get(param); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return errReply(http.StatusBadRequest, "%s must be a boolean", param)
-			}
-			if b {
-				filters = append(filters, has)
+	if c.current() {
+		wanted, rep, okay := productsFilter(q)
+		if !okay {
+			return rep
+		}
+		for _, p := range wanted {
+			filters = append(filters, func(in *institution) bool { return in.supportsProduct(p) })
+		}
+	} else {
+		for param, has := range map[string]func(*institution) bool{
+			"supports_account_verification":   func(in *institution) bool { return in.supportsVerification },
+			"supports_account_identification": func(in *institution) bool { return in.supportsIdentify },
+			"supports_account_statement":      func(*institution) bool { return false },
+			"supports_transaction_history":    func(*institution) bool { return true },
+		} {
+			if v := q.Get(param); v != "" {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return errReply(http.StatusBadRequest, "%s must be a boolean", param)
+				}
+				if b {
+					filters = append(filters, has)
+				}
 			}
 		}
 	}
@@ -206,7 +239,7 @@ func (s *Server) listInstitutions(c *call) reply {
 			return slices.ContainsFunc(countries, func(cc string) bool { return strings.EqualFold(cc, "US") })
 		})
 	}
-	out := []institutionJSON{}
+	out := []any{}
 	for _, in := range s.institutions {
 		if !strings.Contains(strings.ToLower(in.name), name) && !strings.Contains(strings.ToLower(in.url), name) {
 			continue
@@ -214,9 +247,35 @@ func (s *Server) listInstitutions(c *call) reply {
 		if !all(filters, in) {
 			continue
 		}
-		out = append(out, in.json())
+		out = append(out, in.json(c.version))
 	}
 	return listReply(c, "institutions", 100, out)
+}
+
+// productsFilter reads v20250224's supported_products query parameter (an
+// array: repeated, as supported_products[]=, or comma-separated) as
+// product names. Its values are the parameter's enum (account_verification,
+// identity_verification, transactions, history, statements, investments,
+// rewards); "history" is the institution's transaction_history, which is
+// accepted too.
+func productsFilter(q url.Values) ([]string, reply, bool) {
+	var out []string
+	for _, v := range append(q["supported_products"], q["supported_products[]"]...) {
+		for p := range strings.SplitSeq(v, ",") {
+			p = strings.TrimSpace(p)
+			switch {
+			case p == "":
+				continue
+			case p == "history":
+				p = productTransactionHistory
+			case !slices.Contains(products, p):
+				return nil, errReply(http.StatusBadRequest, "supported_products: %q is not one of account_verification, "+
+					"identity_verification, transactions, history, statements, investments, rewards", p), false
+			}
+			out = append(out, p)
+		}
+	}
+	return out, reply{}, true
 }
 
 func all[T any](preds []func(T) bool, v T) bool {
@@ -241,7 +300,7 @@ func (s *Server) readInstitution(c *call) reply {
 	if !okay {
 		return rep
 	}
-	return ok(http.StatusOK, map[string]any{"institution": in.json()})
+	return ok(http.StatusOK, map[string]any{"institution": in.json(c.version)})
 }
 
 func (s *Server) listInstitutionCredentials(c *call) reply {
@@ -283,12 +342,12 @@ func (m *member) statusMessage() string {
 	return msg
 }
 
-func (m *member) json() memberJSON {
+func (m *member) json(version string) memberJSON {
 	useCases := m.useCases
 	if useCases == nil {
 		useCases = []string{}
 	}
-	return memberJSON{
+	j := memberJSON{
 		AggregatedAt:                    timestamp(m.aggregatedAt),
 		BackgroundAggregationIsDisabled: m.bgAggDisabled,
 		ConnectionStatus:                m.status,
@@ -306,10 +365,14 @@ func (m *member) json() memberJSON {
 		UserGUID:                        m.user.guid,
 		UserID:                          nullable(m.user.id),
 	}
+	if version == VersionCurrent {
+		j.MostRecentJobGUID = nullable(m.lastJobGUID)
+	}
+	return j
 }
 
-func memberReply(status int, m *member) reply {
-	return ok(status, map[string]any{"member": m.json()})
+func memberReply(c *call, status int, m *member) reply {
+	return ok(status, map[string]any{"member": m.json(c.version)})
 }
 
 // lookupMember finds the user and member of the path, brought up to now.
@@ -318,7 +381,16 @@ func (s *Server) lookupMember(c *call) (*member, reply, bool) {
 	if !okay {
 		return nil, rep, false
 	}
-	m := u.members[c.path("member_guid")]
+	key := c.path("member_guid")
+	m := u.members[key]
+	if m == nil && c.identifiers() && key != "" {
+		for _, guid := range u.order {
+			if u.members[guid].id == key {
+				m = u.members[guid]
+				break
+			}
+		}
+	}
 	if m == nil {
 		return nil, errReply(http.StatusNotFound, "member not found"), false
 	}
@@ -378,8 +450,87 @@ func checkUseCases(uc []string) (reply, bool) {
 	return reply{}, true
 }
 
+// callbackHeader is MX's optional request header whose value MX returns
+// in the member's MEMBER and member_data_updated webhooks.
+const callbackHeader = "X-CALLBACK-PAYLOAD"
+
+// callbackPayload is the call's X-CALLBACK-PAYLOAD ("" without one): a
+// base64 string (standard or URL alphabet, padded or not: the spec's own
+// example is a uuid) of at most 1024 characters, else a 400.
+func callbackPayload(c *call) (string, reply, bool) {
+	v := strings.TrimSpace(c.r.Header.Get(callbackHeader))
+	switch {
+	case v == "":
+		return "", reply{}, true
+	case len(v) > 1024:
+		return "", errReply(http.StatusBadRequest, "%s is longer than 1024 characters", callbackHeader), false
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if _, err := enc.DecodeString(v); err == nil {
+			return v, reply{}, true
+		}
+	}
+	return "", errReply(http.StatusBadRequest, "%s must be a base64 string", callbackHeader), false
+}
+
+// dataRequest is v20250224's DataRequest: the products to aggregate.
+type dataRequest struct {
+	Products *[]string `json:"products"`
+}
+
+// check is the 400 of a data request without products or with a product
+// that is not one of v20250224's.
+func (dr *dataRequest) check() (reply, bool) {
+	if dr.Products == nil {
+		return errReply(http.StatusBadRequest, "data_request.products is required"), false
+	}
+	for _, p := range *dr.Products {
+		if !slices.Contains(products, p) {
+			return errReply(http.StatusBadRequest, "data_request.products: %q is not one of %s", p, strings.Join(products, ", ")), false
+		}
+	}
+	return reply{}, true
+}
+
+func (dr *dataRequest) has(p string) bool {
+	return dr != nil && dr.Products != nil && slices.Contains(*dr.Products, p)
+}
+
+// productsPlan is what creating a member with a data request (v20250224)
+// does: the job to start ("" for none) and whether a requested product
+// failed because the institution does not support it. No data request is
+// a standard aggregation (MX: "Once you successfully create a member, MX
+// will immediately validate the provided credentials and attempt to
+// aggregate data"); account_verification starts the verify job,
+// identity_verification the identify job, both the verify job (whose
+// results hold account numbers and owners alike), any other product alone
+// a standard aggregation; an empty products list starts nothing.
+func productsPlan(in *institution, dr *dataRequest) (kind string, failed bool) {
+	if dr == nil {
+		return kindAggregate, false
+	}
+	verify, identify := dr.has(productAccountVerification), dr.has(productIdentityVerification)
+	failed = verify && !in.supportsVerification || identify && !in.supportsIdentify
+	other := slices.ContainsFunc(*dr.Products, func(p string) bool {
+		return p != productAccountVerification && p != productIdentityVerification
+	})
+	switch {
+	case verify && in.supportsVerification:
+		kind = kindVerify
+	case identify && in.supportsIdentify:
+		kind = kindIdentify
+	case other:
+		kind = kindAggregate
+	}
+	return kind, failed
+}
+
 func (s *Server) createMember(c *call) reply {
 	u, rep, okay := s.lookupUser(c)
+	if !okay {
+		return rep
+	}
+	callback, rep, okay := callbackPayload(c)
 	if !okay {
 		return rep
 	}
@@ -389,10 +540,11 @@ func (s *Server) createMember(c *call) reply {
 			Credentials                     []credentialValue `json:"credentials"`
 			ID                              string            `json:"id"`
 			Metadata                        string            `json:"metadata"`
-			SkipAggregation                 bool              `json:"skip_aggregation"`
+			SkipAggregation                 *bool             `json:"skip_aggregation"`
 			BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled"`
 			UseCases                        []string          `json:"use_cases"`
 		} `json:"member"`
+		DataRequest *dataRequest `json:"data_request"` // v20250224
 	}
 	if rep, okay := c.decode(&req); !okay {
 		return rep
@@ -405,9 +557,20 @@ func (s *Server) createMember(c *call) reply {
 		return errReply(http.StatusBadRequest, "institution_code is required")
 	case len(mr.Credentials) == 0:
 		return errReply(http.StatusBadRequest, "credentials are required")
+	case c.current() && mr.SkipAggregation != nil:
+		return errReply(http.StatusBadRequest, "skip_aggregation is not a field of %s; use data_request.products", VersionCurrent)
 	}
 	if rep, okay := checkUseCases(mr.UseCases); !okay {
 		return rep
+	}
+	dr := req.DataRequest
+	if !c.current() {
+		dr = nil // not a field of v20111101
+	}
+	if dr != nil {
+		if rep, okay := dr.check(); !okay {
+			return rep
+		}
 	}
 	in, rep, okay := s.lookupInstitution(mr.InstitutionCode)
 	if !okay {
@@ -422,11 +585,26 @@ func (s *Server) createMember(c *call) reply {
 		return rep
 	}
 	m.id, m.metadata, m.useCases, m.bgAggDisabled = mr.ID, mr.Metadata, mr.UseCases, mr.BackgroundAggregationIsDisabled
-	if !mr.SkipAggregation {
-		_ = m.startJob(kindAggregate, c.now) // a new member runs nothing yet
-		s.schedule(m, c.now)
+	if !c.current() {
+		// v20111101: an aggregation unless skip_aggregation; 200 either way
+		if mr.SkipAggregation == nil || !*mr.SkipAggregation {
+			_, _, _ = s.runJob(m, kindAggregate, c.now, callback) // a new member runs nothing yet
+		}
+		return memberReply(c, http.StatusOK, m)
 	}
-	return memberReply(http.StatusOK, m)
+	// v20250224: 202 when a job was requested, 201 when a requested
+	// product failed, 200 when nothing was requested
+	kind, failed := productsPlan(in, dr)
+	if kind != "" {
+		_, _, _ = s.runJob(m, kind, c.now, callback) // supported, and a new member runs nothing yet
+	}
+	switch {
+	case failed:
+		return memberReply(c, http.StatusCreated, m)
+	case kind != "":
+		return memberReply(c, http.StatusAccepted, m)
+	}
+	return memberReply(c, http.StatusOK, m)
 }
 
 // addMember adds a member of u at in with checked credentials, unless the
@@ -452,7 +630,7 @@ func (s *Server) listMembers(c *call) reply {
 	for _, guid := range u.order {
 		m := u.members[guid]
 		s.advance(m, c.now)
-		out = append(out, m.json())
+		out = append(out, m.json(c.version))
 	}
 	return listReply(c, "members", 1000, out)
 }
@@ -462,11 +640,15 @@ func (s *Server) readMember(c *call) reply {
 	if !okay {
 		return rep
 	}
-	return memberReply(http.StatusOK, m)
+	return memberReply(c, http.StatusOK, m)
 }
 
 func (s *Server) updateMember(c *call) reply {
 	m, rep, okay := s.lookupMember(c)
+	if !okay {
+		return rep
+	}
+	callback, rep, okay := callbackPayload(c)
 	if !okay {
 		return rep
 	}
@@ -475,7 +657,7 @@ func (s *Server) updateMember(c *call) reply {
 			Credentials                     []credentialValue `json:"credentials"`
 			ID                              *string           `json:"id"`
 			Metadata                        *string           `json:"metadata"`
-			SkipAggregation                 bool              `json:"skip_aggregation"`
+			SkipAggregation                 *bool             `json:"skip_aggregation"`
 			BackgroundAggregationIsDisabled *bool             `json:"background_aggregation_is_disabled"`
 			UseCases                        []string          `json:"use_cases"`
 		} `json:"member"`
@@ -484,14 +666,17 @@ func (s *Server) updateMember(c *call) reply {
 		return rep
 	}
 	mr := req.Member
-	if mr == nil {
+	switch {
+	case mr == nil:
 		return errReply(http.StatusBadRequest, "member is required")
+	case c.current() && mr.SkipAggregation != nil:
+		return errReply(http.StatusBadRequest, "skip_aggregation is not a field of %s", VersionCurrent)
 	}
 	if rep, okay := checkUseCases(mr.UseCases); !okay {
 		return rep
 	}
 	var creds map[string]string
-	aggregate := len(mr.Credentials) > 0 && !mr.SkipAggregation
+	aggregate := len(mr.Credentials) > 0 && (mr.SkipAggregation == nil || !*mr.SkipAggregation)
 	if len(mr.Credentials) > 0 {
 		if creds, rep, okay = mergeCredentials(m.inst, m.creds, mr.Credentials); !okay {
 			return rep
@@ -512,10 +697,10 @@ func (s *Server) updateMember(c *call) reply {
 		m.needsNewCreds = false
 	}
 	if aggregate {
-		_ = m.startJob(kindAggregate, c.now) // checked above
+		_, _ = m.startJob(kindAggregate, c.now, callback) // checked above
 		s.schedule(m, c.now)
 	}
-	return memberReply(http.StatusOK, m)
+	return memberReply(c, http.StatusOK, m)
 }
 
 func (s *Server) deleteMember(c *call) reply {
@@ -547,22 +732,32 @@ func (s *Server) readMemberStatus(c *call) reply {
 		SuccessfullyAggregatedAt:   timestamp(m.succeededAt),
 	}
 	if m.status == statusChallenged {
-		st.Challenges = m.challenges
+		st.Challenges = statusChallenges(m.challenges)
 	}
 	return ok(http.StatusOK, map[string]any{"member": st})
 }
 
-// startJob is the handler of a job endpoint (identify, verify, aggregate).
+// startJob is the handler of a job endpoint (identify, verify,
+// aggregate): status when it starts the job, 202 when the member already
+// runs that job (MX: "a job of the same type is already running").
 func (s *Server) startJob(kind string, status int) handlerFunc {
 	return func(c *call) reply {
 		m, rep, okay := s.lookupMember(c)
 		if !okay {
 			return rep
 		}
-		if rep, okay := s.runJob(m, kind, c.now); !okay {
+		callback, rep, okay := callbackPayload(c)
+		if !okay {
 			return rep
 		}
-		return memberReply(status, m)
+		started, rep, okay := s.runJob(m, kind, c.now, callback)
+		if !okay {
+			return rep
+		}
+		if !started {
+			return memberReply(c, http.StatusAccepted, m)
+		}
+		return memberReply(c, status, m)
 	}
 }
 
@@ -578,16 +773,19 @@ func (in *institution) supports(kind string) (reply, bool) {
 	return reply{}, true
 }
 
-// runJob starts a job on the member as the job endpoints do.
-func (s *Server) runJob(m *member, kind string, now time.Time) (reply, bool) {
+// runJob starts a job on the member as the job endpoints do, for a request
+// with the X-CALLBACK-PAYLOAD callback, and says whether it started one
+// (false: that job was already running).
+func (s *Server) runJob(m *member, kind string, now time.Time, callback string) (bool, reply, bool) {
 	if rep, okay := m.inst.supports(kind); !okay {
-		return rep, false
+		return false, rep, false
 	}
-	if err := m.startJob(kind, now); errors.Is(err, errOtherJob) {
-		return errReply(http.StatusConflict, "%s: the member is running a %s job", err, m.job.kind), false
+	started, err := m.startJob(kind, now, callback)
+	if errors.Is(err, errOtherJob) {
+		return false, errReply(http.StatusConflict, "%s: the member is running a %s job", err, m.job.kind), false
 	}
 	s.schedule(m, now)
-	return reply{}, true
+	return started, reply{}, true
 }
 
 func (s *Server) listMemberChallenges(c *call) reply {
@@ -624,7 +822,7 @@ func (s *Server) resumeAggregation(c *call) reply {
 	if rep, okay := s.resumeWith(m, given, c.now); !okay {
 		return rep
 	}
-	return memberReply(http.StatusAccepted, m)
+	return memberReply(c, http.StatusAccepted, m)
 }
 
 // resumeWith starts a resume run with answers to every outstanding
@@ -696,9 +894,19 @@ func (s *Server) listAccountNumbersByAccount(c *call) reply {
 
 // ---- widget URLs
 
+// requestWidgetURL answers a URL of the simulator's Connect widget. Its
+// mode is verification or aggregation (MX's default): in v20111101 from
+// mode; in v20250224 from data_request.products when given
+// (account_verification: verification), else from mode, which the
+// v20250224 spec still declares. include_identity, include_transactions
+// and disable_background_agg (declared by both specs) are accepted and
+// ignored.
 func (s *Server) requestWidgetURL(c *call) reply {
 	u, rep, okay := s.lookupUser(c)
 	if !okay {
+		return rep
+	}
+	if _, rep, okay := callbackPayload(c); !okay {
 		return rep
 	}
 	var req struct {
@@ -708,11 +916,12 @@ func (s *Server) requestWidgetURL(c *call) reply {
 		return rep
 	}
 	var w struct {
-		WidgetType             string `json:"widget_type"`
-		Mode                   string `json:"mode"`
-		CurrentMemberGUID      string `json:"current_member_guid"`
-		CurrentInstitutionCode string `json:"current_institution_code"`
-		ColorScheme            string `json:"color_scheme"`
+		WidgetType             string       `json:"widget_type"`
+		Mode                   string       `json:"mode"`
+		CurrentMemberGUID      string       `json:"current_member_guid"`
+		CurrentInstitutionCode string       `json:"current_institution_code"`
+		ColorScheme            string       `json:"color_scheme"`
+		DataRequest            *dataRequest `json:"data_request"` // v20250224
 	}
 	if len(req.WidgetURL) == 0 || string(req.WidgetURL) == "null" {
 		return errReply(http.StatusBadRequest, "widget_url is required")
@@ -723,12 +932,21 @@ func (s *Server) requestWidgetURL(c *call) reply {
 	if w.WidgetType == "" {
 		return errReply(http.StatusBadRequest, "widget_type is required")
 	}
-	s.pruneWidgets(c.now)
-	token := fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
 	mode := w.Mode
+	if dr := w.DataRequest; dr != nil && c.current() {
+		if rep, okay := dr.check(); !okay {
+			return rep
+		}
+		mode = modeAggregation
+		if dr.has(productAccountVerification) {
+			mode = modeVerification
+		}
+	}
 	if mode != modeVerification {
 		mode = modeAggregation // MX's default
 	}
+	s.pruneWidgets(c.now)
+	token := fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
 	s.widgets[token] = widgetSession{token: token, sessionGUID: newGUID("SES"), userGUID: u.guid, widgetType: w.WidgetType,
 		mode: mode, currentMemberGUID: w.CurrentMemberGUID, currentInstitutionCode: w.CurrentInstitutionCode,
 		colorScheme: w.ColorScheme, created: c.now, request: req.WidgetURL}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,11 @@ import (
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
 
-const mxAccept = "application/vnd.mx.api.v1+json"
+// mxAccept is v20111101's media type; v20250224 answers jsonType.
+const (
+	mxAccept = "application/vnd.mx.api.v1+json"
+	jsonType = "application/json"
+)
 
 // fakeClock is a clock the test moves by hand.
 type fakeClock struct {
@@ -39,13 +44,30 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // env is a simulator behind an httptest server, on a fake clock, with
-// aggregation time aggTime.
+// aggregation time aggTime. Its API calls are in version (v20250224 when
+// empty).
 type env struct {
-	t     *testing.T
-	sim   *mxsim.Server
-	srv   *httptest.Server
-	clock *fakeClock
+	t       *testing.T
+	sim     *mxsim.Server
+	srv     *httptest.Server
+	clock   *fakeClock
+	version string
+	// observe, when set, sees every exchange (the request with its body
+	// readable again, and the answer)
+	observe func(req *http.Request, r resp)
 }
+
+// in is the same env making its API calls in version.
+func (e *env) in(version string) *env {
+	c := *e
+	c.version = version
+	return &c
+}
+
+// v1 is the same env making its API calls in v20111101.
+func (e *env) v1() *env { return e.in(mxsim.VersionPrevious) }
+
+func (e *env) current() bool { return e.version == "" || e.version == mxsim.VersionCurrent }
 
 const aggTime = 2 * time.Second
 
@@ -85,6 +107,10 @@ func (r resp) obj(t *testing.T) map[string]any {
 // test on transport errors.
 func (e *env) send(req *http.Request) resp {
 	e.t.Helper()
+	var orig *http.Request
+	if e.observe != nil {
+		orig = req.Clone(req.Context())
+	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
@@ -94,7 +120,14 @@ func (e *env) send(req *http.Request) resp {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return resp{res.StatusCode, res.Header, b}
+	r := resp{res.StatusCode, res.Header, b}
+	if e.observe != nil {
+		if orig.GetBody != nil {
+			orig.Body, _ = orig.GetBody()
+		}
+		e.observe(orig, r)
+	}
+	return r
 }
 
 func (e *env) newRequest(method, path string, body any) *http.Request {
@@ -121,13 +154,27 @@ func (e *env) newRequest(method, path string, body any) *http.Request {
 	return req
 }
 
-// do is an authenticated MX API call.
-func (e *env) do(method, path string, body any) resp {
+// apiRequest is an authenticated MX API request in the env's version:
+// Accept-Version v20250224 and Accept application/json, or Accept-Version
+// v20111101 and Accept application/vnd.mx.api.v1+json.
+func (e *env) apiRequest(method, path string, body any) *http.Request {
 	e.t.Helper()
 	req := e.newRequest(method, path, body)
 	req.SetBasicAuth(mxsim.DefaultClientID, mxsim.DefaultAPIKey)
-	req.Header.Set("Accept", mxAccept)
-	return e.send(req)
+	if e.current() {
+		req.Header.Set("Accept-Version", mxsim.VersionCurrent)
+		req.Header.Set("Accept", jsonType)
+	} else {
+		req.Header.Set("Accept-Version", e.version)
+		req.Header.Set("Accept", mxAccept)
+	}
+	return req
+}
+
+// do is an authenticated MX API call.
+func (e *env) do(method, path string, body any) resp {
+	e.t.Helper()
+	return e.send(e.apiRequest(method, path, body))
 }
 
 // must is do that expects status want.
@@ -151,7 +198,8 @@ type member struct {
 	Challenges               []struct {
 		GUID         string  `json:"guid"`
 		Label        string  `json:"label"`
-		Type         string  `json:"type"`
+		FieldName    *string `json:"field_name"`
+		Type         any     `json:"type"` // a string, or 0 for TEXT in the status (MX's MFA guide)
 		ImageData    *string `json:"image_data"`
 		Options      []struct{ GUID, Label, Value string }
 		ImageOptions []struct {
@@ -161,6 +209,20 @@ type member struct {
 	} `json:"challenges"`
 }
 
+// typeName is a challenge's type as the spec names it: the status writes
+// TEXT as the integer 0.
+func typeName(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		if v == 0 {
+			return "TEXT"
+		}
+	}
+	return "?"
+}
+
 func (e *env) createUser(id string) string {
 	e.t.Helper()
 	var out struct{ User struct{ GUID string } }
@@ -168,26 +230,28 @@ func (e *env) createUser(id string) string {
 	return out.User.GUID
 }
 
-// credentials maps field names to values as credential guids of an
+// credentials maps values keyed by lower-cased label ("username",
+// "password", as mxsim.Scenario.Credentials) to credential guids of an
 // institution.
-func (e *env) credentials(inst string, byName map[string]string) []map[string]string {
+func (e *env) credentials(inst string, byLabel map[string]string) []map[string]string {
 	e.t.Helper()
 	var out struct {
 		Credentials []struct {
-			GUID      string `json:"guid"`
-			FieldName string `json:"field_name"`
+			GUID  string `json:"guid"`
+			Label string `json:"label"`
 		}
 	}
 	e.must(200, "GET", "/institutions/"+inst+"/credentials", nil).into(e.t, &out)
 	var creds []map[string]string
 	for _, c := range out.Credentials {
-		creds = append(creds, map[string]string{"guid": c.GUID, "value": byName[c.FieldName]})
+		creds = append(creds, map[string]string{"guid": c.GUID, "value": byLabel[strings.ToLower(c.Label)]})
 	}
 	return creds
 }
 
 // createMember creates an mxbank member of user u with username mxuser and
-// the password, without aggregating.
+// the password, without aggregating: in v20250224 with an empty
+// data_request (200), in v20111101 with skip_aggregation.
 func (e *env) createMember(u, password string) string {
 	e.t.Helper()
 	return e.createMemberAt(u, "mxbank", map[string]string{"username": "mxuser", "password": password})
@@ -196,8 +260,13 @@ func (e *env) createMember(u, password string) string {
 func (e *env) createMemberAt(u, inst string, creds map[string]string) string {
 	e.t.Helper()
 	var out struct{ Member member }
-	e.must(200, "POST", "/users/"+u+"/members", map[string]any{"member": map[string]any{
-		"institution_code": inst, "credentials": e.credentials(inst, creds), "skip_aggregation": true}}).into(e.t, &out)
+	body := map[string]any{"member": map[string]any{"institution_code": inst, "credentials": e.credentials(inst, creds)}}
+	if e.current() {
+		body["data_request"] = map[string]any{"products": []string{}}
+	} else {
+		body["member"].(map[string]any)["skip_aggregation"] = true
+	}
+	e.must(200, "POST", "/users/"+u+"/members", body).into(e.t, &out)
 	if out.Member.ConnectionStatus != "CREATED" || out.Member.IsBeingAggregated {
 		e.t.Fatalf("new member: %+v", out.Member)
 	}

@@ -3,6 +3,9 @@ package mxsim
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
 )
 
 // institution is a bank the simulator knows, with its login fields.
@@ -20,16 +23,25 @@ type credential struct {
 	displayOrder                      int
 }
 
+// MX Bank's credential guids, as MX's own SDK samples use them.
 const (
 	mxbankUsernameGUID = "CRD-9f61fb4c-912c-bd1e-b175-ccc7f0275cc1"
 	mxbankPasswordGUID = "CRD-e3d7ea81-aac7-05e9-fbdd-4b493c6e474d"
 )
 
+// The field names of the login fields: MX's, from the spec's
+// CredentialResponse example (field_name LOGIN, label Username, field_type
+// TEXT). The simulator finds a member's username and password by them.
+const (
+	fieldLogin    = "LOGIN"
+	fieldPassword = "PASSWORD"
+)
+
 // loginFields are the username and password fields with the given guids.
 func loginFields(userGUID, passGUID string) []credential {
 	return []credential{
-		{guid: userGUID, fieldName: "username", fieldType: "TEXT", label: "Username", displayOrder: 1},
-		{guid: passGUID, fieldName: "password", fieldType: "PASSWORD", label: "Password", displayOrder: 2},
+		{guid: userGUID, fieldName: fieldLogin, fieldType: "TEXT", label: "Username", displayOrder: 1},
+		{guid: passGUID, fieldName: fieldPassword, fieldType: "PASSWORD", label: "Password", displayOrder: 2},
 	}
 }
 
@@ -72,18 +84,92 @@ func (in *institution) credentialByGUID(guid string) (credential, bool) {
 	return credential{}, false
 }
 
-func (in *institution) json() institutionJSON {
+// credentialByName finds a login field by what a caller calls it: its
+// label ("username" matches label "Username") or its field_name, case
+// insensitively.
+func (in *institution) credentialByName(name string) (credential, bool) {
+	for _, c := range in.credentials {
+		if strings.EqualFold(c.label, name) || strings.EqualFold(c.fieldName, name) {
+			return c, true
+		}
+	}
+	return credential{}, false
+}
+
+// Products of v20250224 (the spec's SupportedProducts).
+const (
+	productAccountVerification  = "account_verification"
+	productIdentityVerification = "identity_verification"
+	productTransactions         = "transactions"
+	productTransactionHistory   = "transaction_history"
+	productStatements           = "statements"
+	productInvestments          = "investments"
+	productRewards              = "rewards"
+)
+
+// products are v20250224's products, in the spec's order.
+var products = []string{productAccountVerification, productIdentityVerification, productTransactions,
+	productTransactionHistory, productStatements, productInvestments, productRewards}
+
+// supportedProducts is the institution's supported_products: verification
+// and identification as it supports them, transactions and history always,
+// never statements, investments or rewards (the simulator has none).
+func (in *institution) supportedProducts() []string {
+	var out []string
+	if in.supportsVerification {
+		out = append(out, productAccountVerification)
+	}
+	if in.supportsIdentify {
+		out = append(out, productIdentityVerification)
+	}
+	return append(out, productTransactions, productTransactionHistory)
+}
+
+func (in *institution) supportsProduct(p string) bool {
+	return slices.Contains(in.supportedProducts(), p)
+}
+
+// institutionCreatedAt is every institution's created_at (v20250224).
+var institutionCreatedAt = time.Date(2016, 10, 13, 18, 7, 57, 0, time.UTC)
+
+// json is the institution as InstitutionResponse of the version: in
+// v20111101 with the supports_* booleans, in v20250224 with guid,
+// created_at, is_hidden and supported_products instead (its schema has no
+// supports_account_* or supports_transaction_history).
+func (in *institution) json(version string) any {
+	if version == VersionCurrent {
+		return institutionV2JSON{
+			Code:                   in.code,
+			CreatedAt:              *timestamp(institutionCreatedAt),
+			ForgotPasswordURL:      in.url + "/forgot-password",
+			ForgotUsernameURL:      in.url + "/forgot-username",
+			GUID:                   in.guid,
+			InstructionalText:      in.instructionalText(),
+			InstructionalTextSteps: instructionalSteps(),
+			IsDisabledByClient:     false,
+			IsHidden:               false,
+			IsoCountryCode:         "US",
+			MediumLogoURL:          mediumLogoURL,
+			Name:                   in.name,
+			SmallLogoURL:           smallLogoURL,
+			SupportedProducts:      in.supportedProducts(),
+			SupportsOAuth:          false,
+			SupportsTaxDocument:    false,
+			TroubleSigningInURL:    in.url + "/login-trouble",
+			URL:                    in.url,
+		}
+	}
 	return institutionJSON{
 		Code:                          in.code,
 		ForgotPasswordURL:             in.url + "/forgot-password",
 		ForgotUsernameURL:             in.url + "/forgot-username",
-		InstructionalText:             "Use the username and password of your " + in.name + " online banking.",
-		InstructionalTextSteps:        []string{"Step 1: Enter your username.", "Step 2: Enter your password."},
+		InstructionalText:             in.instructionalText(),
+		InstructionalTextSteps:        instructionalSteps(),
 		IsDisabledByClient:            false,
 		IsoCountryCode:                "US",
-		MediumLogoURL:                 "https://content.moneydesktop.com/storage/MD_Assets/Ipad%20Logos/100x100/default_100x100.png",
+		MediumLogoURL:                 mediumLogoURL,
 		Name:                          in.name,
-		SmallLogoURL:                  "https://content.moneydesktop.com/storage/MD_Assets/Ipad%20Logos/50x50/default_50x50.png",
+		SmallLogoURL:                  smallLogoURL,
 		SupportsAccountIdentification: in.supportsIdentify,
 		SupportsAccountStatement:      false,
 		SupportsAccountVerification:   in.supportsVerification,
@@ -93,6 +179,19 @@ func (in *institution) json() institutionJSON {
 		TroubleSigningInURL:           in.url + "/login-trouble",
 		URL:                           in.url,
 	}
+}
+
+const (
+	mediumLogoURL = "https://content.moneydesktop.com/storage/MD_Assets/Ipad%20Logos/100x100/default_100x100.png"
+	smallLogoURL  = "https://content.moneydesktop.com/storage/MD_Assets/Ipad%20Logos/50x50/default_50x50.png"
+)
+
+func (in *institution) instructionalText() string {
+	return "Use the username and password of your " + in.name + " online banking."
+}
+
+func instructionalSteps() []string {
+	return []string{"Step 1: Enter your username.", "Step 2: Enter your password."}
 }
 
 func (c credential) json() credentialJSON {

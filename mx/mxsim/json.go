@@ -1,9 +1,10 @@
 package mxsim
 
-// The JSON shapes of MX's v20111101 responses (components/schemas of the
-// OpenAPI document). Nullable fields the simulator has no value for are
-// pointers and go out as null; arrays the spec does not mark nullable are
-// sent empty or left out, never null.
+// The JSON shapes of MX's responses (components/schemas of the OpenAPI
+// documents of v20111101 and v20250224; where the two differ, the type
+// says so). Nullable fields the simulator has no value for are pointers
+// and go out as null; arrays the spec does not mark nullable are sent
+// empty or left out, never null.
 
 type errorJSON struct {
 	Error struct {
@@ -18,7 +19,8 @@ type paginationJSON struct {
 	TotalPages   int `json:"total_pages"`
 }
 
-// userJSON is UserResponse.
+// userJSON is UserResponse. In v20250224 email is not nullable: a user
+// without one is sent without the field (userV2JSON).
 type userJSON struct {
 	Email      *string `json:"email"`
 	GUID       string  `json:"guid"`
@@ -27,7 +29,38 @@ type userJSON struct {
 	Metadata   *string `json:"metadata"`
 }
 
-// institutionJSON is InstitutionResponse.
+// userV2JSON is v20250224's UserResponse.
+type userV2JSON struct {
+	Email      *string `json:"email,omitempty"`
+	GUID       string  `json:"guid"`
+	ID         *string `json:"id"`
+	IsDisabled bool    `json:"is_disabled"`
+	Metadata   *string `json:"metadata"`
+}
+
+// institutionV2JSON is v20250224's InstitutionResponse.
+type institutionV2JSON struct {
+	Code                   string   `json:"code"`
+	CreatedAt              string   `json:"created_at"`
+	ForgotPasswordURL      string   `json:"forgot_password_url"`
+	ForgotUsernameURL      string   `json:"forgot_username_url"`
+	GUID                   string   `json:"guid"`
+	InstructionalText      string   `json:"instructional_text"`
+	InstructionalTextSteps []string `json:"instructional_text_steps"`
+	IsDisabledByClient     bool     `json:"is_disabled_by_client"`
+	IsHidden               bool     `json:"is_hidden"`
+	IsoCountryCode         string   `json:"iso_country_code"`
+	MediumLogoURL          string   `json:"medium_logo_url"`
+	Name                   string   `json:"name"`
+	SmallLogoURL           string   `json:"small_logo_url"`
+	SupportedProducts      []string `json:"supported_products"`
+	SupportsOAuth          bool     `json:"supports_oauth"`
+	SupportsTaxDocument    bool     `json:"supports_tax_document"`
+	TroubleSigningInURL    string   `json:"trouble_signing_in_url"`
+	URL                    string   `json:"url"`
+}
+
+// institutionJSON is v20111101's InstitutionResponse.
 type institutionJSON struct {
 	Code                          string   `json:"code"`
 	ForgotPasswordURL             string   `json:"forgot_password_url"`
@@ -59,9 +92,11 @@ type credentialJSON struct {
 	Type         string `json:"type"`
 }
 
-// memberJSON is MemberResponse. most_recent_job_guid and
-// most_recent_job_detail_text are typed boolean in this version of the
-// spec (a spec bug), so they are always null.
+// memberJSON is MemberResponse. most_recent_job_detail_text is typed
+// boolean in both specs, and most_recent_job_guid in v20111101's (a spec
+// bug that v20250224 corrects to string), so they are null there;
+// v20250224 gets the guid of the member's most recent job (a string, or
+// null before any).
 type memberJSON struct {
 	AggregatedAt                    *string  `json:"aggregated_at"`
 	BackgroundAggregationIsDisabled bool     `json:"background_aggregation_is_disabled"`
@@ -78,7 +113,7 @@ type memberJSON struct {
 	Metadata                        *string  `json:"metadata"`
 	MostRecentJobDetailCode         *int     `json:"most_recent_job_detail_code"`
 	MostRecentJobDetailText         *bool    `json:"most_recent_job_detail_text"`
-	MostRecentJobGUID               *bool    `json:"most_recent_job_guid"`
+	MostRecentJobGUID               *string  `json:"most_recent_job_guid"`
 	Name                            string   `json:"name"`
 	NeedsUpdatedCredentials         bool     `json:"needs_updated_credentials"`
 	OAuthWindowURI                  *string  `json:"oauth_window_uri"`
@@ -88,18 +123,19 @@ type memberJSON struct {
 	UserID                          *string  `json:"user_id"`
 }
 
-// memberStatusJSON is MemberStatusResponse; challenges only when CHALLENGED.
+// memberStatusJSON is MemberStatusResponse; challenges only when
+// CHALLENGED, each a statusTextChallengeJSON (TEXT) or a challengeJSON.
 type memberStatusJSON struct {
-	AggregatedAt               *string         `json:"aggregated_at"`
-	Challenges                 []challengeJSON `json:"challenges,omitempty"`
-	ConnectionStatus           string          `json:"connection_status"`
-	GUID                       string          `json:"guid"`
-	HasProcessedAccountNumbers bool            `json:"has_processed_account_numbers"`
-	HasProcessedAccounts       bool            `json:"has_processed_accounts"`
-	HasProcessedTransactions   bool            `json:"has_processed_transactions"`
-	IsAuthenticated            bool            `json:"is_authenticated"`
-	IsBeingAggregated          bool            `json:"is_being_aggregated"`
-	SuccessfullyAggregatedAt   *string         `json:"successfully_aggregated_at"`
+	AggregatedAt               *string `json:"aggregated_at"`
+	Challenges                 []any   `json:"challenges,omitempty"`
+	ConnectionStatus           string  `json:"connection_status"`
+	GUID                       string  `json:"guid"`
+	HasProcessedAccountNumbers bool    `json:"has_processed_account_numbers"`
+	HasProcessedAccounts       bool    `json:"has_processed_accounts"`
+	HasProcessedTransactions   bool    `json:"has_processed_transactions"`
+	IsAuthenticated            bool    `json:"is_authenticated"`
+	IsBeingAggregated          bool    `json:"is_being_aggregated"`
+	SuccessfullyAggregatedAt   *string `json:"successfully_aggregated_at"`
 }
 
 // challengeJSON is ChallengeResponse: options only for OPTIONS,
@@ -112,6 +148,34 @@ type challengeJSON struct {
 	Label        string            `json:"label"`
 	Options      []optionJSON      `json:"options,omitempty"`
 	Type         string            `json:"type"`
+}
+
+// statusTextChallengeJSON is a TEXT challenge in the read member status
+// response as MX's MFA guide shows it (docs.mx.com/aggregation/guides/mfa,
+// docs.mx.com/products/connectivity/overview/mfa): {"field_name":null,
+// "guid":"CRD-…","label":"What city were you born in?","type":0}. The
+// integer type is MX's documented wire value, against the spec's string
+// type; every other challenge, and every challenge of GET …/challenges,
+// is a challengeJSON with the spec's string type.
+type statusTextChallengeJSON struct {
+	FieldName *string `json:"field_name"`
+	GUID      string  `json:"guid"`
+	Label     string  `json:"label"`
+	Type      int     `json:"type"`
+}
+
+// statusChallenges are the challenges as the read member status response
+// writes them.
+func statusChallenges(chs []challengeJSON) []any {
+	out := make([]any, 0, len(chs))
+	for _, ch := range chs {
+		if ch.Type == "TEXT" {
+			out = append(out, statusTextChallengeJSON{GUID: ch.GUID, Label: ch.Label, Type: 0})
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 // optionJSON is OptionResponse.

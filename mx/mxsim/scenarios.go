@@ -14,15 +14,36 @@ import (
 // credentials at an institution, or a static test member), the answer to
 // give in each MFA round, and what a fleet should conclude.
 type Scenario struct {
-	Name            string            `json:"name"`
-	Description     string            `json:"description"`
-	Kinds           []string          `json:"kinds"` // "verify", "identify"
-	InstitutionCode string            `json:"institution_code,omitempty"`
-	Credentials     map[string]string `json:"credentials,omitempty"` // by credential field_name
-	MemberGUID      string            `json:"member_guid,omitempty"` // a static test member
-	Answers         []string          `json:"answers"`               // one per MFA round; "@first" picks the first option
-	Expect          Expect            `json:"expect"`
+	Name            string   `json:"name"`
+	Description     string   `json:"description"`
+	Kinds           []string `json:"kinds"` // "verify", "identify"
+	InstitutionCode string   `json:"institution_code,omitempty"`
+	// Credentials are the login values keyed "username" and "password":
+	// they match the institution's credential LABELS ("Username",
+	// "Password") case-insensitively, not its field names (MX's
+	// field_name is LOGIN and PASSWORD).
+	Credentials map[string]string `json:"credentials,omitempty"`
+	MemberGUID  string            `json:"member_guid,omitempty"` // a static test member
+	Answers     []string          `json:"answers"`               // one per MFA round; "@first" picks the first option
+	Expect      Expect            `json:"expect"`
+	// Source says where the behaviour comes from: SourceMXDocs (MX
+	// documents it for MX Bank, so it can be run against MX's
+	// integration environment too) or SourceSimulator (the simulator's
+	// own invention).
+	Source string `json:"source"`
+	// Doc is the MX page an mx-docs scenario comes from; for a simulator
+	// scenario, an optional note on what it is modelled on.
+	Doc string `json:"doc,omitempty"`
 }
+
+// Scenario sources.
+const (
+	SourceMXDocs    = "mx-docs"
+	SourceSimulator = "simulator"
+)
+
+// mxbankDoc is MX's page on its test institution MX Bank.
+const mxbankDoc = "https://docs.mx.com/resources/test-platform/mxbank/"
 
 // Expect is how a fleet's job should end for a scenario.
 type Expect struct {
@@ -42,29 +63,35 @@ func Scenarios() []Scenario {
 	bank := func(name, desc, password string, answers []string, e Expect) Scenario {
 		return Scenario{Name: name, Description: desc, Kinds: both, InstitutionCode: "mxbank",
 			Credentials: map[string]string{"username": testUsername, "password": password},
-			Answers:     answers, Expect: e}
+			Answers:     answers, Expect: e, Source: SourceSimulator}
+	}
+	// documented is a scenario MX documents for MX Bank.
+	documented := func(sc Scenario) Scenario {
+		sc.Source, sc.Doc = SourceMXDocs, mxbankDoc
+		return sc
 	}
 	static := func(name, desc string, kinds []string, e Expect) Scenario {
 		return Scenario{Name: name, Description: desc, Kinds: kinds, InstitutionCode: "mxbank",
-			MemberGUID: name, Answers: []string{}, Expect: e}
+			MemberGUID: name, Answers: []string{}, Expect: e, Source: SourceSimulator,
+			Doc: "modelled on the test members of MX's legacy Nexus API (docs.mx.com/nexus/test-endpoints); the Platform API has no such members"}
 	}
 	none := []string{}
 	return []Scenario{
-		bank("success", "connects without MFA; 2 accounts with numbers and owners", "correct", none, succeeded),
-		bank("challenge", "one TEXT challenge answered correctly", "challenge", []string{"correct"}, succeeded),
-		bank("challenge_followup", "answering 'challenge' brings a follow-up TEXT round, then 'correct'", "challenge", []string{"challenge", "correct"}, succeeded),
+		documented(bank("success", "any password not listed connects without MFA; 2 accounts with numbers and owners", "correct", none, succeeded)),
+		documented(bank("challenge", "password challenge: one TEXT challenge, answered 'correct'", "challenge", []string{"correct"}, succeeded)),
+		documented(bank("challenge_followup", "answering 'challenge' brings a follow-up TEXT round, then 'correct' (MX's multi-round MFA example)", "challenge", []string{"challenge", "correct"}, succeeded)),
 		bank("challenge_again", "a correct TEXT answer is followed by a second TEXT challenge", "challenge_again", []string{"correct", "correct"}, succeeded),
-		bank("challenge_wrong", "a wrong MFA answer is REJECTED", "challenge", []string{"wrong"}, failed("REJECTED", "rejected")),
-		bank("options", "one OPTIONS challenge; the option valued 'correct'", "options", []string{"correct"}, succeeded),
+		documented(bank("challenge_wrong", "any answer other than 'correct' is wrong: REJECTED", "challenge", []string{"wrong"}, failed("REJECTED", "rejected"))),
+		documented(bank("options", "password options: one OPTIONS challenge; the option valued 'correct'", "options", []string{"correct"}, succeeded)),
 		bank("two_step", "OPTIONS (where to send a code), then TEXT code 123456", "two_step", []string{"@first", "123456"}, succeeded),
-		bank("image", "IMAGE_DATA challenge answered 'correct'", "image", []string{"correct"}, succeeded),
+		documented(bank("image", "password image: an image challenge answered 'correct' (sent as type IMAGE_DATA; MX's wire name for it is UNCONFIRMED)", "image", []string{"correct"}, succeeded)),
 		bank("image_options", "IMAGE_OPTIONS challenge; the image valued 'correct'", "image_options", []string{"correct"}, succeeded),
 		bank("token", "TOKEN challenge answered 'correct'", "token", []string{"correct"}, succeeded),
-		bank("denied", "credentials refused: DENIED", "UNAUTHORIZED", none, failed("DENIED", "denied")),
+		documented(bank("denied", "password UNAUTHORIZED: credentials refused, DENIED", "UNAUTHORIZED", none, failed("DENIED", "denied"))),
 		bank("locked", "the institution locked the account: LOCKED", "LOCKED", none, failed("LOCKED", "locked")),
 		bank("impeded", "the user must act on the institution's site: IMPEDED", "IMPEDED", none, failed("IMPEDED", "impeded")),
 		bank("disabled", "aggregation disabled: DISABLED", "DISABLED", none, failed("DISABLED", "disabled")),
-		bank("bad_request", "the institution answered a bad request: FAILED", "BAD_REQUEST", none, failed("FAILED", "failed")),
+		documented(bank("bad_request", "password BAD_REQUEST: the institution answered a bad request, FAILED", "BAD_REQUEST", none, failed("FAILED", "failed"))),
 		bank("degraded", "the first job ends DEGRADED, a later retry connects", "DEGRADED", none, succeeded),
 		bank("expired", "a TEXT challenge left unanswered past the MFA window: EXPIRED", "challenge", none,
 			Expect{State: "failed", ErrorCode: "challenge_expired"}),
@@ -75,7 +102,8 @@ func Scenarios() []Scenario {
 	}
 }
 
-// testUsername is the username of every scenario; any other is DENIED.
+// testUsername is MX Bank's documented username, that of every scenario;
+// any other is DENIED (the simulator's own rule).
 const testUsername = "mxuser"
 
 // Connection statuses the simulator uses.
@@ -122,28 +150,31 @@ func ended(status string) outcome { return outcome{status: status} }
 func ask(st stage) outcome        { return outcome{status: statusChallenged, stage: st} }
 
 // firstOutcome is how a job's first run ends for these credentials.
-// firstJob is whether this is the member's first job ever.
+// firstJob is whether this is the member's first job ever. MX documents
+// (for MX Bank, username mxuser) challenge, options, image, BAD_REQUEST,
+// UNAUTHORIZED and "any other password connects"; the other passwords,
+// and DENIED for another username, are the simulator's own.
 func firstOutcome(username, password string, firstJob bool) outcome {
 	username, password = untag(username), untag(password)
 	if username != testUsername {
-		return ended(statusDenied)
+		return ended(statusDenied) // simulator's own
 	}
 	switch password {
-	case "challenge":
+	case "challenge": // MX
 		return ask(stageCity)
 	case "challenge_again":
 		return ask(stageAgainFirst)
-	case "options":
+	case "options": // MX
 		return ask(stageOptions)
 	case "two_step":
 		return ask(stageSendCode)
-	case "image":
+	case "image": // MX (wire type IMAGE_DATA: UNCONFIRMED)
 		return ask(stageImage)
 	case "image_options":
 		return ask(stageImageOptions)
 	case "token":
 		return ask(stageToken)
-	case "UNAUTHORIZED":
+	case "UNAUTHORIZED": // MX
 		return ended(statusDenied)
 	case "LOCKED":
 		return ended(statusLocked)
@@ -151,7 +182,7 @@ func firstOutcome(username, password string, firstJob bool) outcome {
 		return ended(statusImpeded)
 	case "DISABLED":
 		return ended(statusDisabled)
-	case "BAD_REQUEST":
+	case "BAD_REQUEST": // MX
 		return ended(statusFailed)
 	case "DEGRADED":
 		if firstJob {

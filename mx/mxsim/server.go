@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +21,22 @@ const (
 	DefaultAPIKey   = "sim-api-key"
 )
 
-// mediaType is MX's v20111101 version media type (Accept and answers).
-const mediaType = "application/vnd.mx.api.v1+json"
+// The versions of MX's Platform API the simulator speaks, chosen per
+// request by the Accept-Version header.
+const (
+	VersionCurrent  = "v20250224" // Accept-Version: v20250224; answers application/json
+	VersionPrevious = "v20111101" // Accept-Version: v20111101; Accept and answers application/vnd.mx.api.v1+json
+)
+
+// versionHeader is the request header that chooses the version.
+const versionHeader = "Accept-Version"
+
+// mediaTypeV1 is v20111101's media type (Accept and answers); v20250224
+// answers mediaTypeJSON.
+const (
+	mediaTypeV1   = "application/vnd.mx.api.v1+json"
+	mediaTypeJSON = "application/json"
+)
 
 // maxBody caps request bodies.
 const maxBody = 1 << 20
@@ -117,15 +132,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if id, key, ok := r.BasicAuth(); !ok || !equal(id, s.clientID) || !equal(key, s.apiKey) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="MX Platform API"`)
-		writeReply(w, errReply(http.StatusUnauthorized, "invalid client id or API key"))
+		writeReply(w, r, errReply(http.StatusUnauthorized, "invalid client id or API key"))
 		return
 	}
-	if !acceptsMX(r.Header.Values("Accept")) {
-		writeReply(w, errReply(http.StatusNotAcceptable, "missing or unsupported API version: send Accept: %s", mediaType))
+	if rep, okay := checkVersion(r); !okay {
+		writeReply(w, r, rep)
 		return
 	}
 	if _, pattern := s.api.Handler(r); pattern == "" {
-		writeReply(w, errReply(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
+		writeReply(w, r, errReply(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
 		return
 	}
 	s.api.ServeHTTP(w, r)
@@ -133,16 +148,59 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// acceptsMX is whether an Accept header names MX's v1 media type.
-func acceptsMX(values []string) bool {
+// requestVersion is the request's Accept-Version (its first non-empty
+// value, trimmed), or "".
+func requestVersion(r *http.Request) string {
+	for _, v := range r.Header.Values(versionHeader) {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkVersion is the 406 of a request without a supported
+// Accept-Version, or with an Accept the version cannot answer.
+func checkVersion(r *http.Request) (reply, bool) {
+	accept := r.Header.Values("Accept")
+	switch v := requestVersion(r); v {
+	case "":
+		return errReply(http.StatusNotAcceptable, "Accept-Version header is required (e.g. %s)", VersionCurrent), false
+	case VersionCurrent:
+		if strings.TrimSpace(strings.Join(accept, "")) != "" && !accepts(accept, "*/*", "application/*", mediaTypeJSON, mediaTypeV1) {
+			return errReply(http.StatusNotAcceptable, "%s answers %s: send Accept: %s", VersionCurrent, mediaTypeJSON, mediaTypeJSON), false
+		}
+	case VersionPrevious:
+		if !accepts(accept, mediaTypeV1) {
+			return errReply(http.StatusNotAcceptable, "%s requires Accept: %s", VersionPrevious, mediaTypeV1), false
+		}
+	default:
+		return errReply(http.StatusNotAcceptable, "unsupported API version %q: supported versions are %s and %s",
+			v, VersionCurrent, VersionPrevious), false
+	}
+	return reply{}, true
+}
+
+// accepts is whether Accept header values name one of the media types.
+func accepts(values []string, types ...string) bool {
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
-			if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == mediaType {
+			if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && slices.Contains(types, mt) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// contentType is the media type of the answers to r: v20111101's for a
+// v20111101 request, else application/json (also for the errors of a
+// request whose version is missing or unknown).
+func contentType(r *http.Request) string {
+	if requestVersion(r) == VersionPrevious {
+		return mediaTypeV1
+	}
+	return mediaTypeJSON
 }
 
 // reply is an API answer: a status and a JSON body (none when nil).
@@ -176,8 +234,6 @@ func (rep reply) encode() encoded {
 	return encoded{rep.status, b}
 }
 
-func (e encoded) write(w http.ResponseWriter) { e.writeAs(w, mediaType) }
-
 // writeAs writes the reply with the given Content-Type.
 func (e encoded) writeAs(w http.ResponseWriter, contentType string) {
 	if e.body == nil {
@@ -189,14 +245,22 @@ func (e encoded) writeAs(w http.ResponseWriter, contentType string) {
 	_, _ = w.Write(e.body)
 }
 
-func writeReply(w http.ResponseWriter, rep reply) { rep.encode().write(w) }
+// writeReply writes an answer to an API request r.
+func writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
+	rep.encode().writeAs(w, contentType(r))
+}
 
 // call is one API request as a handler sees it, under the server's lock.
 type call struct {
-	r    *http.Request
-	body []byte
-	now  time.Time
+	r       *http.Request
+	op      string // operationId
+	version string // VersionCurrent or VersionPrevious ("" for the widget's endpoints)
+	body    []byte
+	now     time.Time
 }
+
+// current is whether the call is in v20250224.
+func (c *call) current() bool { return c.version == VersionCurrent }
 
 func (c *call) path(name string) string { return c.r.PathValue(name) }
 func (c *call) query() url.Values       { return c.r.URL.Query() }
@@ -226,9 +290,9 @@ func (s *Server) route(pattern, op string, h handlerFunc) {
 			if err != nil {
 				return errReply(http.StatusBadRequest, "request body could not be read: %v", err).encode()
 			}
-			return h(&call{r: r, body: body, now: s.now()}).encode()
+			return h(&call{r: r, op: op, version: requestVersion(r), body: body, now: s.now()}).encode()
 		}()
-		out.write(w)
+		out.writeAs(w, contentType(r))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,31 +26,64 @@ func TestAuthAcceptAndRoutes(t *testing.T) {
 	// wrong key
 	req = e.newRequest("GET", "/institutions/mxbank", nil)
 	req.Header.Set("Accept", mxAccept)
+	req.Header.Set("Accept-Version", mxsim.VersionPrevious)
 	req.SetBasicAuth(mxsim.DefaultClientID, "nope")
 	if r := e.send(req); r.status != 401 {
 		t.Fatalf("wrong key: %d", r.status)
 	}
-	// no or wrong Accept
+	// v20111101: no or wrong Accept
 	for _, accept := range []string{"", "application/json", "application/vnd.mx.api.v2+json"} {
-		req = e.newRequest("GET", "/institutions/mxbank", nil)
-		req.SetBasicAuth(mxsim.DefaultClientID, mxsim.DefaultAPIKey)
+		req = e.v1().apiRequest("GET", "/institutions/mxbank", nil)
+		req.Header.Del("Accept")
 		if accept != "" {
 			req.Header.Set("Accept", accept)
 		}
-		if r := e.send(req); r.status != 406 {
-			t.Fatalf("Accept %q: %d", accept, r.status)
+		if r := e.send(req); r.status != 406 || r.header.Get("Content-Type") != mxAccept || r.obj(t)["error"] == nil {
+			t.Fatalf("v20111101 Accept %q: %d %v %s", accept, r.status, r.header, r.body)
 		}
 	}
-	r := e.must(200, "GET", "/institutions/mxbank", nil)
+	r := e.v1().must(200, "GET", "/institutions/mxbank", nil)
 	if ct := r.header.Get("Content-Type"); ct != mxAccept {
-		t.Fatalf("Content-Type %q", ct)
+		t.Fatalf("v20111101 Content-Type %q", ct)
 	}
 	var inst struct{ Institution map[string]any }
 	r.into(t, &inst)
 	for _, f := range []string{"code", "name", "url", "supports_account_verification", "supports_account_identification",
 		"forgot_password_url", "instructional_text_steps", "iso_country_code", "medium_logo_url", "supports_oauth"} {
 		if _, ok := inst.Institution[f]; !ok {
-			t.Errorf("institution has no %s", f)
+			t.Errorf("v20111101 institution has no %s", f)
+		}
+	}
+	// v20250224: Accept absent, */*, application/json or the vnd type
+	for _, accept := range []string{"", "*/*", "application/json", mxAccept, "text/html, application/json;q=0.9"} {
+		req = e.apiRequest("GET", "/institutions/mxbank", nil)
+		req.Header.Del("Accept")
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		if r := e.send(req); r.status != 200 || r.header.Get("Content-Type") != jsonType {
+			t.Fatalf("v20250224 Accept %q: %d %v %s", accept, r.status, r.header, r.body)
+		}
+	}
+	for _, accept := range []string{"text/html", "application/vnd.mx.api.v2+json"} {
+		req = e.apiRequest("GET", "/institutions/mxbank", nil)
+		req.Header.Set("Accept", accept)
+		if r := e.send(req); r.status != 406 || r.header.Get("Content-Type") != jsonType {
+			t.Fatalf("v20250224 Accept %q: %d %s", accept, r.status, r.body)
+		}
+	}
+	r = e.must(200, "GET", "/institutions/mxbank", nil)
+	inst.Institution = nil
+	r.into(t, &inst)
+	for _, f := range []string{"code", "guid", "name", "url", "supported_products", "created_at", "is_hidden",
+		"forgot_password_url", "instructional_text_steps", "iso_country_code", "medium_logo_url", "supports_oauth"} {
+		if _, ok := inst.Institution[f]; !ok {
+			t.Errorf("v20250224 institution has no %s", f)
+		}
+	}
+	for _, f := range []string{"supports_account_verification", "supports_account_identification", "supports_account_statement", "supports_transaction_history"} {
+		if _, ok := inst.Institution[f]; ok {
+			t.Errorf("v20250224 institution has %s (not in its InstitutionResponse)", f)
 		}
 	}
 	if r := e.do("GET", "/no/such/route", nil); r.status != 404 || r.obj(t)["error"] == nil {
@@ -60,11 +94,78 @@ func TestAuthAcceptAndRoutes(t *testing.T) {
 	}
 	// custom credentials
 	e2 := newEnv(t, mxsim.WithAuth("id", "key"))
-	req = e2.newRequest("GET", "/institutions/mxbank", nil)
-	req.Header.Set("Accept", mxAccept)
+	req = e2.apiRequest("GET", "/institutions/mxbank", nil)
 	req.SetBasicAuth("id", "key")
 	if r := e2.send(req); r.status != 200 {
 		t.Fatalf("WithAuth: %d", r.status)
+	}
+}
+
+// TestVersionRequired: MX wants Accept-Version on every call since
+// 2026-08-12 (406 without it, also with v20111101's Accept alone), and
+// answers 406 to a version it does not know. Auth comes first, routes
+// after.
+func TestVersionRequired(t *testing.T) {
+	e := newEnv(t)
+	errMessage := func(r resp) string {
+		t.Helper()
+		var out struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		r.into(t, &out)
+		return out.Error.Message
+	}
+	for _, accept := range []string{"", mxAccept, jsonType} {
+		req := e.apiRequest("GET", "/institutions/mxbank", nil)
+		req.Header.Del("Accept-Version")
+		req.Header.Del("Accept")
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		r := e.send(req)
+		if r.status != 406 || r.header.Get("Content-Type") != jsonType ||
+			string(r.body) != `{"error":{"message":"Accept-Version header is required (e.g. v20250224)"}}` {
+			t.Fatalf("no Accept-Version, Accept %q: %d %v %s", accept, r.status, r.header, r.body)
+		}
+	}
+	// blank is missing
+	req := e.apiRequest("GET", "/institutions/mxbank", nil)
+	req.Header.Set("Accept-Version", " ")
+	if r := e.send(req); r.status != 406 || errMessage(r) != "Accept-Version header is required (e.g. v20250224)" {
+		t.Fatalf("blank Accept-Version: %d %s", r.status, r.body)
+	}
+	for _, v := range []string{"v20250225", "20250224", "V20250224", "v1"} {
+		req := e.apiRequest("GET", "/institutions/mxbank", nil)
+		req.Header.Set("Accept-Version", v)
+		r := e.send(req)
+		if msg := errMessage(r); r.status != 406 || !strings.Contains(msg, v) ||
+			!strings.Contains(msg, mxsim.VersionCurrent) || !strings.Contains(msg, mxsim.VersionPrevious) {
+			t.Fatalf("Accept-Version %q: %d %s", v, r.status, r.body)
+		}
+	}
+	// order: auth (401) before version (406) before route (404)
+	req = e.newRequest("GET", "/no/such/route", nil)
+	if r := e.send(req); r.status != 401 {
+		t.Fatalf("no auth, no version: %d", r.status)
+	}
+	req = e.apiRequest("GET", "/no/such/route", nil)
+	req.Header.Del("Accept-Version")
+	if r := e.send(req); r.status != 406 {
+		t.Fatalf("no version, unknown route: %d", r.status)
+	}
+	// refused calls are not counted
+	if st := e.sim.Stats(); len(st.Calls) != 0 {
+		t.Fatalf("counted: %v", st.Calls)
+	}
+	// faults come before all of it, in the version's media type
+	e.sim.SetFaults(mxsim.Faults{ErrorRate: 1})
+	if r := e.v1().do("GET", "/institutions/mxbank", nil); r.status < 500 || r.header.Get("Content-Type") != mxAccept {
+		t.Fatalf("v20111101 fault: %d %v", r.status, r.header)
+	}
+	if r := e.do("GET", "/institutions/mxbank", nil); r.status < 500 || r.header.Get("Content-Type") != jsonType {
+		t.Fatalf("v20250224 fault: %d %v", r.status, r.header)
 	}
 }
 
@@ -126,22 +227,90 @@ func TestInstitutions(t *testing.T) {
 	if items, _ := e.list("/institutions?name=www.mxbank.com", "institutions"); len(items) != 1 || items[0]["code"] != "mxbank" {
 		t.Fatalf("by url: %v", items)
 	}
-	if items, _ := e.list("/institutions?name=mx%20bank&supports_account_identification=true", "institutions"); len(items) != 1 || items[0]["code"] != "mxbank" {
+	// v20111101's boolean filters
+	v1 := e.v1()
+	if items, _ := v1.list("/institutions?name=mx%20bank&supports_account_identification=true", "institutions"); len(items) != 1 || items[0]["code"] != "mxbank" {
 		t.Fatalf("identification filter: %v", items)
 	}
-	if items, _ := e.list("/institutions?name=mx%20bank&supports_account_verification=true", "institutions"); len(items) != 2 {
+	if items, _ := v1.list("/institutions?name=mx%20bank&supports_account_verification=true", "institutions"); len(items) != 2 {
 		t.Fatalf("verification filter: %v", items)
 	}
+	v1.must(400, "GET", "/institutions?name=bank&supports_account_verification=maybe", nil)
 	e.must(404, "GET", "/institutions/nope", nil)
 	e.must(404, "GET", "/institutions/nope/credentials", nil)
-	creds, _ := e.list("/institutions/mxbank/credentials", "credentials")
-	if len(creds) != 2 || creds[0]["guid"] != "CRD-9f61fb4c-912c-bd1e-b175-ccc7f0275cc1" || creds[1]["guid"] != "CRD-e3d7ea81-aac7-05e9-fbdd-4b493c6e474d" ||
-		creds[0]["field_name"] != "username" || creds[1]["field_type"] != "PASSWORD" || creds[1]["display_order"] != 2.0 || creds[0]["label"] != "Username" {
-		t.Fatalf("mxbank credentials: %v", creds)
+	// MX Bank's login fields, the same in both versions
+	for _, env := range []*env{e, v1} {
+		creds, _ := env.list("/institutions/mxbank/credentials", "credentials")
+		want := []map[string]any{
+			{"guid": "CRD-9f61fb4c-912c-bd1e-b175-ccc7f0275cc1", "field_name": "LOGIN", "label": "Username", "field_type": "TEXT", "type": "TEXT", "display_order": 1.0},
+			{"guid": "CRD-e3d7ea81-aac7-05e9-fbdd-4b493c6e474d", "field_name": "PASSWORD", "label": "Password", "field_type": "PASSWORD", "type": "PASSWORD", "display_order": 2.0},
+		}
+		if len(creds) != 2 || !maps.Equal(creds[0], want[0]) || !maps.Equal(creds[1], want[1]) {
+			t.Fatalf("%s mxbank credentials: %v", env.version, creds)
+		}
+		noid, _ := env.list("/institutions/mxbank_noid/credentials", "credentials")
+		if len(noid) != 2 || noid[0]["guid"] == creds[0]["guid"] || noid[0]["field_name"] != "LOGIN" || noid[1]["field_name"] != "PASSWORD" ||
+			noid[0]["label"] != "Username" || noid[1]["label"] != "Password" {
+			t.Fatalf("%s mxbank_noid credentials: %v", env.version, noid)
+		}
+		fill, _ := env.list("/institutions/filler_bank_07/credentials", "credentials")
+		if len(fill) != 2 || fill[0]["field_name"] != "LOGIN" || fill[1]["field_name"] != "PASSWORD" {
+			t.Fatalf("%s filler credentials: %v", env.version, fill)
+		}
 	}
-	noid, _ := e.list("/institutions/mxbank_noid/credentials", "credentials")
-	if len(noid) != 2 || noid[0]["guid"] == creds[0]["guid"] {
-		t.Fatalf("mxbank_noid credentials: %v", noid)
+}
+
+// TestSupportedProducts: v20250224's institutions carry supported_products
+// and list institutions filters on them.
+func TestSupportedProducts(t *testing.T) {
+	e := newEnv(t)
+	products := func(path string) map[string][]any {
+		t.Helper()
+		items, _ := e.list(path, "institutions")
+		out := map[string][]any{}
+		for _, it := range items {
+			out[it["code"].(string)], _ = it["supported_products"].([]any)
+		}
+		return out
+	}
+	got := products("/institutions?name=mx%20bank")
+	want := map[string][]any{
+		"mxbank":      {"account_verification", "identity_verification", "transactions", "transaction_history"},
+		"mxbank_noid": {"account_verification", "transactions", "transaction_history"},
+	}
+	if len(got) != 2 || !slices.Equal(got["mxbank"], want["mxbank"]) || !slices.Equal(got["mxbank_noid"], want["mxbank_noid"]) {
+		t.Fatalf("supported_products: %v", got)
+	}
+	var one struct{ Institution map[string]any }
+	e.must(200, "GET", "/institutions/mxbank_noid", nil).into(t, &one)
+	if !slices.Equal(one.Institution["supported_products"].([]any), want["mxbank_noid"]) {
+		t.Fatalf("read: %v", one.Institution)
+	}
+	for query, codes := range map[string][]string{
+		"supported_products=identity_verification":                                         {"mxbank"},
+		"supported_products[]=identity_verification":                                       {"mxbank"},
+		"supported_products=account_verification":                                          {"mxbank", "mxbank_noid"},
+		"supported_products=account_verification&supported_products=identity_verification": {"mxbank"},
+		"supported_products=account_verification,identity_verification":                    {"mxbank"},
+		"supported_products=history":                                                       {"mxbank", "mxbank_noid"},
+		"supported_products=transaction_history":                                           {"mxbank", "mxbank_noid"},
+		"supported_products=statements":                                                    {},
+		"supports_account_identification=true":                                             {"mxbank", "mxbank_noid"}, // not a v20250224 filter
+	} {
+		got := products("/institutions?name=mx%20bank&" + query)
+		if len(got) != len(codes) {
+			t.Errorf("%s: %v, want %v", query, got, codes)
+		}
+		for _, c := range codes {
+			if _, ok := got[c]; !ok {
+				t.Errorf("%s: %v, want %v", query, got, codes)
+			}
+		}
+	}
+	e.must(400, "GET", "/institutions?name=bank&supported_products=payments", nil)
+	// filler banks: every third lacks identification
+	if items, pg := e.list("/institutions?name=filler&supported_products=identity_verification&records_per_page=100", "institutions"); len(items) != 20 || pg["total_entries"] != 20 {
+		t.Fatalf("filler identification: %d %v", len(items), pg)
 	}
 }
 
@@ -166,8 +335,13 @@ func TestVerifyConnects(t *testing.T) {
 			t.Errorf("member has no %s", f)
 		}
 	}
-	if out.Member["most_recent_job_guid"] != nil {
-		t.Errorf("most_recent_job_guid %v, want null (typed boolean in the spec)", out.Member["most_recent_job_guid"])
+	if g, _ := out.Member["most_recent_job_guid"].(string); !strings.HasPrefix(g, "JOB-") {
+		t.Errorf("most_recent_job_guid %v, want the job's guid (a string in v20250224)", out.Member["most_recent_job_guid"])
+	}
+	var v1 struct{ Member map[string]any }
+	e.v1().must(200, "GET", "/users/"+u+"/members/"+m, nil).into(t, &v1)
+	if g, ok := v1.Member["most_recent_job_guid"]; !ok || g != nil {
+		t.Errorf("v20111101 most_recent_job_guid %v, want null (typed boolean in its spec)", g)
 	}
 	if out.Member["is_being_aggregated"] != true || out.Member["connection_status"] != "CREATED" ||
 		!strings.HasPrefix(out.Member["institution_guid"].(string), "INS-") {
@@ -242,16 +416,20 @@ func TestMemberCRUD(t *testing.T) {
 		"credentials": append(mxbank("x"), map[string]string{"guid": "CRD-unknown", "value": "v"})}})
 	e.must(404, "POST", "/users/USR-nope/members", map[string]any{"member": map[string]any{"institution_code": "mxbank", "credentials": mxbank("x")}})
 
-	// created without skip_aggregation: an aggregation runs
+	// created without a data request: a standard aggregation runs (202)
 	var out struct{ Member member }
-	e.must(200, "POST", path, map[string]any{"member": map[string]any{"institution_code": "mxbank", "credentials": mxbank("correct"), "id": "mine"}}).into(t, &out)
+	e.must(202, "POST", path, map[string]any{"member": map[string]any{"institution_code": "mxbank", "credentials": mxbank("correct"), "id": "mine"}}).into(t, &out)
 	m := out.Member.GUID
 	if !out.Member.IsBeingAggregated || out.Member.ConnectionStatus != "CREATED" {
 		t.Fatalf("created: %+v", out.Member)
 	}
-	// duplicate: same user, institution, credential values
-	if r := e.do("POST", path, map[string]any{"member": map[string]any{"institution_code": "mxbank", "credentials": mxbank("correct"), "skip_aggregation": true}}); r.status != 409 ||
+	// duplicate: same user, institution, credential values (either version)
+	if r := e.v1().do("POST", path, map[string]any{"member": map[string]any{"institution_code": "mxbank", "credentials": mxbank("correct"), "skip_aggregation": true}}); r.status != 409 ||
 		!strings.Contains(string(r.body), "member already exists") {
+		t.Fatalf("duplicate: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", path, map[string]any{"member": map[string]any{"institution_code": "mxbank", "credentials": mxbank("correct")},
+		"data_request": map[string]any{"products": []string{}}}); r.status != 409 {
 		t.Fatalf("duplicate: %d %s", r.status, r.body)
 	}
 	// another password is another member
@@ -264,7 +442,7 @@ func TestMemberCRUD(t *testing.T) {
 		t.Fatalf("aggregation: %+v", st)
 	}
 	e.must(200, "POST", path+"/"+m+"/verify", nil)
-	e.must(200, "POST", path+"/"+m+"/verify", nil) // same kind: no-op
+	e.must(202, "POST", path+"/"+m+"/verify", nil) // same kind: no-op, 202 (MX's errors page)
 	e.must(409, "POST", path+"/"+m+"/aggregate", nil)
 	e.finish(u, m)
 
@@ -274,8 +452,16 @@ func TestMemberCRUD(t *testing.T) {
 	}
 	// update: metadata only, then a password change that aggregates (UPDATED)
 	var upd struct{ Member map[string]any }
-	e.must(200, "PUT", path+"/"+m, map[string]any{"member": map[string]any{"metadata": "meta", "skip_aggregation": true}}).into(t, &upd)
+	e.v1().must(200, "PUT", path+"/"+m, map[string]any{"member": map[string]any{"metadata": "meta", "skip_aggregation": true}}).into(t, &upd)
 	if upd.Member["metadata"] != "meta" || upd.Member["is_being_aggregated"] != false {
+		t.Fatalf("update metadata: %v", upd.Member)
+	}
+	// v20250224 has no skip_aggregation
+	if r := e.must(400, "PUT", path+"/"+m, map[string]any{"member": map[string]any{"metadata": "x", "skip_aggregation": true}}); !strings.Contains(string(r.body), "skip_aggregation") {
+		t.Fatalf("v20250224 skip_aggregation: %s", r.body)
+	}
+	e.must(200, "PUT", path+"/"+m, map[string]any{"member": map[string]any{"metadata": "meta2"}}).into(t, &upd)
+	if upd.Member["metadata"] != "meta2" || upd.Member["is_being_aggregated"] != false {
 		t.Fatalf("update metadata: %v", upd.Member)
 	}
 	e.must(400, "PUT", path+"/"+m, map[string]any{})
@@ -344,13 +530,26 @@ func TestChallenges(t *testing.T) {
 			e.must(200, "POST", path+"/verify", nil)
 			seen := map[string]bool{}
 			for round, a := range tc.answers {
+				// waiting for answers, the job is still being aggregated
 				st := e.finish(u, m)
-				if st.ConnectionStatus != "CHALLENGED" || st.IsBeingAggregated || st.IsAuthenticated || len(st.Challenges) != 1 {
+				if st.ConnectionStatus != "CHALLENGED" || !st.IsBeingAggregated || st.IsAuthenticated || len(st.Challenges) != 1 {
 					t.Fatalf("round %d: %+v", round+1, st)
 				}
 				ch := st.Challenges[0]
-				if ch.Type != tc.rounds[round] || !strings.HasPrefix(ch.GUID, "CRD-") || seen[ch.GUID] {
+				if typeName(ch.Type) != tc.rounds[round] || !strings.HasPrefix(ch.GUID, "CRD-") || seen[ch.GUID] {
 					t.Fatalf("round %d challenge: %+v", round+1, ch)
+				}
+				// TEXT is written as MX's MFA guide shows it: type 0, field_name null
+				if tc.rounds[round] == "TEXT" && (ch.Type != 0.0 || ch.FieldName != nil) || tc.rounds[round] != "TEXT" && ch.Type != tc.rounds[round] {
+					t.Fatalf("round %d challenge type %#v field_name %v", round+1, ch.Type, ch.FieldName)
+				}
+				var read struct{ Member member }
+				e.must(200, "GET", path, nil).into(t, &read)
+				if !read.Member.IsBeingAggregated || read.Member.ConnectionStatus != "CHALLENGED" {
+					t.Fatalf("read while challenged: %+v", read.Member)
+				}
+				if members, _ := e.list("/users/"+u+"/members", "members"); members[0]["is_being_aggregated"] != true {
+					t.Fatalf("list while challenged: %v", members)
 				}
 				seen[ch.GUID] = true
 				switch ch.Type {
@@ -367,9 +566,10 @@ func TestChallenges(t *testing.T) {
 						t.Fatalf("image options: %+v", ch)
 					}
 				}
-				// the challenges endpoint agrees with the status
+				// the challenges endpoint agrees with the status, with the
+				// spec's string type
 				list, pg := e.list(path+"/challenges", "challenges")
-				if len(list) != 1 || list[0]["guid"] != ch.GUID || pg["total_entries"] != 1 {
+				if len(list) != 1 || list[0]["guid"] != ch.GUID || pg["total_entries"] != 1 || list[0]["type"] != tc.rounds[round] {
 					t.Fatalf("challenges: %v", list)
 				}
 				// bad answers: unknown guid, missing answer, malformed
@@ -411,10 +611,10 @@ func TestChallengedJobCollisions(t *testing.T) {
 	path := "/users/" + u + "/members/" + m
 	e.must(200, "POST", path+"/verify", nil)
 	e.finish(u, m)
-	// waiting for MFA is still the verify job
+	// waiting for MFA is still the verify job: a no-op (202)
 	var out struct{ Member member }
-	e.must(200, "POST", path+"/verify", nil).into(t, &out)
-	if out.Member.ConnectionStatus != "CHALLENGED" {
+	e.must(202, "POST", path+"/verify", nil).into(t, &out)
+	if out.Member.ConnectionStatus != "CHALLENGED" || !out.Member.IsBeingAggregated {
 		t.Fatalf("verify again: %+v", out.Member)
 	}
 	e.must(409, "POST", path+"/identify", nil)
@@ -615,69 +815,95 @@ func TestScenarioTable(t *testing.T) {
 	if !strings.Contains(string(r.body), `"answers": []`) {
 		t.Errorf("answers must be a list, never null")
 	}
+	documented := []string{"success", "challenge", "challenge_followup", "challenge_wrong", "options", "image", "denied", "bad_request"}
+	for _, sc := range out.Scenarios {
+		switch {
+		case slices.Contains(documented, sc.Name):
+			if sc.Source != mxsim.SourceMXDocs || sc.Doc != "https://docs.mx.com/resources/test-platform/mxbank/" ||
+				sc.InstitutionCode != "mxbank" || sc.Credentials["username"] != "mxuser" {
+				t.Errorf("%s: %+v", sc.Name, sc)
+			}
+		case sc.Source != mxsim.SourceSimulator:
+			t.Errorf("%s: source %q", sc.Name, sc.Source)
+		}
+	}
+	if !strings.Contains(string(r.body), `"source": "mx-docs"`) || !strings.Contains(string(r.body), `"source": "simulator"`) {
+		t.Errorf("sources not served")
+	}
 }
 
 // TestScenariosEndToEnd drives every scenario of the table straight
-// through the API, as a fleet would, and checks the expected status.
+// through the API, as a fleet would, in both versions, and checks the
+// expected status.
 func TestScenariosEndToEnd(t *testing.T) {
-	for _, sc := range mxsim.Scenarios() {
-		for _, kind := range sc.Kinds {
-			t.Run(sc.Name+"/"+kind, func(t *testing.T) {
-				t.Parallel()
-				e := newEnv(t)
-				u := e.createUser("u")
-				m := sc.MemberGUID
-				if m == "" {
-					m = e.createMemberAt(u, sc.InstitutionCode, sc.Credentials)
-				}
-				path := "/users/" + u + "/members/" + m
-				start := func() {
-					if kind == "verify" {
-						e.must(200, "POST", path+"/verify", nil)
-					} else {
-						e.must(202, "POST", path+"/identify", nil)
-					}
-				}
-				start()
-				rounds, restarts := 0, 0
-				var st member
-				for {
-					st = e.finish(u, m)
-					if st.ConnectionStatus == "CHALLENGED" {
-						if rounds == len(sc.Answers) {
-							e.clock.Advance(10 * time.Minute) // left unanswered
-							st = e.status(u, m)
-							break
-						}
-						a := sc.Answers[rounds]
-						if a == "@first" {
-							a = st.Challenges[0].Options[0].Value
-						}
-						e.answer(u, m, st, a)
-						rounds++
-						continue
-					}
-					if st.ConnectionStatus == "DEGRADED" && restarts == 0 {
-						restarts++
-						start()
-						continue
-					}
-					break
-				}
-				want := sc.Expect.ConnectionStatus
-				if sc.Expect.ErrorCode == "challenge_expired" {
-					want = "EXPIRED"
-				}
-				if st.ConnectionStatus != want || rounds != len(sc.Answers) {
-					t.Fatalf("ended %s after %d rounds, want %s after %d", st.ConnectionStatus, rounds, want, len(sc.Answers))
-				}
-				what := map[string]string{"verify": "account_numbers", "identify": "account_owners"}[kind]
-				items, _ := e.list(path+"/"+what+"?records_per_page=1000", what)
-				if sc.Expect.State == "succeeded" && len(items) == 0 || sc.Expect.ErrorCode == "no_results" && len(items) != 0 {
-					t.Fatalf("%s: %d %s", sc.Expect.State, len(items), what)
-				}
-			})
+	for _, version := range []string{mxsim.VersionCurrent, mxsim.VersionPrevious} {
+		for _, sc := range mxsim.Scenarios() {
+			for _, kind := range sc.Kinds {
+				t.Run(version+"/"+sc.Name+"/"+kind, func(t *testing.T) {
+					t.Parallel()
+					driveScenario(newEnv(t).in(version), sc, kind)
+				})
+			}
 		}
+	}
+}
+
+// driveScenario runs a scenario's job of a kind to its end on a fresh
+// user and checks that it ends as the scenario says.
+func driveScenario(e *env, sc mxsim.Scenario, kind string) {
+	t := e.t
+	t.Helper()
+	u := e.createUser(e.version + "-" + sc.Name + "-" + kind) // unique in a shared simulator
+	m := sc.MemberGUID
+	if m == "" {
+		m = e.createMemberAt(u, sc.InstitutionCode, sc.Credentials)
+	}
+	path := "/users/" + u + "/members/" + m
+	start := func() {
+		if kind == "verify" {
+			e.must(200, "POST", path+"/verify", nil)
+		} else {
+			e.must(202, "POST", path+"/identify", nil)
+		}
+	}
+	start()
+	rounds, restarts := 0, 0
+	var st member
+	for {
+		st = e.finish(u, m)
+		if st.ConnectionStatus == "CHALLENGED" {
+			e.do("GET", path+"/challenges", nil)
+			if rounds == len(sc.Answers) {
+				e.clock.Advance(10 * time.Minute) // left unanswered
+				st = e.status(u, m)
+				break
+			}
+			a := sc.Answers[rounds]
+			if a == "@first" {
+				a = st.Challenges[0].Options[0].Value
+			}
+			e.answer(u, m, st, a)
+			rounds++
+			continue
+		}
+		if st.ConnectionStatus == "DEGRADED" && restarts == 0 {
+			restarts++
+			start()
+			continue
+		}
+		break
+	}
+	want := sc.Expect.ConnectionStatus
+	if sc.Expect.ErrorCode == "challenge_expired" {
+		want = "EXPIRED"
+	}
+	if st.ConnectionStatus != want || rounds != len(sc.Answers) {
+		t.Fatalf("ended %s after %d rounds, want %s after %d", st.ConnectionStatus, rounds, want, len(sc.Answers))
+	}
+	what := map[string]string{"verify": "account_numbers", "identify": "account_owners"}[kind]
+	items, _ := e.list(path+"/"+what+"?records_per_page=1000", what)
+	if sc.Expect.State == "succeeded" && len(items) == 0 || sc.Expect.ErrorCode == "no_results" && len(items) != 0 {
+		t.Fatalf("%s: %d %s", sc.Expect.State, len(items), what)
 	}
 }
 
@@ -686,7 +912,7 @@ func TestStats(t *testing.T) {
 	u := e.createUser("u")
 	m := e.createMember(u, "correct")
 	e.must(200, "POST", "/users/"+u+"/members/"+m+"/verify", nil)
-	e.must(200, "POST", "/users/"+u+"/members/"+m+"/verify", nil)
+	e.must(202, "POST", "/users/"+u+"/members/"+m+"/verify", nil)
 	e.status(u, m)
 	e.must(404, "GET", "/users/"+u+"/members/MBR-nope", nil)
 	st := e.sim.Stats()

@@ -25,6 +25,11 @@ type member struct {
 	creds              map[string]string // credential guid -> value
 	useCases           []string
 	bgAggDisabled      bool
+	// callback is the X-CALLBACK-PAYLOAD of the request that started the
+	// member's current (or last) job, "" when it had none: the MEMBER and
+	// member_data_updated webhooks of that job carry it.
+	callback    string
+	lastJobGUID string // most_recent_job_guid (v20250224)
 
 	status        string
 	needsNewCreds bool
@@ -58,6 +63,7 @@ type member struct {
 // job is the job a member is running: one run at a time, and between runs
 // it waits for MFA answers (running false, member CHALLENGED).
 type job struct {
+	guid     string // JOB-…
 	kind     string // aggregate, verify, identify
 	running  bool
 	started  time.Time // start of the current run
@@ -102,7 +108,8 @@ func (s *Server) addStaticMembers(u *user, now time.Time) {
 	}
 }
 
-// credential returns the value of the member's credential field name.
+// credential returns the value of the member's credential with the field
+// name (fieldLogin, fieldPassword).
 func (m *member) credential(fieldName string) string {
 	for _, c := range m.inst.credentials {
 		if c.fieldName == fieldName {
@@ -112,18 +119,21 @@ func (m *member) credential(fieldName string) string {
 	return ""
 }
 
-// startJob starts a job of the given kind at now. Asking for the kind that
-// is already running (or waiting for MFA) does nothing; another kind is
-// errOtherJob.
-func (m *member) startJob(kind string, now time.Time) error {
+// startJob starts a job of the given kind at now, for a request that
+// carried the X-CALLBACK-PAYLOAD callback ("" for none), and says whether
+// it started one. Asking for the kind that is already running (or waiting
+// for MFA) does nothing; another kind is errOtherJob.
+func (m *member) startJob(kind string, now time.Time, callback string) (bool, error) {
 	if m.job != nil {
 		if m.job.kind == kind {
-			return nil
+			return false, nil
 		}
-		return errOtherJob
+		return false, errOtherJob
 	}
-	m.job = &job{kind: kind, running: true, started: now, first: m.jobsStarted == 0,
-		username: m.credential("username"), password: m.credential("password")}
+	m.job = &job{guid: newGUID("JOB"), kind: kind, running: true, started: now, first: m.jobsStarted == 0,
+		username: m.credential(fieldLogin), password: m.credential(fieldPassword)}
+	m.lastJobGUID = m.job.guid
+	m.callback = callback
 	m.jobsStarted++
 	m.beginRun(now)
 	switch {
@@ -133,7 +143,7 @@ func (m *member) startJob(kind string, now time.Time) error {
 		m.status = statusCreated
 	}
 	m.credsUpdated = false
-	return nil
+	return true, nil
 }
 
 // beginRun marks the start of a run of the member's job.
@@ -227,8 +237,15 @@ func (m *member) finishRun(t time.Time) {
 	}
 }
 
-// isBeingAggregated is whether a run is in progress.
-func (m *member) isBeingAggregated() bool { return m.job != nil && m.job.running }
+// isBeingAggregated is the member's is_being_aggregated in MX's answers
+// (member, status, MEMBER webhook): whether it has a job, running or
+// paused CHALLENGED waiting for answers. MX's MFA guide shows a CHALLENGED
+// member with is_being_aggregated true.
+func (m *member) isBeingAggregated() bool { return m.job != nil }
+
+// running is whether a run of the member's job is in progress (not paused
+// for MFA): the is_being_aggregated of the Connect widget's own JSON.
+func (m *member) running() bool { return m.job != nil && m.job.running }
 
 // results are a member's accounts, account numbers and owners.
 type results struct {

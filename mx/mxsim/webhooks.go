@@ -87,19 +87,21 @@ func (s *Server) applied(m *member, kind string, t time.Time) {
 	if s.hooks == nil {
 		return
 	}
-	hooks := []any{memberHookJSON{
+	// MX returns X-CALLBACK-PAYLOAD in the MEMBER and member_data_updated
+	// webhooks, not in CONNECTION_STATUS
+	hooks := []hookMsg{{callback: m.callback, payload: memberHookJSON{
 		Type: "MEMBER", Action: "UPDATED", GUID: m.guid, MemberGUID: m.guid, UserGUID: m.user.guid,
 		UserID: nullable(m.user.id), ID: nullable(m.id), InstitutionCode: m.inst.code,
 		ConnectionStatus: m.status, ConnectionStatusID: connectionStatusIDs[m.status],
-		ConnectionStatusMessage: m.statusMessage(), IsBeingAggregated: false,
+		ConnectionStatusMessage: m.statusMessage(), IsBeingAggregated: m.isBeingAggregated(),
 		AggregatedAt: m.aggregatedAt.Unix(), CreatedAt: m.createdAt.Unix(),
-	}}
+	}}}
 	if connectionStatusChanged[m.status] {
-		hooks = append(hooks, connectionStatusHookJSON{
+		hooks = append(hooks, hookMsg{payload: connectionStatusHookJSON{
 			Type: "CONNECTION_STATUS", Action: "CHANGED", MemberGUID: m.guid, UserGUID: m.user.guid,
 			ConnectionStatus: m.status, ConnectionStatusID: connectionStatusIDs[m.status],
 			ConnectionStatusMessage: m.statusMessage(),
-		})
+		}})
 	}
 	if m.status == statusConnected && (kind == kindVerify || kind == kindAggregate) {
 		h := dataUpdatedHookJSON{Type: "VERIFICATION", Action: "member_data_updated", MemberGUID: m.guid,
@@ -112,15 +114,28 @@ func (s *Server) applied(m *member, kind string, t time.Time) {
 			no := false
 			h.Type, h.IsBackground = "AGGREGATION", &no
 		}
-		hooks = append(hooks, h)
+		hooks = append(hooks, hookMsg{callback: m.callback, payload: h})
 	}
 	for _, h := range hooks {
-		b, err := json.Marshal(h)
+		b, err := json.Marshal(h.payload)
 		if err != nil {
 			continue // cannot happen: plain structs
 		}
-		s.hooks.enqueue(b)
+		s.hooks.enqueue(delivery{body: b, callback: h.callback})
 	}
+}
+
+// hookMsg is a webhook to send: its payload and the X-CALLBACK-PAYLOAD
+// header to send it with ("" for none).
+type hookMsg struct {
+	payload  any
+	callback string
+}
+
+// delivery is a queued webhook.
+type delivery struct {
+	body     []byte
+	callback string
 }
 
 // hookSender delivers webhooks one at a time, in order, from one goroutine
@@ -134,7 +149,7 @@ type hookSender struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex // guards below; may be taken under s.mu, never the reverse
-	queue   [][]byte
+	queue   []delivery
 	running bool
 	closed  bool
 }
@@ -144,14 +159,14 @@ func newHookSender(s *Server, url string) *hookSender {
 	return &hookSender{s: s, url: url, client: &http.Client{Timeout: webhookTimeout}, ctx: ctx, cancel: cancel}
 }
 
-// enqueue queues a payload and makes sure the sending goroutine runs.
-func (h *hookSender) enqueue(body []byte) {
+// enqueue queues a webhook and makes sure the sending goroutine runs.
+func (h *hookSender) enqueue(d delivery) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return
 	}
-	h.queue = append(h.queue, body)
+	h.queue = append(h.queue, d)
 	if !h.running {
 		h.running = true
 		h.wg.Add(1)
@@ -168,12 +183,12 @@ func (h *hookSender) run() {
 			h.mu.Unlock()
 			return
 		}
-		body := h.queue[0]
-		h.queue[0] = nil
+		d := h.queue[0]
+		h.queue[0] = delivery{}
 		h.queue = h.queue[1:]
 		h.mu.Unlock()
 
-		err := h.send(body)
+		err := h.send(d)
 		if h.ctx.Err() != nil {
 			continue // closed: the loop ends, the attempt is not counted
 		}
@@ -192,15 +207,18 @@ type errStatus int
 
 func (e errStatus) Error() string { return "webhook answered " + http.StatusText(int(e)) }
 
-// send makes the one delivery attempt of a payload.
-func (h *hookSender) send(body []byte) error {
+// send makes the one delivery attempt of a webhook.
+func (h *hookSender) send(d delivery) error {
 	ctx, cancel := context.WithTimeout(h.ctx, webhookTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(d.body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if d.callback != "" {
+		req.Header.Set(callbackHeader, d.callback)
+	}
 	res, err := h.client.Do(req)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 type hook struct {
 	query       string
 	contentType string
+	callback    string // X-CALLBACK-PAYLOAD
 	body        map[string]any
 }
 
@@ -38,7 +39,7 @@ func newReceiver(t *testing.T, status int) *receiver {
 		if req.Method != http.MethodPost || json.Unmarshal(b, &body) != nil {
 			t.Errorf("webhook: %s %s", req.Method, b)
 		}
-		r.got <- hook{query: req.URL.RawQuery, contentType: req.Header.Get("Content-Type"), body: body}
+		r.got <- hook{query: req.URL.RawQuery, contentType: req.Header.Get("Content-Type"), callback: req.Header.Get("X-CALLBACK-PAYLOAD"), body: body}
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(r.srv.Close)
@@ -150,7 +151,7 @@ func TestWebhooksAggregateOnCreate(t *testing.T) {
 	e := realEnv(t, rcv)
 	u := e.createUser("")
 	var out struct{ Member member }
-	e.must(200, "POST", "/users/"+u+"/members", map[string]any{"member": map[string]any{"institution_code": "mxbank",
+	e.must(202, "POST", "/users/"+u+"/members", map[string]any{"member": map[string]any{"institution_code": "mxbank",
 		"id": "partner-member-1", "credentials": e.credentials("mxbank", map[string]string{"username": "mxuser", "password": "correct"})}}).into(t, &out)
 	m := out.Member.GUID
 	rcv.expect("MEMBER", map[string]any{"member_guid": m, "user_id": nil, "id": "partner-member-1", "connection_status": "CONNECTED"})
