@@ -27,6 +27,7 @@ Usage:
                                       wait until every job has ended
   mxfleet purge JOB_ID...             delete everything stored for a job
   mxfleet keygen [--id ID]            print a new MXFLEET_SECRET_KEYS key
+  mxfleet doctor [flags]              prove the MX settings: run a verify and an identify on MX Bank, call by call
   mxfleet sim [--addr 127.0.0.1:8089] run the MX simulator
   mxfleet demo                        run the whole fleet in one process on embedded defaults
 
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPurge(ctx, rest, stdout, stderr)
 	case "keygen":
 		return cmdKeygen(rest, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, rest, stdout, stderr)
 	case "sim":
 		return cmdSim(ctx, rest, stdout, stderr)
 	case "demo":

@@ -1,0 +1,98 @@
+package doctor_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mxfleet/mxfleet/internal/doctor"
+	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+)
+
+func simConfig(t *testing.T) fleet.Config {
+	t.Helper()
+	hs := httptest.NewServer(mxsim.New(mxsim.WithAggregationTime(50 * time.Millisecond)))
+	t.Cleanup(hs.Close)
+	return fleet.Config{MXBaseURL: hs.URL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey, MXTimeout: 5 * time.Second}
+}
+
+func check(t *testing.T, cfg fleet.Config, o doctor.Options) (doctor.Result, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if o.Poll == 0 {
+		o.Poll = 20 * time.Millisecond
+	}
+	var out bytes.Buffer
+	res, err := doctor.Run(ctx, cfg, nil, o, &out)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return res, out.String()
+}
+
+func TestDoctorPassesAgainstTheSimulatorInBothVersions(t *testing.T) {
+	for _, v := range mx.Versions {
+		t.Run(string(v), func(t *testing.T) {
+			cfg := simConfig(t)
+			cfg.MXAPIVersion = string(v)
+			res, out := check(t, cfg, doctor.Options{})
+			if !res.OK || res.Version != v {
+				t.Fatalf("not OK: %+v\n%s", res, out)
+			}
+			for _, want := range []string{"readInstitution", "listInstitutionCredentials", "createUser", "createMember", "readMemberStatus",
+				"listAccountNumbersByMember", "identifyMember", "listAccountOwnersByMember", "deleteUser",
+				"MX accepted Accept-Version " + string(v), "verdict: OK"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "mxuser") {
+				t.Errorf("output shows a credential:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestDoctorVerdicts(t *testing.T) {
+	refuseVersion := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotAcceptable)
+		io.WriteString(w, `{"error":{"message":"Accept-Version header is required (e.g. v20250224)"}}`)
+	}))
+	t.Cleanup(refuseVersion.Close)
+	for _, c := range []struct {
+		name         string
+		tune         func(*fleet.Config)
+		opts         doctor.Options
+		ok           bool
+		verdict, fix string
+	}{
+		{"wrong key", func(c *fleet.Config) { c.MXAPIKey = "wrong" }, doctor.Options{}, false, "401", "MXFLEET_MX_API_KEY"},
+		{"version refused", func(c *fleet.Config) { c.MXBaseURL = refuseVersion.URL }, doctor.Options{}, false, "refused API version v20250224", "MXFLEET_MX_API_VERSION"},
+		{"unreachable", func(c *fleet.Config) { c.MXBaseURL = "http://127.0.0.1:1" }, doctor.Options{}, false, "did not answer", "MXFLEET_MX_BASE_URL"},
+		{"institution not there", nil, doctor.Options{Institution: "no_such_bank"}, false, "no institution", "integration environment"},
+		{"unknown credential name", nil, doctor.Options{Credentials: map[string]string{"user": "mxuser", "password": "correct"}}, false, "Username (LOGIN)", "--credential"},
+		{"denied", nil, doctor.Options{Credentials: map[string]string{"username": "mxuser", "password": "UNAUTHORIZED"}, Kinds: []string{"verify"}}, false, "DENIED", "mxuser"},
+		{"MFA without an answer", nil, doctor.Options{Credentials: map[string]string{"username": "mxuser", "password": "challenge"}, Kinds: []string{"verify"}}, false, "MFA", "--answer"},
+		{"MFA answered", nil, doctor.Options{Credentials: map[string]string{"username": "mxuser", "password": "challenge"}, Answer: "correct"}, true, "ran verify and identify", ""},
+		{"not supported", nil, doctor.Options{Institution: "mxbank_noid"}, false, "does not offer identity_verification", "enable"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := simConfig(t)
+			if c.tune != nil {
+				c.tune(&cfg)
+			}
+			res, out := check(t, cfg, c.opts)
+			if res.OK != c.ok || !strings.Contains(res.Verdict, c.verdict) || !strings.Contains(res.Fix, c.fix) {
+				t.Fatalf("got OK=%v verdict %q fix %q; want OK=%v, %q, %q\n%s", res.OK, res.Verdict, res.Fix, c.ok, c.verdict, c.fix, out)
+			}
+		})
+	}
+}
