@@ -117,14 +117,16 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 
 // resume sends the answers to MX once. When this task is a retry, MX is
 // asked first whether an earlier run's resume got through: only a member
-// still idle on these very challenges gets them again.
+// still CHALLENGED on these very challenges gets them again. MX shows a
+// challenged member as being aggregated (its MFA guide), so that flag says
+// nothing here; an answer MX took shows RESUMED.
 func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.ChallengeAnswer) error {
 	if n, _ := asynq.GetRetryCount(ctx); n > 0 {
 		st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
 		if err != nil {
 			return h.mxErr(ctx, j.ID, "", err)
 		}
-		if st.ConnectionStatus != "CHALLENGED" || st.IsBeingAggregated || !sameGUIDs(st.Challenges, j.Challenges) {
+		if st.ConnectionStatus != "CHALLENGED" || !sameGUIDs(st.Challenges, j.Challenges) {
 			return h.markSent(ctx, j)
 		}
 	}

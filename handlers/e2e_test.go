@@ -281,3 +281,37 @@ func TestFollowJobReadsAConnectedMemberAtTheFirstPoll(t *testing.T) {
 		t.Errorf("a follow job called verify %d times", n)
 	}
 }
+
+// A worker with no version setting completes verify, identify, a TEXT
+// challenge and a DENIED member against the simulator, which answers as
+// MX's documentation shows (the MFA guide's challenged status included),
+// with every request it sends valid against v20250224's spec.
+func TestWorkerSpeaksV20250224AsTheSpecSays(t *testing.T) {
+	f, checker := testenv.NewCheckedFleet(t, nil)
+	ctx := ctxT(t, time.Minute)
+	var wg sync.WaitGroup
+	for _, c := range []struct {
+		name string
+		kind store.Kind
+	}{{"success", store.KindVerify}, {"success", store.KindIdentify}, {"challenge", store.KindVerify}, {"denied", store.KindVerify}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := scenarioByName(t, c.name)
+			id := "spec-" + c.name + "-" + string(c.kind)
+			j, err := scenario.Run(ctx, f.Client, sc, c.kind, id, "user-"+id, nil)
+			if err == nil {
+				err = scenario.Check(sc, j)
+			}
+			if err != nil {
+				t.Errorf("%s: %v", id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	checker.Report(t, "createUser", "listInstitutionCredentials", "createMember", "readMemberStatus",
+		"listAccountNumbersByMember", "listAccountOwnersByMember", "resumeAggregation")
+	if checker.Departed("challenge type as an integer") == 0 {
+		t.Error("the worker never read a challenged status in the MFA guide's shape")
+	}
+}

@@ -14,8 +14,10 @@ import (
 
 const simHelp = `Usage: mxfleet sim [flags]
 
-Serves the MX simulator: MX's v20111101 API for the test institution mxbank
-(scenarios chosen by credentials; GET /_sim/scenarios lists them), call
+Serves the MX simulator: MX's Platform API in versions v20250224 and
+v20111101, chosen per call by Accept-Version (a call without it is refused
+406, as MX does), for the test institution mxbank (scenarios chosen by
+credentials; GET /_sim/scenarios lists them, with their sources), call
 counters at GET /_sim/stats and faults at POST /_sim/faults.
 
 `

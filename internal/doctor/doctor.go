@@ -241,7 +241,7 @@ func (d *doctor) run(ctx context.Context) {
 func (d *doctor) wait(ctx context.Context, user, member string, asked time.Time) bool {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.JobTimeout)
 	defer cancel()
-	sawRunning, reads := false, 0
+	sawRunning, reads, last := false, 0, ""
 	answered := map[string]bool{}
 	for {
 		select {
@@ -260,7 +260,10 @@ func (d *doctor) wait(ctx context.Context, user, member string, asked time.Time)
 		}
 		reads++
 		sawRunning = sawRunning || st.IsBeingAggregated
-		fmt.Fprintf(d.out, "  connection_status %s, is_being_aggregated %v\n", st.ConnectionStatus, st.IsBeingAggregated)
+		if now := fmt.Sprintf("  connection_status %s, is_being_aggregated %v", st.ConnectionStatus, st.IsBeingAggregated); now != last {
+			fmt.Fprintln(d.out, now)
+			last = now
+		}
 		c := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated)
 		if c.Outcome != mx.InProgress && c.Outcome != mx.NeedsUser && !sawRunning && reads <= 3 {
 			// A read right after the request may still show the run before it.

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -11,7 +12,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/mxspec"
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -29,6 +32,7 @@ type Fleet struct {
 	Logs      *SyncBuffer   // everything the worker logged
 	Keys      *tasks.Keyring
 	worker    *fleet.Worker
+	mxHTTP    *http.Client // the workers' MX HTTP client; nil: the default
 }
 
 // FastConfig is a worker configuration for the simulator's short jobs.
@@ -57,6 +61,28 @@ func NewFleet(t testing.TB, tune func(*fleet.Config), simOpts ...mxsim.Option) *
 // NewFleetOn is NewFleet on a given Redis (e.g. NewCluster).
 func NewFleetOn(t testing.TB, r *Redis, tune func(*fleet.Config), simOpts ...mxsim.Option) *Fleet {
 	t.Helper()
+	return newFleet(t, r, tune, nil, simOpts...)
+}
+
+// NewCheckedFleet is NewFleet whose worker's every MX call, and every
+// answer of the simulator, is checked against MX's spec of its version.
+func NewCheckedFleet(t testing.TB, tune func(*fleet.Config), simOpts ...mxsim.Option) (*Fleet, *mxspec.Checker) {
+	t.Helper()
+	var c *mxspec.Checker
+	f := newFleet(t, NewRedis(t), tune, func(simURL string, cfg fleet.Config) *http.Client {
+		v, err := cfg.MXVersion()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = mxspec.NewChecker(t, simURL, string(v))
+		c.Accept = func(v string) string { return mx.Version(v).Accept() }
+		return &http.Client{Transport: c.Transport(mx.DefaultTransport())}
+	}, simOpts...)
+	return f, c
+}
+
+func newFleet(t testing.TB, r *Redis, tune func(*fleet.Config), client func(simURL string, cfg fleet.Config) *http.Client, simOpts ...mxsim.Option) *Fleet {
+	t.Helper()
 	sim := mxsim.New(append([]mxsim.Option{mxsim.WithAggregationTime(200 * time.Millisecond)}, simOpts...)...)
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
@@ -72,6 +98,9 @@ func NewFleetOn(t testing.TB, r *Redis, tune func(*fleet.Config), simOpts ...mxs
 		Client: tasks.NewClient(r.Client, keys), Inspector: asynq.NewInspectorFromRedisClient(r.Client)}
 	f.Raw = asynq.NewClientFromRedisClient(r.Client)
 	t.Cleanup(func() { _ = f.Client.Close(); _ = f.Raw.Close() })
+	if client != nil {
+		f.mxHTTP = client(hs.URL, cfg)
+	}
 	f.worker = f.StartWorker(t)
 	return f
 }
@@ -84,7 +113,7 @@ func (f *Fleet) StopWorker() { f.worker.Shutdown() }
 func (f *Fleet) StartWorker(t testing.TB) *fleet.Worker {
 	t.Helper()
 	log := zerolog.New(f.Logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	w, err := fleet.NewWorker(f.Redis.Client, f.Config, nil, log)
+	w, err := fleet.NewWorker(f.Redis.Client, f.Config, f.mxHTTP, log)
 	if err != nil {
 		t.Fatal(err)
 	}
