@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
@@ -19,6 +21,7 @@ import (
 var (
 	ErrNotFound          = store.ErrNotFound
 	ErrIDConflict        = errors.New("job id already used by a job of another kind")
+	ErrRequestDiffers    = errors.New("job id already used by a job with another request")
 	ErrNotChallenged     = errors.New("job is not waiting for MFA answers")
 	ErrChallengeMismatch = errors.New("answers do not match the job's challenges")
 )
@@ -45,7 +48,8 @@ func NewClient(rdb redis.UniversalClient, keys *Keyring, opts ...store.Option) *
 func (c *Client) Close() error { return c.q.Close() }
 
 // Request describes a job. ID is optional: without it one is generated.
-// Using an id again returns the existing job and changes nothing.
+// Using an id again with the same request returns the existing job and
+// changes nothing; with another request it is refused (ErrRequestDiffers).
 type Request struct {
 	ID     string
 	User   User
@@ -71,8 +75,19 @@ func (c *Client) Identify(ctx context.Context, r Request) (*store.Job, error) {
 	return j, err
 }
 
-// Submit starts a job of the given kind and tells whether it is new; an id
-// used before returns the existing job, changed in nothing.
+// Submit starts a job of the given kind and tells whether it is new.
+//
+// An id used before returns the existing job, changed in nothing, when the
+// request is the same; a job of another kind is refused with
+// ErrIDConflict, and another request with an error wrapping
+// ErrRequestDiffers that names the fields that differ (never their
+// values). What is compared: the user (partner id or guid), the member
+// (guid, institution code, follow), the names of the credentials (never
+// their values: they are sealed), the callback URL and callback_results.
+// The job record keeps neither the partner user id nor the credential
+// names, so those two are compared only while the job's start task is
+// still in Redis (until a worker has started the job); after that, the
+// user guid the worker found stands for the user.
 func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store.Job, bool, error) {
 	if r.ID == "" {
 		r.ID = "job_" + uuid.NewString()
@@ -93,6 +108,11 @@ func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store
 	if !created && j.Kind != kind {
 		return j, false, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
 	}
+	if !created {
+		if diff := requestDiff(j, c.startPayload(j.ID), r); len(diff) > 0 {
+			return j, false, fmt.Errorf("job %s was submitted with other %s: %w", j.ID, strings.Join(diff, ", "), ErrRequestDiffers)
+		}
+	}
 	if !created && j.State != store.StatePending {
 		return j, false, nil // started already: nothing to enqueue
 	}
@@ -102,6 +122,79 @@ func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store
 		return j, created, fmt.Errorf("enqueue job %s (the record exists: submit the same id again to enqueue it; a job left without its start task fails task_lost after the sweeper's quiet period): %w", j.ID, err)
 	}
 	return j, created, nil
+}
+
+// startPayload is the payload of the job's start task while asynq holds
+// it (pending, scheduled, retrying, running or archived); nil once it is
+// gone (started jobs' finished start tasks are not retained) or unreadable.
+func (c *Client) startPayload(jobID string) *Job {
+	ti, err := c.insp.GetTaskInfo(QueueJobs, StartID(jobID))
+	if err != nil {
+		return nil
+	}
+	var p Job
+	if Decode(ti.Payload, &p) != nil || p.JobID != jobID {
+		return nil
+	}
+	return &p
+}
+
+// requestDiff names the fields of r that differ from the request job j was
+// created with, as the record j keeps it and, when not nil, as its start
+// task's payload p has it. Names, never values.
+func requestDiff(j *store.Job, p *Job, r Request) []string {
+	var diff []string
+	add := func(field string, differs bool) {
+		if differs && !slices.Contains(diff, field) {
+			diff = append(diff, field)
+		}
+	}
+	// Until a worker starts the job, the record's user and member guids
+	// are the ones given; after, the worker's finds fill them in.
+	pending := j.State == store.StatePending
+	switch {
+	case p != nil:
+		add("user.id", p.User.ID != r.User.ID)
+		add("user.guid", p.User.GUID != r.User.GUID)
+	case r.User.GUID != "":
+		add("user.guid", j.UserGUID != r.User.GUID)
+		add("user.id", pending && j.UserGUID == "") // given a partner id then
+	case pending:
+		// r gives a partner id: the first request did too unless the
+		// record holds a guid.
+		add("user.id", j.UserGUID != "")
+		add("user.guid", j.UserGUID != "")
+		// Started: the record does not keep the partner id; the guid the
+		// worker found for it cannot be told from a guid given.
+	}
+	switch {
+	case p != nil:
+		add("member.guid", p.Member.GUID != r.Member.GUID)
+		add("member.credentials", !slices.Equal(credentialNames(p.Member.Credentials), credentialNames(r.Member.Credentials)))
+	case r.Member.GUID != "":
+		add("member.guid", j.MemberGUID != r.Member.GUID)
+	case pending:
+		add("member.guid", j.MemberGUID != "")
+	}
+	add("member.institution_code", j.InstitutionCode != r.Member.InstitutionCode)
+	add("member.follow", j.Follow != r.Member.Follow)
+	add("callback_url", j.CallbackURL != r.CallbackURL)
+	add("callback_results", j.CallbackResults != r.CallbackResults)
+	return diff
+}
+
+// credentialNames is the sorted set of credential names, each as the
+// worker matches it to a field: case and spaces do not count.
+func credentialNames(creds map[string]string) []string {
+	out := make([]string, 0, len(creds))
+	for name := range creds {
+		n := strings.ToLower(strings.Join(strings.Fields(name), ""))
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Parked lists the jobs waiting for MFA answers.
@@ -200,6 +293,7 @@ func (c *Client) Status(ctx context.Context, jobID string) (*store.Job, error) {
 }
 
 // Wait blocks until the job has ended (or ctx ends) and returns its record.
+// Running out of time is always an error (see Watch).
 func (c *Client) Wait(ctx context.Context, jobID string) (*store.Job, error) {
 	return c.Watch(ctx, jobID, nil)
 }
@@ -208,39 +302,67 @@ func (c *Client) Wait(ctx context.Context, jobID string) (*store.Job, error) {
 const watchInterval = 100 * time.Millisecond
 
 // Watch reads the job until it has ended, calling fn (when not nil) with
-// every change of state, connection status or poll count; fn returning
-// false stops the watch early. It returns the last record read.
+// every change of state, connection status, poll count or MFA round; fn
+// returning false stops the watch early (nil error). It returns the last
+// record read, and a nil error only when the job has ended or fn stopped
+// the watch. When ctx ends first, the error wraps ctx's error
+// (context.DeadlineExceeded or context.Canceled) and says the job's state
+// as last read ("job X is still challenged: context deadline exceeded").
+// A job that does not exist (ErrNotFound), an invalid id and a record whose
+// results these keys cannot open end the watch at once; other read errors
+// (Redis failing over) are retried until ctx ends.
 func (c *Client) Watch(ctx context.Context, jobID string, fn func(*store.Job) bool) (*store.Job, error) {
+	if err := store.ValidateID(jobID); err != nil {
+		return nil, err
+	}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	var last *store.Job
+	var readErr error // the latest read error not due to ctx, while last is older
 	for {
 		j, err := c.store.Get(ctx, jobID)
 		switch {
-		case errors.Is(err, store.ErrNotFound) || ctx.Err() != nil:
+		case err == nil:
+			changed := last == nil || j.State != last.State || j.ConnectionStatus != last.ConnectionStatus || j.Polls != last.Polls || j.Round != last.Round
+			last, readErr = j, nil
+			if changed && fn != nil && !fn(j) {
+				return j, nil
+			}
+			if j.State.Terminal() {
+				return j, nil
+			}
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, seal.ErrUnknownKey), errors.Is(err, seal.ErrWrongKey), errors.Is(err, seal.ErrNotSealed):
 			return last, err
-		case err != nil:
+		case ctx.Err() == nil:
 			// Redis unreachable for a moment (a failover, a restart): the
 			// job goes on without us; keep watching until ctx ends.
-			select {
-			case <-ctx.Done():
-				return last, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-			case <-t.C:
-			}
-			continue
+			readErr = err
 		}
-		changed := last == nil || j.State != last.State || j.ConnectionStatus != last.ConnectionStatus || j.Polls != last.Polls || j.Round != last.Round
-		last = j
-		if changed && fn != nil && !fn(j) {
-			return j, nil
-		}
-		if j.State.Terminal() {
-			return j, nil
+		// Checked after every read, whatever it returned: a deadline that
+		// passes during a read is a timeout like any other.
+		if ctx.Err() != nil {
+			return last, stillErr(ctx, jobID, last, readErr)
 		}
 		select {
 		case <-ctx.Done():
-			return j, ctx.Err()
+			return last, stillErr(ctx, jobID, last, readErr)
 		case <-t.C:
 		}
 	}
+}
+
+// stillErr is Watch's error when ctx ends before the job: it wraps ctx's
+// error and says where the job stood.
+func stillErr(ctx context.Context, jobID string, last *store.Job, readErr error) error {
+	var msg string
+	switch {
+	case last != nil:
+		msg = fmt.Sprintf("job %s is still %s", jobID, last.State)
+	default:
+		msg = fmt.Sprintf("job %s was not read", jobID)
+	}
+	if readErr != nil {
+		msg += fmt.Sprintf(" (last read failed: %v)", readErr)
+	}
+	return fmt.Errorf("%s: %w", msg, ctx.Err())
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/mxfleet/mxfleet/internal/doctor"
 	"github.com/mxfleet/mxfleet/internal/fleet"
 )
@@ -56,8 +54,8 @@ func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return exitError{2, fmt.Errorf("--kinds: %q is not verify or identify", k)}
 		}
 	}
-	var cfg fleet.Config
-	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
+	cfg, err := fleet.Load()
+	if err != nil {
 		return exitError{2, err}
 	}
 	if cfg.MXClientID == "" || cfg.MXAPIKey == "" {

@@ -24,7 +24,7 @@ Usage:
                                       answer the MFA challenges of a parked job
   mxfleet status JOB_ID [--json]      show a job
   mxfleet wait JOB_ID... [--timeout D]
-                                      wait until every job has ended
+                                      wait until every job has ended (exit 1 on timeout)
   mxfleet purge JOB_ID...             delete everything stored for a job
   mxfleet keygen [--id ID]            print a new MXFLEET_SECRET_KEYS key
   mxfleet doctor [flags]              prove the MX settings: run a verify and an identify on MX Bank, call by call
@@ -46,21 +46,26 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err == nil {
-		return
+	if code := report(err, os.Stderr); code != 0 {
+		os.Exit(code)
 	}
-	code := 1
+}
+
+// report prints err ("mxfleet: …", unless it says nothing or is a --help)
+// and returns the exit status: 0 for none or --help, an exitError's code,
+// else 1.
+func report(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err.Error() != "" {
+		fmt.Fprintln(stderr, "mxfleet:", err)
+	}
 	var ee exitError
 	if errors.As(err, &ee) {
-		code = ee.code
+		return ee.code
 	}
-	if !errors.Is(err, flag.ErrHelp) && err.Error() != "" {
-		fmt.Fprintln(os.Stderr, "mxfleet:", err)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		code = 0
-	}
-	os.Exit(code)
+	return 1
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/store"
@@ -18,22 +16,71 @@ import (
 )
 
 // producer opens the producer client on MXFLEET_REDIS_URL, sealing and
-// opening with MXFLEET_SECRET_KEYS.
-func producer() (*tasks.Client, func(), error) {
-	var cfg fleet.Config
-	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
-		return nil, nil, err
+// opening with MXFLEET_SECRET_KEYS. Without keys, a command that seals
+// nothing (needKeys false: status, wait, purge) still runs, with keys that
+// open nothing; noKeys says so.
+func producer(needKeys bool) (c *tasks.Client, closeFn func(), noKeys bool, err error) {
+	cfg, err := fleet.Load()
+	if err != nil {
+		return nil, nil, false, err
 	}
 	keys, err := cfg.Keys()
 	if err != nil {
-		return nil, nil, err
+		if needKeys || !errors.Is(err, seal.ErrNoKeys) {
+			return nil, nil, false, err
+		}
+		keys, noKeys = seal.Ephemeral(), true
 	}
 	rdb, err := cfg.OpenRedis()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	c := tasks.NewClient(rdb, keys, store.WithRetention(cfg.JobRetention))
-	return c, func() { _ = c.Close(); _ = rdb.Close() }, nil
+	c = tasks.NewClient(rdb, keys, store.WithRetention(cfg.JobRetention))
+	return c, func() { _ = c.Close(); _ = rdb.Close() }, noKeys, nil
+}
+
+// sealed tells whether err is a job's results not opening with the keys
+// at hand. Only a succeeded job has results.
+func sealed(err error) bool {
+	return errors.Is(err, seal.ErrUnknownKey) || errors.Is(err, seal.ErrWrongKey) || errors.Is(err, seal.ErrNotSealed)
+}
+
+// sealedWhy says why a job's results cannot be shown.
+func sealedWhy(noKeys bool, err error) string {
+	if noKeys {
+		return "the results need " + seal.EnvVar + " (the fleet's keys)"
+	}
+	if errors.Is(err, seal.ErrUnknownKey) {
+		return "the results were sealed with a key that is not in " + seal.EnvVar
+	}
+	return "the results do not open with the keys in " + seal.EnvVar
+}
+
+// jobErr says a job does not exist in plain words.
+func jobErr(id string, err error) error {
+	if errors.Is(err, tasks.ErrNotFound) {
+		return fmt.Errorf("job %s does not exist", id)
+	}
+	return err
+}
+
+// checkIDs refuses ids no job can have before anything is read.
+func checkIDs(ids []string) error {
+	for _, id := range ids {
+		if err := store.ValidateID(id); err != nil {
+			return exitError{2, err}
+		}
+	}
+	return nil
+}
+
+// stoppedWaiting is the error of a wait interrupted (Ctrl-C): exit 130,
+// and the job goes on.
+func stoppedWaiting(ids []string) error {
+	if len(ids) == 1 {
+		return exitError{130, fmt.Errorf("stopped waiting; job %s carries on (mxfleet status %s)", ids[0], ids[0])}
+	}
+	return exitError{130, fmt.Errorf("stopped waiting; jobs %s carry on (mxfleet status JOB_ID)", strings.Join(ids, ", "))}
 }
 
 // pairs is a repeatable NAME=VALUE flag whose values are secrets. Set never
@@ -71,7 +118,11 @@ partner id, created at MX when missing). The member is --member-guid, or
 --institution with --credential NAME=VALUE for each of the institution's
 credential fields, NAME being the field's label (MX Bank: Username, Password;
 case and spaces do not matter), its field_name (LOGIN, PASSWORD) or its guid. --follow follows a member
-connected by MXconnect without starting a new MX job. Reads MXFLEET_REDIS_URL.
+connected by MXconnect without starting a new MX job. The same --job-id again
+with the same request prints the existing job; with another request it is
+refused. --wait follows the job until it ends (exit 0 only when it
+succeeded; Ctrl-C stops following, exit 130, and the job carries on). Reads
+MXFLEET_REDIS_URL and MXFLEET_SECRET_KEYS (credentials are sealed with it).
 Credential values given on a command line are visible to other local users
 in the process list; prefer the producer library or the HTTP API for real ones.
 
@@ -79,7 +130,7 @@ in the process list; prefer the producer library or the HTTP API for real ones.
 
 func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr io.Writer) error {
 	fs := flags(kind, stderr, fmt.Sprintf(submitHelp, kind))
-	id := fs.String("job-id", "", "job id (default: generated); the same id again returns the existing job")
+	id := fs.String("job-id", "", "job id (default: generated); the same id and request again returns the existing job, another request with it is refused")
 	userID := fs.String("user-id", "", "partner user id")
 	userGUID := fs.String("user-guid", "", "MX user guid")
 	memberGUID := fs.String("member-guid", "", "MX member guid")
@@ -99,7 +150,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	if len(pos) > 0 {
 		return exitError{2, fmt.Errorf("unexpected argument %q", pos[0])}
 	}
-	c, closeFn, err := producer()
+	c, closeFn, _, err := producer(true)
 	if err != nil {
 		return err
 	}
@@ -118,37 +169,19 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	if !*wait {
 		return nil
 	}
-	j, err = follow1(ctx, c, j.ID, stderr)
+	jobID := j.ID
+	j, err = follow1(ctx, c, jobID, stderr)
+	if err != nil && ctx.Err() != nil {
+		return stoppedWaiting([]string{jobID})
+	}
 	if err != nil {
-		return err
+		return jobErr(jobID, err)
 	}
 	printJob(stdout, j)
 	if j.State != store.StateSucceeded {
 		return exitError{1, errors.New("")}
 	}
 	return nil
-}
-
-// follow1 shows a live one-line progress display until the job ends.
-func follow1(ctx context.Context, c *tasks.Client, id string, out io.Writer) (*store.Job, error) {
-	start := time.Now()
-	tty := isTerminal(out)
-	j, err := c.Watch(ctx, id, func(j *store.Job) bool {
-		line := fmt.Sprintf("%s  %-8s  %-10s  %-12s  polls %-3d  %5.1fs", j.ID, j.Kind, j.State, orDash(j.ConnectionStatus), j.Polls, time.Since(start).Seconds())
-		if j.State == store.StateChallenged {
-			line += "  waiting for MFA answers: mxfleet answer " + j.ID + " --challenge GUID=VALUE"
-		}
-		if tty {
-			fmt.Fprintf(out, "\r\033[K%s", line)
-		} else {
-			fmt.Fprintln(out, line)
-		}
-		return true
-	})
-	if tty {
-		fmt.Fprintln(out)
-	}
-	return j, err
 }
 
 func orDash(s string) string {
@@ -181,21 +214,31 @@ func cmdAnswer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return exitError{2, errors.New("want one JOB_ID and at least one --challenge")}
 	}
-	c, closeFn, err := producer()
+	if err := checkIDs(pos); err != nil {
+		return err
+	}
+	c, closeFn, _, err := producer(true)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
 	aid, err := c.Answer(ctx, pos[0], answers)
 	if err != nil {
-		return err
+		return jobErr(pos[0], err)
 	}
 	fmt.Fprintf(stdout, "answer %s sent for job %s\n", aid, pos[0])
 	return nil
 }
 
+const statusHelp = `Usage: mxfleet status JOB_ID [--json]
+
+Shows a job. Its state needs only MXFLEET_REDIS_URL; the results of a
+succeeded job are sealed and need MXFLEET_SECRET_KEYS too.
+
+`
+
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("status", stderr, "Usage: mxfleet status JOB_ID [--json]\n\n")
+	fs := flags("status", stderr, statusHelp)
 	asJSON := fs.Bool("json", false, "print the job record as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -205,14 +248,30 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return exitError{2, errors.New("want one JOB_ID")}
 	}
-	c, closeFn, err := producer()
+	if err := checkIDs(pos); err != nil {
+		return err
+	}
+	c, closeFn, noKeys, err := producer(false)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
 	j, err := c.Status(ctx, pos[0])
+	if sealed(err) {
+		// Only a succeeded job has (sealed) results; the record is not
+		// read without opening them, so its state is all there is to show.
+		why := sealedWhy(noKeys, err)
+		if *asJSON {
+			fmt.Fprintf(stderr, "mxfleet: %s\n", why)
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(map[string]any{"id": pos[0], "state": store.StateSucceeded, "result": nil})
+		}
+		fmt.Fprintf(stdout, "job        %s\nstate      %s\nresults    not shown: %s\n", pos[0], store.StateSucceeded, why)
+		return nil
+	}
 	if err != nil {
-		return err
+		return jobErr(pos[0], err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -225,7 +284,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 const keygenHelp = `Usage: mxfleet keygen [--id ID]
 
-Prints a new key for MXFLEET_SECRET_KEYS: ID:base64(32 random bytes).
+Prints a new key for MXFLEET_SECRET_KEYS: ID:base64(32 random bytes). The
+default ID is the date and a random suffix (k20261124-3f9a1c0e), new for
+every key: two keys must never share an id, or each refuses what the other
+sealed.
 To rotate: put the new key after the old one on every worker and producer
 (all keys open), then first (the first key seals), and drop the old one once
 nothing sealed with it is left (after MXFLEET_JOB_RETENTION).
@@ -234,15 +296,18 @@ nothing sealed with it is left (after MXFLEET_JOB_RETENTION).
 
 func cmdKeygen(args []string, stdout, stderr io.Writer) error {
 	fs := flags("keygen", stderr, keygenHelp)
-	id := fs.String("id", "k"+time.Now().UTC().Format("20060102"), "key id (1-32 of A-Z a-z 0-9 _ -)")
+	id := fs.String("id", "", "key id, 1-32 of A-Z a-z 0-9 _ - (default: k<date>-<random>, unique per key)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return exitError{2, fmt.Errorf("unexpected argument %q", pos[0])}
 	}
+	if *id == "" {
+		*id = seal.NewKeyID(time.Now())
+	}
 	k, err := seal.Generate(*id)
 	if err != nil {
-		return err
+		return exitError{2, err}
 	}
 	fmt.Fprintln(stdout, k)
 	return nil
@@ -252,7 +317,8 @@ const purgeHelp = `Usage: mxfleet purge JOB_ID...
 
 Deletes everything stored for a job: its record, its parked entry and its
 tasks in every queue and state (a task running right now cannot be deleted;
-purge again once it has ended).
+purge again once it has ended). A job of which nothing is stored does not
+exist: exit 1. Needs only MXFLEET_REDIS_URL.
 
 `
 
@@ -266,23 +332,56 @@ func cmdPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return exitError{2, errors.New("want at least one JOB_ID")}
 	}
-	c, closeFn, err := producer()
+	if err := checkIDs(ids); err != nil {
+		return err
+	}
+	c, closeFn, _, err := producer(false)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
+	var missing []string
 	for _, id := range ids {
+		_, err := c.Status(ctx, id)
+		exists := err == nil || sealed(err)
+		if !exists && !errors.Is(err, tasks.ErrNotFound) {
+			return fmt.Errorf("purge %s: %w", id, err)
+		}
+		// Without a record, tasks may still be left (a purge that met a
+		// running task, a record expired): Purge looks for them anyway.
 		n, err := c.Purge(ctx, id)
 		if err != nil {
 			return fmt.Errorf("purge %s (%d tasks deleted): %w", id, n, err)
 		}
-		fmt.Fprintf(stdout, "%s: record and %d tasks deleted\n", id, n)
+		switch {
+		case exists:
+			fmt.Fprintf(stdout, "%s: record and %d tasks deleted\n", id, n)
+		case n > 0:
+			fmt.Fprintf(stdout, "%s: no record; %d leftover tasks deleted\n", id, n)
+		default:
+			missing = append(missing, id)
+		}
 	}
-	return nil
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("job %s does not exist", missing[0])
+	}
+	return fmt.Errorf("jobs %s do not exist", strings.Join(missing, ", "))
 }
 
+const waitHelp = `Usage: mxfleet wait JOB_ID... [--timeout D]
+
+Waits until every job has ended and prints, for each, its id, state and
+error code. Exits 0 once every job has ended, 1 on timeout (naming the jobs
+not ended and their states), 130 when interrupted (the jobs carry on).
+Needs only MXFLEET_REDIS_URL.
+
+`
+
 func cmdWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("wait", stderr, "Usage: mxfleet wait JOB_ID... [--timeout D]\n\nExits 0 once every job has ended, 1 on timeout.\n\n")
+	fs := flags("wait", stderr, waitHelp)
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	ids, err := parse(fs, args)
 	if err != nil {
@@ -292,24 +391,74 @@ func cmdWait(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return exitError{2, errors.New("want at least one JOB_ID")}
 	}
-	c, closeFn, err := producer()
+	if *timeout <= 0 {
+		return exitError{2, fmt.Errorf("--timeout %s: want a positive duration, like 30s or 30m", *timeout)}
+	}
+	if err := checkIDs(ids); err != nil {
+		return err
+	}
+	c, closeFn, _, err := producer(false)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	for _, id := range ids {
-		j, err := c.Wait(ctx, id)
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("timeout after %s: job %s is still %s", *timeout, id, j.State)
+	for i, id := range ids {
+		j, err := c.Wait(wctx, id)
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", j.ID, j.State, errCode(j))
+		case sealed(err): // only a succeeded job has sealed results
+			fmt.Fprintf(stdout, "%s\t%s\t\n", id, store.StateSucceeded)
+		case ctx.Err() != nil:
+			return stoppedWaiting(ids[i:])
+		case errors.Is(err, context.DeadlineExceeded):
+			return timedOut(ctx, c, *timeout, ids[i:], stdout)
+		default:
+			return jobErr(id, err)
 		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s\t%s\t%s\n", j.ID, j.State, errCode(j))
 	}
 	return nil
+}
+
+// timedOut reads the jobs not waited for to the end once more: those
+// that ended are printed; the others make the timeout's error.
+func timedOut(ctx context.Context, c *tasks.Client, timeout time.Duration, ids []string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var still []string
+	for _, id := range ids {
+		j, err := c.Status(ctx, id)
+		switch {
+		case err == nil && j.State.Terminal():
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", j.ID, j.State, errCode(j))
+		case sealed(err):
+			fmt.Fprintf(stdout, "%s\t%s\t\n", id, store.StateSucceeded)
+		case err == nil:
+			still = append(still, fmt.Sprintf("job %s is still %s", id, j.State))
+		case errors.Is(err, tasks.ErrNotFound):
+			still = append(still, fmt.Sprintf("job %s does not exist", id))
+		default:
+			still = append(still, fmt.Sprintf("job %s could not be read (%v)", id, err))
+		}
+	}
+	if len(still) == 0 {
+		return nil
+	}
+	return fmt.Errorf("timeout after %s: %s", shortDuration(timeout), strings.Join(still, "; "))
+}
+
+// shortDuration writes 2m for 2m0s and 1h for 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func errCode(j *store.Job) string {

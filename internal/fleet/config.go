@@ -4,13 +4,19 @@
 package fleet
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/kelseyhightower/envconfig"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mxfleet/mxfleet/handlers"
@@ -75,7 +81,53 @@ func (c Config) Handlers() handlers.Config {
 	return h
 }
 
-// Validate checks the settings a worker needs.
+// Load reads the configuration from the MXFLEET_* environment and checks
+// every value that is set (Check), and MXFLEET_REDIS_URL and
+// MXFLEET_REDIS_CLUSTER_ADDRS. Every command reads its settings through
+// it. Errors name the variable and say what to write; they quote a value
+// only where it cannot be a secret (durations, numbers), and never a Redis
+// password. Settings a command requires (MX credentials, secret keys, API
+// tokens) are the command's to ask for: Validate does for the worker.
+func Load() (Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return c, friendlyEnvError(err)
+	}
+	if err := checkRedisURL(c.RedisURL); err != nil {
+		return c, err
+	}
+	if err := checkClusterAddrs(c.RedisClusterAddrs); err != nil {
+		return c, err
+	}
+	return c, c.Check()
+}
+
+// friendlyEnvError says what envconfig could not read, without its
+// internals (field names, Go types, strconv's wording).
+func friendlyEnvError(err error) error {
+	var pe *envconfig.ParseError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("reading the %s_* settings: %w", Prefix, err)
+	}
+	val := pe.Value
+	if len(val) > 40 {
+		val = val[:40] + "…"
+	}
+	switch {
+	case strings.TrimSpace(pe.Value) == "":
+		return fmt.Errorf("%s is set but empty: unset it for its default (`mxfleet worker --help` lists them) or give it a value", pe.KeyName)
+	case pe.TypeName == "Duration" || pe.TypeName == "time.Duration":
+		return fmt.Errorf("%s=%q is not a duration; write it like 3s, 500ms, 1m", pe.KeyName, val)
+	case strings.HasPrefix(pe.TypeName, "int") || strings.HasPrefix(pe.TypeName, "uint"):
+		return fmt.Errorf("%s=%q is not a whole number; write it like 10", pe.KeyName, val)
+	case pe.TypeName == "bool":
+		return fmt.Errorf("%s=%q is not true or false", pe.KeyName, val)
+	}
+	return fmt.Errorf("%s=%q is not a valid value", pe.KeyName, val)
+}
+
+// Validate checks the settings a worker needs: the MX credentials and the
+// secret keys must be there, and every value must pass Check.
 func (c Config) Validate() error {
 	var missing []string
 	if c.MXClientID == "" {
@@ -90,6 +142,21 @@ func (c Config) Validate() error {
 	if _, err := c.Keys(); err != nil {
 		return err
 	}
+	return c.Check()
+}
+
+// Check checks the value of every setting that is set, whoever needs it:
+// secret keys (when given), the MX API version, callbacks, queue weights,
+// numbers and durations. Durations must be positive, except
+// MXFLEET_SWEEP_INTERVAL (0: no sweeps) and MXFLEET_TASK_CHECK_INTERVAL (0:
+// asynq's default). It does not check the Redis URL (Load does: a worker
+// built in a program gets its Redis client given).
+func (c Config) Check() error {
+	if strings.TrimSpace(c.SecretKeys) != "" {
+		if _, err := c.Keys(); err != nil {
+			return err
+		}
+	}
 	if _, err := c.MXVersion(); err != nil {
 		return err
 	}
@@ -99,23 +166,57 @@ func (c Config) Validate() error {
 	if _, err := c.QueueWeights(); err != nil {
 		return err
 	}
+	for _, d := range []struct {
+		name   string
+		v      time.Duration
+		zeroOK string // what 0 means, when it means something
+	}{
+		{"MX_TIMEOUT", c.MXTimeout, ""},
+		{"CHALLENGE_TTL", c.ChallengeTTL, ""},
+		{"JOB_DEADLINE", c.JobDeadline, ""},
+		{"POLL_INITIAL", c.PollInitial, ""},
+		{"POLL_MAX", c.PollMax, ""},
+		{"RETRY_BASE", c.RetryBase, ""},
+		{"RETRY_MAX", c.RetryMax, ""},
+		{"RETRY_LATER_DELAY", c.RetryLaterDelay, ""},
+		{"JOB_RETENTION", c.JobRetention, ""},
+		{"SCHEDULER_INTERVAL", c.SchedulerInterval, ""},
+		{"TASK_CHECK_INTERVAL", c.TaskCheckInterval, "asynq's default"},
+		{"SWEEP_INTERVAL", c.SweepInterval, "no sweeps"},
+		{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout, ""},
+	} {
+		switch {
+		case d.v < 0 && d.zeroOK != "":
+			return fmt.Errorf("%s_%s=%s: must be 0 (%s) or positive", Prefix, d.name, d.v, d.zeroOK)
+		case d.v <= 0 && d.zeroOK == "":
+			return fmt.Errorf("%s_%s=%s: must be positive, like %s", Prefix, d.name, d.v, durationDefault(d.name))
+		}
+	}
 	switch {
-	case c.SweepInterval < 0:
-		return fmt.Errorf("%s_SWEEP_INTERVAL must be 0 (no sweeps) or positive", Prefix)
 	case c.MXRate < 0:
 		return fmt.Errorf("%s_MX_RATE must be 0 (no limit) or positive", Prefix)
 	case c.Concurrency < 1:
 		return fmt.Errorf("%s_CONCURRENCY must be at least 1", Prefix)
 	case c.MaxAttempts < 1:
 		return fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", Prefix)
-	case c.PollInitial <= 0 || c.PollMax < c.PollInitial:
-		return fmt.Errorf("%s_POLL_INITIAL must be positive and at most %s_POLL_MAX", Prefix, Prefix)
-	case c.RetryBase <= 0 || c.RetryMax < c.RetryBase:
-		return fmt.Errorf("%s_RETRY_BASE must be positive and at most %s_RETRY_MAX", Prefix, Prefix)
-	case c.ChallengeTTL <= 0 || c.JobDeadline <= 0 || c.JobRetention <= 0:
-		return fmt.Errorf("%s_CHALLENGE_TTL, %s_JOB_DEADLINE and %s_JOB_RETENTION must be positive", Prefix, Prefix, Prefix)
+	case c.PollMax < c.PollInitial:
+		return fmt.Errorf("%s_POLL_INITIAL (%s) must be at most %s_POLL_MAX (%s)", Prefix, c.PollInitial, Prefix, c.PollMax)
+	case c.RetryMax < c.RetryBase:
+		return fmt.Errorf("%s_RETRY_BASE (%s) must be at most %s_RETRY_MAX (%s)", Prefix, c.RetryBase, Prefix, c.RetryMax)
 	}
 	return nil
+}
+
+// durationDefault is the default of the setting named (without the
+// prefix), for messages.
+func durationDefault(name string) string {
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Tag.Get("envconfig") == name {
+			return f.Tag.Get("default")
+		}
+	}
+	return "1s"
 }
 
 // Callbacks parses the callback allowlist; nil when callbacks are off.
@@ -205,16 +306,142 @@ func (c Config) OpenRedis() (redis.UniversalClient, error) {
 	return rdb, nil
 }
 
-// Redis opens the Redis client named by a URL, as asynq.ParseRedisURI reads it.
+// Redis opens the Redis client named by a URL, as asynq.ParseRedisURI reads
+// it. A URL it cannot use gets an error saying what is wrong with it (no
+// scheme, a bad port, a bad db number, a Sentinel URL without the master's
+// name), never quoting a password.
 func Redis(url string) (redis.UniversalClient, error) {
-	opt, err := asynq.ParseRedisURI(url)
+	if err := checkRedisURL(url); err != nil {
+		return nil, err
+	}
+	opt, err := asynq.ParseRedisURI(strings.TrimSpace(url))
 	if err != nil {
 		// The parse error quotes the URL, password included: say less.
-		return nil, fmt.Errorf("%s_REDIS_URL is not a valid Redis URL (want redis://, rediss://, redis-socket:// or redis-sentinel://)", Prefix)
+		return nil, fmt.Errorf("%s is not a valid Redis URL (want redis://[user:password@]host:port/db, rediss://, redis-socket:///path or redis-sentinel://host:port?master=name)", redisVar)
 	}
 	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
 	if !ok {
-		return nil, fmt.Errorf("%s_REDIS_URL: unsupported connection type", Prefix)
+		return nil, fmt.Errorf("%s: unsupported connection type", redisVar)
 	}
 	return rdb, nil
+}
+
+const redisVar = Prefix + "_REDIS_URL"
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,20}$`)
+
+// checkRedisURL says what is wrong with a Redis URL, or nil. It quotes only
+// parts after the user information (host, port, db, query), never a
+// password.
+func checkRedisURL(raw string) error {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return fmt.Errorf("%s is empty: unset it for redis://127.0.0.1:6379/0, or write redis://host:port/db", redisVar)
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		// "localhost:6379", "user:pass@host:6379/0"
+		hint, user := s, ""
+		if at := strings.LastIndex(hint, "@"); at >= 0 {
+			hint, user = hint[at+1:], "USER:PASSWORD@"
+		}
+		if !strings.Contains(hint, "/") {
+			hint += "/0"
+		}
+		return fmt.Errorf("%s has no scheme: write it like redis://%s%s (rediss:// for TLS; redis-sentinel:// and redis-socket:// also work)", redisVar, user, truncate(hint, 60))
+	}
+	// What follows the last '@' is free of the user information.
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	authority, path, query := rest, "", ""
+	if i := strings.IndexAny(authority, "?#"); i >= 0 {
+		authority, query = authority[:i], authority[i+1:]
+	}
+	if i := strings.Index(authority, "/"); i >= 0 {
+		authority, path = authority[:i], authority[i:]
+	}
+	switch strings.ToLower(scheme) {
+	case "redis", "rediss":
+		if err := checkHostPort(authority, redisVar, "6379"); err != nil {
+			return err
+		}
+		if db := strings.Split(strings.Trim(path, "/"), "/")[0]; db != "" {
+			if n, err := strconv.Atoi(db); err != nil || n < 0 {
+				return fmt.Errorf("%s: bad db number %q: the path is the database number, like redis://host:6379/0", redisVar, truncate(db, 20))
+			}
+		}
+	case "redis-sentinel":
+		if authority == "" {
+			return fmt.Errorf("%s: a Sentinel URL names the Sentinels: redis-sentinel://host:26379[,host:26379]?master=name", redisVar)
+		}
+		for _, a := range strings.Split(authority, ",") {
+			if err := checkHostPort(a, redisVar, "26379"); err != nil {
+				return err
+			}
+		}
+		q, err := url.ParseQuery(query)
+		if err != nil || strings.TrimSpace(q.Get("master")) == "" {
+			return fmt.Errorf("%s: a Sentinel URL needs the name of the master the Sentinels monitor: redis-sentinel://%s?master=NAME", redisVar, authority)
+		}
+	case "redis-socket":
+		if path == "" {
+			return fmt.Errorf("%s: a socket URL names the socket's path: redis-socket:///path/to/redis.sock[?db=0]", redisVar)
+		}
+		if q, err := url.ParseQuery(query); err == nil && q.Get("db") != "" {
+			if n, err := strconv.Atoi(q.Get("db")); err != nil || n < 0 {
+				return fmt.Errorf("%s: bad db number %q in ?db=: want a whole number like 0", redisVar, truncate(q.Get("db"), 20))
+			}
+		}
+	default:
+		if !schemeRE.MatchString(scheme) {
+			return fmt.Errorf("%s does not start with a scheme: want redis://, rediss:// (TLS), redis-sentinel:// or redis-socket://", redisVar)
+		}
+		return fmt.Errorf("%s: scheme %s:// is not redis://, rediss:// (TLS), redis-sentinel:// or redis-socket://", redisVar, scheme)
+	}
+	return nil
+}
+
+// checkClusterAddrs checks MXFLEET_REDIS_CLUSTER_ADDRS: host:port,...
+func checkClusterAddrs(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	for _, a := range strings.Split(s, ",") {
+		if err := checkHostPort(strings.TrimSpace(a), Prefix+"_REDIS_CLUSTER_ADDRS", "6379"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkHostPort checks host:port, naming the setting.
+func checkHostPort(hp, setting, port string) error {
+	if hp == "" {
+		return fmt.Errorf("%s names no host: write host:%s", setting, port)
+	}
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		if !strings.Contains(strings.TrimPrefix(strings.TrimSuffix(hp, "]"), "["), ":") || strings.HasSuffix(hp, "]") {
+			return fmt.Errorf("%s: no port after host %s: write %s:%s", setting, quoteSafe(hp), strings.Trim(hp, "[]"), port)
+		}
+		return fmt.Errorf("%s: %s is not host:port", setting, quoteSafe(hp))
+	}
+	if host == "" {
+		return fmt.Errorf("%s names no host before :%s", setting, quoteSafe(p))
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%s: bad port %s: want a number 1-65535, like %s", setting, quoteSafe(p), port)
+	}
+	return nil
+}
+
+// quoteSafe quotes s, shortened.
+func quoteSafe(s string) string { return strconv.Quote(truncate(s, 60)) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

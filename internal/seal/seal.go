@@ -16,10 +16,12 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // EnvVar is where workers and producers read their keys from.
@@ -41,6 +43,11 @@ var ErrNotSealed = errors.New("not a sealed value")
 // ErrUnknownKey is returned for a value sealed with a key id this ring
 // does not hold (rotated away, or not rolled out here yet).
 var ErrUnknownKey = errors.New("unknown key")
+
+// ErrWrongKey is returned for a value whose key id this ring holds but
+// whose key does not open it: other key material under the same id (two
+// keys made with one id), or a value altered or moved to another job.
+var ErrWrongKey = errors.New("does not open")
 
 // Keyring holds the keys that seal (the first) and open (all).
 type Keyring struct {
@@ -90,6 +97,19 @@ func Generate(id string) (string, error) {
 	return id + ":" + base64.StdEncoding.EncodeToString(raw), nil
 }
 
+// NewKeyID returns a fresh key id for a key made at t: "k" and the UTC
+// date, for people, then "-" and 8 random hex digits, so that two keys
+// made on one day (two terminals running keygen) never share an id. Two
+// keys under one id would each refuse what the other sealed ("wrong key
+// material for that id").
+func NewKeyID(t time.Time) string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("seal: no randomness: %v", err))
+	}
+	return "k" + t.UTC().Format("20060102") + "-" + hex.EncodeToString(b[:])
+}
+
 // Ephemeral returns a ring with one random key, for the demo and tests.
 func Ephemeral() *Keyring {
 	s, err := Generate("ephemeral")
@@ -137,7 +157,7 @@ func (k *Keyring) Open(context, sealed string) (string, error) {
 	n := aead.NonceSize()
 	plain, err := aead.Open(nil, raw[:n], raw[n:], []byte(context))
 	if err != nil {
-		return "", fmt.Errorf("value sealed with key %q does not open: wrong key material for that id, or the value was altered or moved", id)
+		return "", fmt.Errorf("value sealed with key %q %w: wrong key material for that id, or the value was altered or moved", id, ErrWrongKey)
 	}
 	return string(plain), nil
 }

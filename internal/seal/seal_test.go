@@ -1,8 +1,10 @@
 package seal_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxfleet/mxfleet/internal/seal"
 )
@@ -60,4 +62,43 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("opened a value that is not sealed: %q", s)
 		}
 	})
+}
+
+func TestNewKeyIDIsUniquePerKeyAndParses(t *testing.T) {
+	day := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	var ring []string
+	for range 50 {
+		id := seal.NewKeyID(day)
+		if !strings.HasPrefix(id, "k20261124-") {
+			t.Fatalf("id %q does not start with the date", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %q made twice on one day", id)
+		}
+		seen[id] = true
+		k, err := seal.Generate(id)
+		if err != nil {
+			t.Fatalf("Generate(%q): %v", id, err)
+		}
+		ring = append(ring, k)
+	}
+	// every id is valid for the keyring parser, and all of them fit in one ring
+	if _, err := seal.Parse(strings.Join(ring, ",")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOtherKeyMaterialUnderOneIDSaysWrongKey(t *testing.T) {
+	a, _ := seal.Generate("k1")
+	b, _ := seal.Generate("k1")
+	ra, _ := seal.Parse(a)
+	rb, _ := seal.Parse(b)
+	_, err := rb.Open("c", ra.Seal("c", "x"))
+	if !errors.Is(err, seal.ErrWrongKey) || !strings.Contains(err.Error(), "wrong key material") {
+		t.Fatalf("open with other material under the same id: %v", err)
+	}
+	if _, err := rb.Open("c", seal.Ephemeral().Seal("c", "x")); !errors.Is(err, seal.ErrUnknownKey) {
+		t.Fatalf("open with another id: %v", err)
+	}
 }
