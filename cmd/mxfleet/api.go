@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/mxfleet/mxfleet/internal/api"
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/mx"
@@ -36,14 +34,15 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if len(pos) > 0 {
 		return exitError{2, fmt.Errorf("unexpected argument %q", pos[0])}
 	}
-	var cfg fleet.Config
-	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
+	cfg, err := fleet.Load()
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, redactor(stderr, cfg))
 	if err != nil {
 		return err
 	}
+	routeRedisLog(log)
 	var tokens []string
 	for _, t := range strings.Split(cfg.APITokens, ",") {
 		if t = strings.TrimSpace(t); t != "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/callback"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -30,6 +31,17 @@ var openAPI []byte
 
 // MaxBody bounds a request body; larger ones get 413.
 const MaxBody = 64 << 10
+
+// Paging limits of GET /v1/jobs (openapi.json says the same).
+const (
+	MaxPage    = 1_000_000
+	MaxPerPage = 500
+)
+
+// RetryAfter is the Retry-After, in seconds, of a 503 "unavailable": the
+// fleet's Redis did not answer (a restart, a failover), and the same
+// request will do once it does.
+const RetryAfter = 5
 
 // Config holds what the API checks.
 type Config struct {
@@ -45,12 +57,15 @@ type Server struct {
 	cfg Config
 	log zerolog.Logger
 	mux *http.ServeMux
+	// scratch seals values only to validate requests before any Redis
+	// call, with the functions the producer client runs (see validJob).
+	scratch *tasks.Keyring
 }
 
 // New builds the API over a producer client and an MX client (for
 // widget URLs).
 func New(c *tasks.Client, mxc *mx.Client, cfg Config, log zerolog.Logger) *Server {
-	s := &Server{c: c, mx: mxc, cfg: cfg, log: log, mux: http.NewServeMux()}
+	s := &Server{c: c, mx: mxc, cfg: cfg, log: log, mux: http.NewServeMux(), scratch: seal.Ephemeral()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]bool{"ok": true}) })
 	s.mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -89,6 +104,25 @@ func writeErr(w http.ResponseWriter, status int, code, msg string) {
 	var e Error
 	e.Error.Code, e.Error.Message = code, msg
 	writeJSON(w, status, e)
+}
+
+// unavailable answers a failure of the fleet's own store (Redis
+// unreachable, a failover): 503 with Retry-After, so that clients retry.
+// The detail is logged here and never sent: it names internal addresses.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error, msg string) {
+	s.log.Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("api: job store unavailable")
+	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+	writeErr(w, http.StatusServiceUnavailable, "unavailable", msg)
+}
+
+// validID answers 400 invalid_id for a job id no job can have, before any
+// Redis call, so that every later error is the store's.
+func validID(w http.ResponseWriter, id string) bool {
+	if err := store.ValidateID(id); err != nil {
+		writeErr(w, http.StatusBadRequest, "invalid_id", err.Error())
+		return false
+	}
+	return true
 }
 
 func (s *Server) auth(next http.HandlerFunc) http.Handler {
@@ -186,43 +220,78 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	user := tasks.User{ID: req.User.ID, GUID: req.User.GUID, Email: req.User.Email}
+	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow}
+	if err := s.validJob(kind, req.ID, user, member); err != nil {
+		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
 	j, created, err := s.c.Submit(r.Context(), kind, tasks.Request{
-		ID:          req.ID,
-		User:        tasks.User{ID: req.User.ID, GUID: req.User.GUID, Email: req.User.Email},
-		Member:      tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow},
+		ID: req.ID, User: user, Member: member,
 		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults,
 	})
 	switch {
-	case errors.Is(err, tasks.ErrIDConflict):
-		writeErr(w, http.StatusConflict, "id_conflict", err.Error())
-	case err != nil && j == nil:
-		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
-	case err != nil:
-		s.log.Error().Str("job", j.ID).Err(err).Msg("enqueue failed")
-		writeErr(w, http.StatusServiceUnavailable, "unavailable", err.Error())
-	case created:
+	case err == nil && created:
 		writeJSON(w, http.StatusAccepted, j.View())
-	default:
+	case err == nil:
 		writeJSON(w, http.StatusOK, j.View())
+	case errors.Is(err, tasks.ErrIDConflict), errors.Is(err, tasks.ErrRequestDiffers):
+		writeErr(w, http.StatusConflict, "id_conflict", err.Error())
+	case j != nil:
+		// The record stands, its start task was not enqueued: the same
+		// id again enqueues it.
+		s.unavailable(w, r, err, "job "+j.ID+" is recorded but not queued: the job store is unavailable; submit it again with the same id")
+	case req.ID != "":
+		s.unavailable(w, r, err, "the job store is unavailable; submit the job again with the same id")
+	default:
+		s.unavailable(w, r, err, "the job store is unavailable; submit the job again (with an id, a retry is safe: the same id returns the same job)")
 	}
 }
 
-func (s *Server) jobErr(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeErr(w, http.StatusNotFound, "not_found", err.Error())
-	case strings.HasPrefix(err.Error(), "invalid job id"):
-		writeErr(w, http.StatusBadRequest, "invalid_id", err.Error())
-	default:
-		s.log.Error().Err(err).Msg("api")
-		writeErr(w, http.StatusServiceUnavailable, "unavailable", "the job store is unavailable")
+// validJob runs, before any Redis call, the validation the producer
+// client runs in Submit (tasks.NewJobTask: ids, user, member, credential
+// names and values), so that a request it refuses is a 400 and any error
+// Submit returns afterwards is the store's. The tasks package does not mark
+// its validation errors, so the API calls the same function instead of
+// reading error strings.
+func (s *Server) validJob(kind store.Kind, id string, user tasks.User, member tasks.Member) error {
+	if id == "" {
+		id = "job_00000000-0000-0000-0000-000000000000" // the shape of the id Submit generates
 	}
+	_, err := tasks.NewJobTask(s.scratch, kind, tasks.Job{JobID: id, User: user, Member: member})
+	return err
+}
+
+// validAnswers is validJob for answers: what tasks.NewAnswerTask checks
+// (how many, challenge guids, values), before any Redis call.
+func (s *Server) validAnswers(id string, answers map[string]string) error {
+	p := tasks.Answer{JobID: id, AnswerID: "00000000-0000-0000-0000-000000000000", Round: 1}
+	for g, v := range answers {
+		p.Answers = append(p.Answers, mx.ChallengeAnswer{GUID: g, Value: v})
+	}
+	slices.SortFunc(p.Answers, func(a, b mx.ChallengeAnswer) int { return strings.Compare(a.GUID, b.GUID) })
+	_, err := tasks.NewAnswerTask(s.scratch, p)
+	return err
+}
+
+// jobErr answers an error of the store for a valid job id: 404 for no
+// such job, else 503.
+func (s *Server) jobErr(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		writeErr(w, http.StatusNotFound, "not_found", err.Error())
+		return
+	}
+	s.unavailable(w, r, err, "the job store is unavailable; try again later")
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	j, err := s.c.Status(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	if !validID(w, id) {
+		return
+	}
+	j, err := s.c.Status(r.Context(), id)
 	if err != nil {
-		s.jobErr(w, err)
+		s.jobErr(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, j.View())
@@ -245,19 +314,23 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, per := 1, 50
-	for name, dst := range map[string]*int{"page": &page, "per_page": &per} {
-		if v := q.Get(name); v != "" {
+	for _, p := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"page", &page, MaxPage}, {"per_page", &per, MaxPerPage}} {
+		if v := q.Get(p.name); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || (name == "per_page" && n > 500) {
-				writeErr(w, http.StatusBadRequest, "invalid_paging", name+" must be a positive integer (per_page at most 500)")
+			if err != nil || n < 1 || n > p.max {
+				writeErr(w, http.StatusBadRequest, "invalid_paging", fmt.Sprintf("%s must be an integer from 1 to %d", p.name, p.max))
 				return
 			}
-			*dst = n
+			*p.dst = n
 		}
 	}
 	parked, err := s.c.Parked(r.Context())
 	if err != nil {
-		s.jobErr(w, err)
+		s.jobErr(w, r, err)
 		return
 	}
 	ids := make([]string, 0, len(parked))
@@ -268,13 +341,20 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	var out JobList
 	out.Jobs = []store.View{}
 	out.Pagination.Page, out.Pagination.PerPage, out.Pagination.TotalEntries = page, per, len(ids)
-	for i := (page - 1) * per; i < len(ids) && i < page*per; i++ {
-		j, err := s.c.Status(r.Context(), ids[i])
+	// The page's slice of ids, computed so that nothing overflows: the
+	// page starts past the end unless (page-1)*per ≤ len(ids).
+	start := len(ids)
+	if page-1 <= len(ids)/per {
+		start = (page - 1) * per
+	}
+	end := start + min(per, len(ids)-start)
+	for _, id := range ids[start:end] {
+		j, err := s.c.Status(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
-			continue
+			continue // ended since Parked
 		}
 		if err != nil {
-			s.jobErr(w, err)
+			s.jobErr(w, r, err)
 			return
 		}
 		out.Jobs = append(out.Jobs, j.View())
@@ -284,8 +364,11 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if !validID(w, id) {
+		return
+	}
 	if _, err := s.c.Status(r.Context(), id); err != nil {
-		s.jobErr(w, err)
+		s.jobErr(w, r, err)
 		return
 	}
 	if _, err := s.c.Purge(r.Context(), id); err != nil {
@@ -305,11 +388,19 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	id := r.PathValue("id")
+	if !validID(w, id) {
+		return
+	}
 	if len(req.Answers) == 0 {
 		writeErr(w, http.StatusBadRequest, "invalid_request", "answers must map every challenge guid to a value")
 		return
 	}
-	aid, err := s.c.Answer(r.Context(), r.PathValue("id"), req.Answers)
+	if err := s.validAnswers(id, req.Answers); err != nil {
+		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	aid, err := s.c.Answer(r.Context(), id, req.Answers)
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, map[string]string{"answer_id": aid})
@@ -317,10 +408,12 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusConflict, "not_challenged", err.Error())
 	case errors.Is(err, tasks.ErrChallengeMismatch):
 		writeErr(w, http.StatusUnprocessableEntity, "challenge_mismatch", err.Error())
-	case errors.Is(err, store.ErrNotFound), strings.HasPrefix(err.Error(), "invalid job id"):
-		s.jobErr(w, err)
+	case errors.Is(err, store.ErrNotFound):
+		writeErr(w, http.StatusNotFound, "not_found", err.Error())
 	default:
-		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
+		// Answering the same challenges again is safe: the worker
+		// resumes the job once, however many answers arrive.
+		s.unavailable(w, r, err, "the job store is unavailable: the answer was not queued; send it again")
 	}
 }
 
@@ -353,7 +446,8 @@ func (s *Server) widgetURL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.mx == nil {
-		writeErr(w, http.StatusServiceUnavailable, "unavailable", "this API has no MX credentials")
+		writeErr(w, http.StatusServiceUnavailable, "mx_not_configured",
+			"widget URLs need MX credentials: start `mxfleet api` with MXFLEET_MX_CLIENT_ID and MXFLEET_MX_API_KEY set (MXFLEET_MX_BASE_URL picks the MX environment)")
 		return
 	}
 	guid, err := s.ensureUser(r.Context(), req.User.ID, req.User.GUID)
@@ -446,8 +540,10 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	// A payload that is no job id (not the fleet's) is left out: the job
+	// is then found by its member.
 	var jobID string
-	if p, err := base64.StdEncoding.DecodeString(r.Header.Get("X-CALLBACK-PAYLOAD")); err == nil {
+	if p, err := base64.StdEncoding.DecodeString(r.Header.Get("X-CALLBACK-PAYLOAD")); err == nil && store.ValidateID(string(p)) == nil {
 		jobID = string(p)
 	}
 	if member == "" && jobID == "" {
@@ -460,7 +556,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.jobErr(w, err)
+		s.jobErr(w, r, err)
 		return
 	}
 	s.log.Debug().Str("member_guid", member).Str("job", id).Bool("woke", woke).Msg("mx webhook")

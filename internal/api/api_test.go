@@ -9,7 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +27,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/api"
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
@@ -45,9 +49,13 @@ type env struct {
 	hc     *http.Client
 	v      *validator
 	events *receiver
+	log    *testenv.SyncBuffer // what the API logged
+	// setHandler puts another handler (an API configured otherwise)
+	// behind url.
+	setHandler func(http.Handler)
 }
 
-func newEnv(t *testing.T, tune func(*fleet.Config), simOpts ...mxsim.Option) *env {
+func newEnv(t testing.TB, tune func(*fleet.Config), simOpts ...mxsim.Option) *env {
 	t.Helper()
 	var handler http.Handler
 	var mu sync.Mutex
@@ -73,14 +81,25 @@ func newEnv(t *testing.T, tune func(*fleet.Config), simOpts ...mxsim.Option) *en
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	handler = api.New(f.Client, mxc, api.Config{Tokens: []string{"other-token", token}, Callbacks: allow, WebhookSecret: webhookSecret}, zerolog.Nop())
-	mu.Unlock()
+	set := func(h http.Handler) {
+		mu.Lock()
+		handler = h
+		mu.Unlock()
+	}
+	logs := &testenv.SyncBuffer{}
+	set(api.New(f.Client, mxc, api.Config{Tokens: []string{"other-token", token}, Callbacks: allow, WebhookSecret: webhookSecret}, zerolog.New(logs)))
 	v := newValidator(t, front.URL)
-	return &env{f: f, url: front.URL, hc: &http.Client{Transport: v, Timeout: 10 * time.Second}, v: v, events: rcv}
+	return &env{f: f, url: front.URL, hc: &http.Client{Transport: v, Timeout: 10 * time.Second}, v: v, events: rcv, log: logs, setHandler: set}
 }
 
-func (e *env) do(t *testing.T, method, path, tok string, body any) (int, []byte) {
+func (e *env) do(t testing.TB, method, path, tok string, body any) (int, []byte) {
+	t.Helper()
+	code, _, b := e.req(t, method, path, tok, body)
+	return code, b
+}
+
+// req is do with the response headers.
+func (e *env) req(t testing.TB, method, path, tok string, body any) (int, http.Header, []byte) {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -104,10 +123,10 @@ func (e *env) do(t *testing.T, method, path, tok string, body any) (int, []byte)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
 }
 
-func (e *env) job(t *testing.T, id string) store.View {
+func (e *env) job(t testing.TB, id string) store.View {
 	t.Helper()
 	code, b := e.do(t, "GET", "/v1/jobs/"+id, token, nil)
 	if code != 200 {
@@ -120,7 +139,7 @@ func (e *env) job(t *testing.T, id string) store.View {
 	return v
 }
 
-func (e *env) waitFor(t *testing.T, id string, ok func(store.View) bool) store.View {
+func (e *env) waitFor(t testing.TB, id string, ok func(store.View) bool) store.View {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -218,6 +237,12 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 		{"answer unknown job", "POST", "/v1/jobs/nope/answers", token, map[string]any{"answers": map[string]string{"g": "v"}}, 404, "not_found"},
 		{"webhook no token", "POST", "/v1/mx/webhooks", "", map[string]string{"member_guid": "MBR-1"}, 401, "unauthorized"},
 		{"no route", "GET", "/v2/jobs", token, nil, 404, "not_found"},
+		{"empty credential", "POST", "/v1/jobs", token, map[string]any{"kind": "verify", "user": map[string]string{"id": "u"}, "member": mxbank("")}, 400, "invalid_request"},
+		{"get odd id", "GET", "/v1/jobs/-x", token, nil, 400, "invalid_id"},
+		{"purge odd id", "DELETE", "/v1/jobs/-x", token, nil, 400, "invalid_id"},
+		{"answer odd id", "POST", "/v1/jobs/-x/answers", token, map[string]any{"answers": map[string]string{"g": "v"}}, 400, "invalid_id"},
+		{"answer empty value", "POST", "/v1/jobs/nope/answers", token, map[string]any{"answers": map[string]string{"g": ""}}, 400, "invalid_request"},
+		{"answer too long", "POST", "/v1/jobs/nope/answers", token, map[string]any{"answers": map[string]string{"g": strings.Repeat("v", 1025)}}, 400, "invalid_request"},
 	}
 	for _, c := range cases {
 		code, b := e.do(t, c.method, c.path, c.tok, c.body)
@@ -243,7 +268,7 @@ func truncate(b []byte) string {
 
 // receiver is a callback endpoint that checks signatures.
 type receiver struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	mu     sync.Mutex
 	events []tasks.Event
@@ -251,7 +276,7 @@ type receiver struct {
 	onEv   func(tasks.Event)
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{t: t, seen: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
@@ -340,7 +365,7 @@ type validator struct {
 	ops    map[string]int
 }
 
-func newValidator(t *testing.T, serverURL string) *validator {
+func newValidator(t testing.TB, serverURL string) *validator {
 	b, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +418,7 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-func (v *validator) check(t *testing.T) {
+func (v *validator) check(t testing.TB) {
 	t.Helper()
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -510,6 +535,17 @@ func TestWebhookAcknowledgesEveryAuthenticatedDelivery(t *testing.T) {
 	if code != 200 || out["job_id"] != "named-by-payload" {
 		t.Errorf("webhook with the job's payload: %d %v", code, out)
 	}
+	// A payload that is no job id (not the fleet's) is acknowledged, and
+	// the job found by its member.
+	odd := base64.StdEncoding.EncodeToString([]byte("../not a job id"))
+	code, out = post(`{"type":"MEMBER","action":"UPDATED","guid":"MBR-nobody"}`, map[string]string{"X-Mxfleet-Webhook-Token": webhookSecret, "X-CALLBACK-PAYLOAD": odd}, false)
+	if code != 200 || out["ignored"] == nil {
+		t.Errorf("webhook with a payload that is no job id: %d %v", code, out)
+	}
+	code, out = post(`{"type":"MEMBER","action":"UPDATED","guid":"`+v.MemberGUID+`"}`, map[string]string{"X-Mxfleet-Webhook-Token": webhookSecret, "X-CALLBACK-PAYLOAD": odd}, false)
+	if code != 200 || out["job_id"] != "named-by-payload" {
+		t.Errorf("webhook with a payload that is no job id, for the job's member: %d %v", code, out)
+	}
 	// A payload naming a job of another member is not believed.
 	code, out = post(`{"type":"MEMBER","action":"UPDATED","guid":"MBR-other"}`, map[string]string{"X-Mxfleet-Webhook-Token": webhookSecret, "X-CALLBACK-PAYLOAD": payload}, false)
 	if code != 200 || out["job_id"] == "named-by-payload" {
@@ -561,4 +597,266 @@ func TestCallbackWaitsForTheRecord(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// pagingEnv is an API over its own redis-server holding n jobs parked on
+// MFA, written through the store as a worker parks them (no worker runs:
+// a fuzz worker process must stop within Go's two-second grace); it
+// returns their ids in the order GET /v1/jobs lists them.
+func pagingEnv(t testing.TB, n int) (*env, []string) {
+	t.Helper()
+	r := testenv.NewRedis(t)
+	keys := seal.Ephemeral()
+	c := tasks.NewClient(r.Client, keys)
+	t.Cleanup(func() { _ = c.Close() })
+	st := store.New(r.Client, keys)
+	ctx := context.Background()
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("page-%02d", i)
+		if _, _, err := st.Create(ctx, &store.Job{ID: id, Kind: store.KindVerify, State: store.StateRunning}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Update(ctx, id, func(j *store.Job) error {
+			j.State, j.Round, j.ChallengeExp = store.StateChallenged, 1, time.Now().Add(time.Hour)
+			j.Challenges = []mx.Challenge{{GUID: "CRD-" + id, Label: "code", Type: "TEXT"}}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	h := api.New(c, nil, api.Config{Tokens: []string{token}}, zerolog.Nop())
+	front := httptest.NewServer(h)
+	t.Cleanup(front.Close)
+	v := newValidator(t, front.URL)
+	return &env{url: front.URL, hc: &http.Client{Transport: v, Timeout: 10 * time.Second}, v: v}, ids
+}
+
+// listPage asks for GET /v1/jobs?state=challenged&page=…&per_page=… (an
+// empty value is sent as such). A handler that panics shows as a transport
+// error, which fails the test.
+func listPage(t testing.TB, e *env, page, per string) (int, []byte, api.JobList) {
+	t.Helper()
+	q := url.Values{"state": {"challenged"}, "page": {page}, "per_page": {per}}
+	code, b := e.do(t, "GET", "/v1/jobs?"+q.Encode(), token, nil)
+	var l api.JobList
+	if code == 200 {
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatalf("list body %s: %v", b, err)
+		}
+	}
+	return code, b, l
+}
+
+func listedIDs(l api.JobList) []string {
+	out := []string{}
+	for _, j := range l.Jobs {
+		out = append(out, j.ID)
+	}
+	return out
+}
+
+// Hostile paging values get a clear 400, never a panic (the issue: page
+// 9223372036854775807 overflowed (page-1)*per_page and indexed out of
+// range, and the client saw a closed connection).
+func TestListJobsPaging(t *testing.T) {
+	e, ids := pagingEnv(t, 3)
+	for _, c := range []struct {
+		page, per string
+		code      int
+		want      []string // the page's jobs, for 200
+	}{
+		{"", "", 200, ids},
+		{"1", "2", 200, ids[:2]},
+		{"2", "2", 200, ids[2:]},
+		{"3", "2", 200, []string{}},
+		{"+2", "1", 200, ids[1:2]},
+		{"1", "500", 200, ids},
+		{"1000000", "500", 200, []string{}},
+		{"1000000", "1", 200, []string{}},
+		{"9223372036854775807", "500", 400, nil},
+		{"9223372036854775807", "1", 400, nil},
+		{"4611686018427387904", "2", 400, nil},
+		{"1000001", "1", 400, nil},
+		{"1", "501", 400, nil},
+		{"1", "9223372036854775807", 400, nil},
+		{"99999999999999999999999", "", 400, nil},
+		{"0", "", 400, nil},
+		{"", "0", 400, nil},
+		{"-1", "", 400, nil},
+		{"-9223372036854775808", "500", 400, nil},
+		{"", "-9223372036854775808", 400, nil},
+		{"abc", "", 400, nil},
+		{"1.5", "", 400, nil},
+		{"0x10", "", 400, nil},
+		{" 1", "", 400, nil},
+		{"1e3", "", 400, nil},
+		{"", "NaN", 400, nil},
+	} {
+		code, b, l := listPage(t, e, c.page, c.per)
+		switch {
+		case code != c.code:
+			t.Errorf("page=%q per_page=%q: %d %s, want %d", c.page, c.per, code, truncate(b), c.code)
+		case code == 400 && (errCode(b) != "invalid_paging" || !strings.Contains(string(b), "from 1 to")):
+			t.Errorf("page=%q per_page=%q: %s, want invalid_paging naming the range", c.page, c.per, b)
+		case code == 200 && (!slices.Equal(listedIDs(l), c.want) || l.Pagination.TotalEntries != len(ids)):
+			t.Errorf("page=%q per_page=%q: jobs %v (total %d), want %v (total %d)", c.page, c.per, listedIDs(l), l.Pagination.TotalEntries, c.want, len(ids))
+		}
+	}
+	e.v.check(t)
+}
+
+// The paging parameters under any bytes: 200 with exactly the page's
+// slice of jobs when both are integers in range (or absent), else 400
+// invalid_paging; never a panic. `go test` runs the seeds; go test
+// -fuzz=FuzzListJobsPaging ./internal/api/ searches further.
+func FuzzListJobsPaging(f *testing.F) {
+	e, ids := pagingEnv(f, 7)
+	for _, s := range [][2]string{{"", ""}, {"1", "2"}, {"2", "2"}, {"9223372036854775807", "500"}, {"-9223372036854775808", "500"},
+		{"1000000", "500"}, {"1000001", "1"}, {"0", "0"}, {"1", "501"}, {"18446744073709551617", "1"}, {"3", "1"}, {"%", "&"}, {"1;2", "1"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, page, per string) {
+		p, pok := pagingValue(page, 1, api.MaxPage)
+		n, nok := pagingValue(per, 50, api.MaxPerPage)
+		code, b, l := listPage(t, e, page, per)
+		if !pok || !nok {
+			if code != 400 || errCode(b) != "invalid_paging" {
+				t.Fatalf("page=%q per_page=%q: %d %s, want 400 invalid_paging", page, per, code, truncate(b))
+			}
+			return
+		}
+		from, to := min((p-1)*n, len(ids)), min(p*n, len(ids)) // in range: no overflow
+		if code != 200 || !slices.Equal(listedIDs(l), ids[from:to]) || l.Pagination.Page != p || l.Pagination.PerPage != n {
+			t.Fatalf("page=%q per_page=%q: %d %s, want 200 with %v", page, per, code, truncate(b), ids[from:to])
+		}
+		e.v.check(t)
+	})
+}
+
+// pagingValue is what a paging parameter means: its default when empty,
+// else a decimal integer that must be in 1..max.
+func pagingValue(v string, def, max int) (int, bool) {
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return int(n), err == nil && n >= 1 && n <= int64(max)
+}
+
+// A Redis outage is the fleet's trouble, not the client's: creating a job
+// or answering one answers 503 unavailable with Retry-After and a message
+// naming no internal address (the detail is logged), and the same request
+// succeeds once Redis is back. Invalid requests are still 400 during the
+// outage: they are refused before any Redis call. (Before: 400
+// invalid_request quoting "dial tcp 127.0.0.1:…: connection refused".)
+func TestRedisOutageIsUnavailable(t *testing.T) {
+	e := newEnv(t, func(c *fleet.Config) { c.ChallengeTTL = 5 * time.Minute })
+	sock := strings.TrimPrefix(e.f.Redis.URL, "redis-socket://")
+	unavailable := func(what string, code int, h http.Header, b []byte) {
+		t.Helper()
+		if code != 503 || errCode(b) != "unavailable" {
+			t.Fatalf("%s during the outage: %d %s, want 503 unavailable", what, code, b)
+		}
+		if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("%s: Retry-After %q", what, h.Get("Retry-After"))
+		}
+		for _, internal := range []string{sock, "127.0.0.1", "dial", "connect", "refused", "no such file", "unix", "tcp", "redis:"} {
+			if strings.Contains(string(b), internal) {
+				t.Errorf("%s: the body names internals (%q): %s", what, internal, b)
+			}
+		}
+	}
+	job := map[string]any{"kind": "verify", "id": "outage-1", "user": map[string]string{"id": "u-outage"}, "member": mxbank("challenge")}
+
+	e.f.Redis.Stop(t)
+	code, h, b := e.req(t, "POST", "/v1/jobs", token, job)
+	unavailable("create", code, h, b)
+	code, h, b = e.req(t, "GET", "/v1/jobs/outage-1", token, nil)
+	unavailable("get", code, h, b)
+	code, h, b = e.req(t, "GET", "/v1/jobs?state=challenged", token, nil)
+	unavailable("list", code, h, b)
+	code, h, b = e.req(t, "POST", "/v1/jobs/outage-1/answers", token, map[string]any{"answers": map[string]string{"CRD-1": "correct"}})
+	unavailable("answer", code, h, b)
+	if code, b := e.do(t, "POST", "/v1/jobs", token, map[string]any{"kind": "verify", "user": map[string]string{"id": "u"}}); code != 400 || errCode(b) != "invalid_request" {
+		t.Errorf("an invalid job during the outage: %d %s, want 400 invalid_request", code, b)
+	}
+	if code, b := e.do(t, "POST", "/v1/jobs/outage-1/answers", token, map[string]any{"answers": map[string]string{"CRD-1": ""}}); code != 400 || errCode(b) != "invalid_request" {
+		t.Errorf("an invalid answer during the outage: %d %s, want 400 invalid_request", code, b)
+	}
+	if code, b := e.do(t, "GET", "/v1/jobs/-x", token, nil); code != 400 || errCode(b) != "invalid_id" {
+		t.Errorf("an invalid id during the outage: %d %s, want 400 invalid_id", code, b)
+	}
+	e.f.Redis.Start(t)
+	if code, b := e.do(t, "POST", "/v1/jobs", token, job); code != 202 {
+		t.Fatalf("the same job once Redis is back: %d %s\n%s", code, b, e.log.String())
+	}
+	v := e.waitFor(t, "outage-1", func(v store.View) bool { return v.State == store.StateChallenged })
+
+	answer := map[string]any{"answers": map[string]string{v.Challenges[0].GUID: "correct"}}
+	e.f.Redis.Stop(t)
+	code, h, b = e.req(t, "POST", "/v1/jobs/outage-1/answers", token, answer)
+	unavailable("answer a challenged job", code, h, b)
+	e.f.Redis.Start(t)
+	if code, b := e.do(t, "POST", "/v1/jobs/outage-1/answers", token, answer); code != 202 {
+		t.Fatalf("the same answer once Redis is back: %d %s", code, b)
+	}
+	if v := e.waitFor(t, "outage-1", func(v store.View) bool { return v.State.Terminal() }); v.State != store.StateSucceeded {
+		t.Fatalf("job after the outages: %+v", v)
+	}
+	if logs := e.log.String(); !strings.Contains(logs, "job store unavailable") || (e.f.Redis.Real && !strings.Contains(logs, sock)) {
+		t.Errorf("the API did not log the failure's detail: %s", logs)
+	}
+	e.v.check(t)
+}
+
+// The README's HTTP API examples, run as written against an API started as
+// the README says (MXFLEET_CALLBACK_ALLOW naming the example's callback
+// host, MX credentials for widget URLs); without the allowlist the
+// example's job is refused with a message naming the variable.
+func TestREADMEHTTPExamples(t *testing.T) {
+	e := newEnv(t, func(c *fleet.Config) { c.ChallengeTTL = 5 * time.Minute })
+	job := `{"kind":"verify","id":"order-1234",
+  "user":{"id":"customer-42"},
+  "member":{"institution_code":"mxbank","credentials":{"username":"mxuser","password":"challenge"}},
+  "callback_url":"https://hooks.example.com/mx","callback_results":true}`
+	if code, b := e.do(t, "POST", "/v1/jobs", token, job); code != 400 || errCode(b) != "callback_not_allowed" || !strings.Contains(string(b), "MXFLEET_CALLBACK_ALLOW") {
+		t.Fatalf("the example's callback host, not allowed: %d %s", code, b)
+	}
+	allow, err := fleet.Config{CallbackAllow: "hooks.example.com", CallbackSecret: callbackKey}.Callbacks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mxc, err := mx.New(mx.WithBaseURL(e.f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.setHandler(api.New(e.f.Client, mxc, api.Config{Tokens: []string{token}, Callbacks: allow}, zerolog.Nop()))
+	if code, b := e.do(t, "POST", "/v1/jobs", token, job); code != 202 {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	v := e.waitFor(t, "order-1234", func(v store.View) bool { return v.State == store.StateChallenged })
+	if code, b := e.do(t, "GET", "/v1/jobs?state=challenged&page=1&per_page=50", token, nil); code != 200 || !strings.Contains(string(b), `"order-1234"`) {
+		t.Fatalf("list: %d %s", code, b)
+	}
+	if code, b := e.do(t, "POST", "/v1/jobs/order-1234/answers", token, `{"answers":{"`+v.Challenges[0].GUID+`":"correct"}}`); code != 202 {
+		t.Fatalf("answer: %d %s", code, b)
+	}
+	if v := e.waitFor(t, "order-1234", func(v store.View) bool { return v.State.Terminal() }); v.State != store.StateSucceeded {
+		t.Fatalf("job: %+v", v)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, b := e.do(t, "DELETE", "/v1/jobs/order-1234", token, nil)
+		if code == 204 {
+			break
+		}
+		if code != 409 || errCode(b) != "purge_incomplete" || time.Now().After(deadline) {
+			t.Fatalf("purge: %d %s", code, b) // 409: a task of the job is running; purge again
+		}
+	}
+	if code, b := e.do(t, "POST", "/v1/widget_urls", token, `{"user":{"id":"customer-42"}}`); code != 200 {
+		t.Fatalf("widget url: %d %s", code, b)
+	}
+	e.v.check(t)
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/rs/zerolog"
 
+	"github.com/mxfleet/mxfleet/internal/api"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -107,6 +110,30 @@ func TestWidgetFlowInChromium(t *testing.T) {
 	}
 	if n := e.f.Sim.Stats().Calls["verifyMember"]; n != verifies {
 		t.Fatalf("the follow job started a verification (%d → %d)", verifies, n)
+	}
+	e.v.check(t)
+}
+
+// An API started without MX credentials serves jobs, and answers widget
+// URLs with a 503 that says what to set (before: "this API has no MX
+// credentials", which named nothing to do).
+func TestWidgetURLWithoutMXCredentials(t *testing.T) {
+	e := newEnv(t, nil)
+	e.setHandler(api.New(e.f.Client, nil, api.Config{Tokens: []string{token}}, zerolog.Nop()))
+	code, h, b := e.req(t, "POST", "/v1/widget_urls", token, map[string]any{"user": map[string]string{"id": "widget-user"}})
+	if code != 503 || errCode(b) != "mx_not_configured" {
+		t.Fatalf("widget url without MX credentials: %d %s, want 503 mx_not_configured", code, b)
+	}
+	for _, want := range []string{"mxfleet api", "MXFLEET_MX_CLIENT_ID", "MXFLEET_MX_API_KEY"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the message does not name %s: %s", want, b)
+		}
+	}
+	if h.Get("Retry-After") != "" {
+		t.Errorf("Retry-After %q on a configuration error: retrying will not help", h.Get("Retry-After"))
+	}
+	if code, b := e.do(t, "POST", "/v1/jobs", token, map[string]any{"kind": "verify", "id": "no-mx", "user": map[string]string{"id": "u"}, "member": mxbank("correct")}); code != 202 {
+		t.Fatalf("a job without MX credentials on the API: %d %s", code, b)
 	}
 	e.v.check(t)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,13 @@ type Redis struct {
 	Real   bool   // redis-server, not miniredis
 	// ClusterAddrs is set for a Redis Cluster (MXFLEET_REDIS_CLUSTER_ADDRS).
 	ClusterAddrs string
+
+	mu   sync.Mutex
+	mini *miniredis.Miniredis // the fallback, when not Real
+	bin  string               // redis-server and its arguments, for Start
+	args []string
+	sock string
+	cmd  *exec.Cmd // the running redis-server; nil while stopped
 }
 
 // until checks cond every step until it holds (true) or ctx ends (false).
@@ -56,29 +64,83 @@ func NewRedis(t testing.TB) *Redis {
 		m := miniredis.RunT(t)
 		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 		t.Cleanup(func() { _ = c.Close() })
-		return &Redis{Client: c, URL: "redis://" + m.Addr()}
+		return &Redis{Client: c, URL: "redis://" + m.Addr(), mini: m}
 	}
 	dir, err := os.MkdirTemp("", "mxr")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "redis.sock")
-	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
-		"--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
+	r := &Redis{URL: fmt.Sprintf("redis-socket://%s", sock), Real: true, bin: bin, sock: sock,
+		args: []string{"--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+			"--save", "", "--appendonly", "no", "--dir", dir}}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.cmd != nil {
+			_ = r.cmd.Process.Kill()
+			_ = r.cmd.Wait()
+		}
 		_ = os.RemoveAll(dir)
 	})
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: sock})
-	t.Cleanup(func() { _ = c.Close() })
+	r.Client = redis.NewClient(&redis.Options{Network: "unix", Addr: sock})
+	t.Cleanup(func() { _ = r.Client.Close() })
+	r.Start(t)
+	return r
+}
+
+// Stop stops the Redis server as an outage would, keeping its data: until
+// Start, every client's calls fail to connect. Only for the Redis of
+// NewRedis (redis-server or miniredis).
+func (r *Redis) Stop(t testing.TB) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.mini != nil:
+		r.mini.Close()
+	case r.cmd != nil:
+		// SHUTDOWN SAVE writes the data to --dir even with --save "",
+		// closes every connection and removes the socket.
+		c := redis.NewClient(&redis.Options{Network: "unix", Addr: r.sock, MaxRetries: -1})
+		_ = c.ShutdownSave(context.Background()).Err() // the connection closes: no reply
+		_ = c.Close()
+		if err := r.cmd.Wait(); err != nil {
+			t.Logf("testenv: redis-server exited: %v", err)
+		}
+		r.cmd = nil
+	case r.bin == "":
+		t.Fatal("testenv: Stop works on the Redis of NewRedis only")
+	}
+}
+
+// Start starts the Redis again after Stop, on the same address, with the
+// data it had, and waits until it answers. NewRedis starts it the first time.
+func (r *Redis) Start(t testing.TB) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.mini != nil:
+		if err := r.mini.Restart(); err != nil {
+			t.Fatalf("restart miniredis: %v", err)
+		}
+	case r.bin == "":
+		t.Fatal("testenv: Start works on the Redis of NewRedis only")
+	case r.cmd != nil:
+		return // running
+	default:
+		cmd := exec.Command(r.bin, r.args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start redis-server: %v", err)
+		}
+		r.cmd = cmd
+	}
+	// Until the client answers: after failed dials go-redis keeps
+	// returning the last dial error for a while.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if !until(ctx, 10*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil }) {
-		t.Fatal("redis-server did not answer")
+	if !until(ctx, 10*time.Millisecond, func() bool { return r.Client.Ping(ctx).Err() == nil }) {
+		t.Fatal("redis did not answer")
 	}
-	return &Redis{Client: c, URL: fmt.Sprintf("redis-socket://%s", sock), Real: true}
 }
