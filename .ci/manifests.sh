@@ -7,7 +7,9 @@
 # Tools come from the Go module proxy (no GitHub downloads): kubeconform and
 # kustomize via `go install`, the Kubernetes JSON schemas are generated from
 # the OpenAPI document in the k8s.io/kubernetes module, KEDA's from the CRDs in
-# the github.com/kedacore/keda/v2 module, the compose schema from
+# the github.com/kedacore/keda/v2 module, the Prometheus operator's
+# (PrometheusRule, PodMonitor: components/monitoring) from the CRDs in the
+# github.com/prometheus-operator/prometheus-operator module, the compose schema from
 # github.com/compose-spec/compose-go/v2. Anything that cannot be checked is
 # reported as SKIPPED with the reason; any real error exits non-zero.
 set -euo pipefail
@@ -19,6 +21,7 @@ KUSTOMIZE_VERSION=v5.8.1
 K8S_VERSION=v1.34.4          # schemas: k8s.io/kubernetes api/openapi-spec/swagger.json
 KEDA_VERSION=v2.16.1         # schemas: keda.sh CRDs (ScaledObject, TriggerAuthentication)
 COMPOSE_GO_VERSION=v2.10.1   # schema: compose-spec.json
+PROMOP_VERSION=v0.85.0       # schemas: monitoring.coreos.com CRDs (PrometheusRule, PodMonitor)
 
 CACHE=${MXFLEET_MANIFESTS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mxfleet-manifests}
 mkdir -p "$CACHE"
@@ -65,14 +68,18 @@ HAVE_JSONSCHEMA=0; python3 -c 'import jsonschema' 2>/dev/null && HAVE_JSONSCHEMA
 # kubeconform layout: <kind>-<group>-<version>.json (core: <kind>-<version>.json),
 # "strict": every object closed (additionalProperties: false), as kubeconform -strict
 # expects. Generated once per version into $CACHE/schemas/.
-SCHEMAS="$CACHE/schemas/k8s-$K8S_VERSION+keda-$KEDA_VERSION"
+SCHEMAS="$CACHE/schemas/k8s-$K8S_VERSION+keda-$KEDA_VERSION+promop-$PROMOP_VERSION"
 gen_schemas() {
-  local k8s keda out="$SCHEMAS.tmp"
+  local k8s keda promop out="$SCHEMAS.tmp"
   k8s=$(moddir "k8s.io/kubernetes@$K8S_VERSION") && [ -f "$k8s/api/openapi-spec/swagger.json" ] || return 1
   rm -rf "$out"; mkdir -p "$out"
   local crds=()
   if [ "$HAVE_YAML" = 1 ] && keda=$(moddir "github.com/kedacore/keda/v2@$KEDA_VERSION") && [ -d "$keda/config/crd/bases" ]; then
     crds=("$keda"/config/crd/bases/*.yaml)
+  fi
+  if [ "$HAVE_YAML" = 1 ] && promop=$(moddir "github.com/prometheus-operator/prometheus-operator@$PROMOP_VERSION") &&
+    [ -f "$promop/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" ]; then
+    crds+=("$promop"/example/prometheus-operator-crd/monitoring.coreos.com_{prometheusrules,podmonitors}.yaml)
   fi
   python3 - "$k8s/api/openapi-spec/swagger.json" "$out" "${crds[@]}" <<'PY' || return 1
 import copy, json, os, sys
@@ -160,14 +167,20 @@ PY
   rm -rf "$SCHEMAS"; mv "$out" "$SCHEMAS"
 }
 if [ ! -f "$SCHEMAS/deployment-apps-v1.json" ]; then
-  say "generating JSON schemas (Kubernetes $K8S_VERSION, KEDA $KEDA_VERSION)"
+  say "generating JSON schemas (Kubernetes $K8S_VERSION, KEDA $KEDA_VERSION, Prometheus operator $PROMOP_VERSION)"
   gen_schemas || { rm -rf "$SCHEMAS"; skip "Kubernetes schemas: k8s.io/kubernetes@$K8S_VERSION not downloadable from the Go module proxy; kubeconform schema validation not run"; }
 fi
 KUBECONFORM_ARGS=(-strict -summary -schema-location "$SCHEMAS/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+SKIP_KINDS=()
 if [ -d "$SCHEMAS" ] && [ ! -f "$SCHEMAS/scaledobject-keda-v1alpha1.json" ]; then
-  KUBECONFORM_ARGS+=(-skip ScaledObject,TriggerAuthentication)
+  SKIP_KINDS+=(ScaledObject TriggerAuthentication)
   skip "KEDA ScaledObject/TriggerAuthentication schemas: need PyYAML and github.com/kedacore/keda/v2@$KEDA_VERSION; those kinds are rendered but not schema-checked"
 fi
+if [ -d "$SCHEMAS" ] && [ ! -f "$SCHEMAS/prometheusrule-monitoring-v1.json" ]; then
+  SKIP_KINDS+=(PrometheusRule PodMonitor)
+  skip "PrometheusRule/PodMonitor schemas: need PyYAML and github.com/prometheus-operator/prometheus-operator@$PROMOP_VERSION; those kinds are rendered but not schema-checked"
+fi
+[ ${#SKIP_KINDS[@]} -eq 0 ] || KUBECONFORM_ARGS+=(-skip "$(IFS=,; echo "${SKIP_KINDS[*]}")")
 conform() { # conform NAME < manifests
   if [ -d "$SCHEMAS" ]; then
     "$KUBECONFORM" "${KUBECONFORM_ARGS[@]}" -output text - || fail "$1: kubeconform"
@@ -247,6 +260,18 @@ for d in docs:
         if t.get("type") == "redis" and (not re.fullmatch(r"asynq:\{mx_(jobs|polls|answers|callbacks)\}:pending", md.get("listName", ""))
                 or not md.get("listLength", "").isdigit() or not md.get("address", "").endswith(".svc.cluster.local:6379")):
             errs.append(f'ScaledObject {d["metadata"]["name"]}: redis trigger wants listName asynq:{{mx_<queue>}}:pending, numeric listLength, FQDN address')
+pods = [(d["spec"]["template"]["metadata"].get("labels", {}), {p.get("name") for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])})
+        for d in docs if d["kind"] in ("Deployment", "StatefulSet")]
+for d in docs:
+    if d["kind"] != "PodMonitor":
+        continue
+    sel = d["spec"].get("selector", {}).get("matchLabels", {})
+    hits = [ports for labels, ports in pods if sel and all(labels.get(k) == v for k, v in sel.items())]
+    if not hits:
+        errs.append(f'PodMonitor {d["metadata"]["name"]}: selects no rendered pod')
+    for ep in d["spec"].get("podMetricsEndpoints", []):
+        if any(ep.get("port") not in ports for ports in hits):
+            errs.append(f'PodMonitor {d["metadata"]["name"]}: port {ep.get("port")} is not a named port of the pods it selects')
 base = cms.get("mxfleet-config", {}).get("MXFLEET_MX_BASE_URL", "")
 m = re.match(r"http://([a-z0-9-]+):", base)
 if m and m.group(1) not in services:
@@ -260,7 +285,8 @@ PY
 shopt -s nullglob
 overlays=(deploy/k8s/overlays/*/)
 [ ${#overlays[@]} -gt 0 ] || fail "no overlays under deploy/k8s/overlays"
-check_vars deploy/k8s/base/*.yaml deploy/k8s/components/*/*.yaml deploy/k8s/overlays/*/*.yaml deploy/compose.yaml Dockerfile
+check_vars deploy/k8s/base/*.yaml deploy/k8s/components/*/*.yaml deploy/k8s/overlays/*/*.yaml deploy/compose.yaml Dockerfile \
+  deploy/monitoring/*.yml
 for dir in deploy/k8s/base/ "${overlays[@]}"; do
   name=${dir%/}; name=${name#deploy/k8s/}
   if ! kbuild "$dir" >"$TMP/out.yaml" 2>"$TMP/err"; then
@@ -271,6 +297,23 @@ for dir in deploy/k8s/base/ "${overlays[@]}"; do
   [ "$name" = base ] || policy "$name" "$TMP/out.yaml"
 done
 conform "base/secret.example.yaml" <deploy/k8s/base/secret.example.yaml
+
+# Components no overlay uses yet (monitoring: needs the Prometheus operator's
+# CRDs) are rendered on top of overlays/example, as an overlay adding them would.
+for comp in deploy/k8s/components/*/; do
+  comp=${comp%/}
+  sed 's/#.*//' deploy/k8s/overlays/*/kustomization.yaml | grep -q "components/${comp##*/}\b" && continue
+  name="overlays/example+${comp#deploy/k8s/}"
+  d="$TMP/with-${comp##*/}"; mkdir -p "$d"  # kustomize wants relative paths
+  printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n  - %s\n' \
+    "$(realpath --relative-to="$d" deploy/k8s/overlays/example)" "$(realpath --relative-to="$d" "$comp")" >"$d/kustomization.yaml"
+  if ! kbuild "$d" >"$TMP/out.yaml" 2>"$TMP/err"; then
+    fail "$name: kustomize build: $(cat "$TMP/err")"; continue
+  fi
+  say "$name: rendered $(grep -c '^kind:' "$TMP/out.yaml") objects"
+  conform "$name" <"$TMP/out.yaml"
+  policy "$name" "$TMP/out.yaml"
+done
 
 # ---------------------------------------------------------------- compose
 if [ "$HAVE_YAML" = 1 ]; then
@@ -350,7 +393,7 @@ done < <(go list -deps -f '{{if .Module}}{{if .Module.Main}}{{.ImportPath}}{{end
 [ "$before" = 0 ] || FAILED=1
 
 # ---------------------------------------------------------------- summary
-say "tools: kubeconform $KUBECONFORM_VERSION, $KUSTOMIZE_DESC; schemas: Kubernetes $K8S_VERSION, KEDA $KEDA_VERSION"
+say "tools: kubeconform $KUBECONFORM_VERSION, $KUSTOMIZE_DESC; schemas: Kubernetes $K8S_VERSION, KEDA $KEDA_VERSION, Prometheus operator $PROMOP_VERSION"
 for s in "${SKIPPED[@]}"; do say "skipped: $s"; done
 if [ "$FAILED" != 0 ]; then
   echo "manifests: FAILED" >&2

@@ -33,7 +33,8 @@ type Metrics struct {
 	mxThrottled   prometheus.Counter
 }
 
-// New registers the metrics, Go and process collectors on a new registry.
+// New registers the metrics, Go and process collectors on a new registry,
+// with a zero series for every label value known up front (known.go).
 func New() *Metrics {
 	r := prometheus.NewRegistry()
 	f := func(c prometheus.Collector) { r.MustRegister(c) }
@@ -66,6 +67,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
+	m.zero()
 	return m
 }
 
@@ -80,11 +82,11 @@ func (m *Metrics) Transition(from store.State, j *store.Job, now time.Time) {
 		m.jobsStarted.WithLabelValues(kind).Inc()
 	}
 	if from == store.StateChallenged && !j.ParkedAt.IsZero() {
-		outcome := "answered"
+		outcome := ParkedAnswered
 		if j.State.Terminal() {
-			outcome = "ended"
+			outcome = ParkedEnded
 			if j.Error != nil && j.Error.Code == "challenge_expired" {
-				outcome = "expired"
+				outcome = ParkedExpired
 			}
 		}
 		m.parkedSeconds.WithLabelValues(outcome).Observe(now.Sub(j.ParkedAt).Seconds())
