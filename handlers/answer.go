@@ -76,6 +76,11 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	if j.State != store.StateChallenged || other {
 		// Applied already, or being applied by the delivery that claimed
 		// it; if that one dies, asynq retries it, not this one.
+		why := fmt.Sprintf("answer %s already applied: the job is %s", p.AnswerID, j.State)
+		if other {
+			why = fmt.Sprintf("answer %s is being applied by task %s", p.AnswerID, j.ResumeBy)
+		}
+		h.dropped(ctx, t, j.ID, why)
 		return nil
 	}
 	if done, err := h.deadlinePassed(ctx, j); done {
@@ -166,37 +171,6 @@ func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {
 			return store.ErrNoChange
 		}
 		cur.ResumeSent = true
-		return nil
-	})
-	return err
-}
-
-// handleExpire runs mx:expire: a round still unanswered ends the job.
-func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
-	var p tasks.Expire
-	if err := tasks.Decode(t.Payload(), &p); err != nil {
-		return err
-	}
-	msg := fmt.Sprintf("MFA challenge not answered within %s", h.cfg.ChallengeTTL)
-	expired := func(j *store.Job) bool {
-		return j.State == store.StateChallenged && j.Round == p.Round && j.ResumeClaim == ""
-	}
-	j, err := h.store.Get(ctx, p.JobID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil || !expired(j) {
-		return err
-	}
-	if err := h.notify(ctx, j, tasks.Callback{State: store.StateFailed, ConnectionStatus: j.ConnectionStatus,
-		Error: &store.JobError{Code: CodeChallengeExpired, Message: msg}}); err != nil {
-		return err
-	}
-	_, err = h.updateFrom(ctx, j, func(j *store.Job) error {
-		if !expired(j) {
-			return store.ErrNoChange
-		}
-		j.Fail(CodeChallengeExpired, msg)
 		return nil
 	})
 	return err

@@ -37,11 +37,15 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if done, err := h.store.Delivered(ctx, p.EventID); err != nil || done {
+		if done {
+			h.dropped(ctx, t, p.JobID, "event "+p.EventID+" already delivered")
+		}
 		return err
 	}
 	j, err := h.store.Get(ctx, p.JobID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // purged
+		h.dropped(ctx, t, p.JobID, "no job record (purged, or expired after its retention)")
+		return nil
 	}
 	if err != nil {
 		return err
@@ -61,7 +65,9 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if !reached {
-		return fmt.Errorf("callback %s: job %s has not recorded it yet", p.EventID, j.ID)
+		// A wait, not a failure: the handler that enqueued the event
+		// writes the record right after.
+		return wait(waitDelay, "callback %s: job %s has not recorded it yet", p.EventID, j.ID)
 	}
 	if j.CallbackURL == "" || h.cfg.CallbackClient == nil || h.cfg.CallbackAllow == nil {
 		return fmt.Errorf("job %s has a callback but this worker has no %s: %w", j.ID, "MXFLEET_CALLBACK_ALLOW", asynq.SkipRetry)

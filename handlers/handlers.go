@@ -12,8 +12,10 @@
 // when its work is already done, follow-up tasks have deterministic ids
 // (enqueued before the record moves on, so a crash in between is repaired
 // by the retry), and every record change is a compare-and-set.
-// No handler sleeps: waiting for MX is a scheduled task. Sweep drives on
-// jobs whose next task Redis lost (a failover).
+// No handler sleeps: waiting for MX is a scheduled task, and a task that
+// runs before the step it follows has recorded its work returns a wait
+// (ErrWait), which asynq runs again shortly and counts as no failure.
+// Sweep drives on jobs whose next task Redis lost (a failover).
 package handlers
 
 import (
@@ -67,7 +69,14 @@ type Config struct {
 	CallbackClient  *http.Client    // posts callbacks; nil: jobs with callbacks fail delivery
 	CallbackAllow   *callback.Allow // checked again at delivery
 	SweepQuiet      time.Duration   // Sweep looks at jobs whose records have not changed for this long
-	// Inspector looks tasks up for Sweep.
+	// ParkCheck is how often a parked job's expiry task reads the
+	// member's status before the round is due, to end the job
+	// challenge_expired as soon as MX shows EXPIRED: 0 means
+	// max(ChallengeTTL/5, PollMax) (2m by default); negative: no
+	// scheduled checks (an expiry run early still reads it once).
+	ParkCheck time.Duration
+	// Inspector looks tasks up for Sweep, and for a due expiry the
+	// answers of its round still in asynq.
 	Inspector *asynq.Inspector
 	Metrics   *metrics.Metrics
 }
@@ -118,6 +127,10 @@ func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.Handl
 		switch {
 		case err == nil || errors.Is(err, asynq.SkipRetry):
 			return err
+		case errors.Is(err, ErrWait):
+			// Not a failure (IsFailure): it spends no retry, so it
+			// ends no job either.
+			return err
 		case errors.Is(err, tasks.ErrBadPayload):
 			id, _ := asynq.GetTaskID(ctx)
 			h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("reason", err.Error()).Msg("task refused")
@@ -143,9 +156,13 @@ func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.Handl
 
 // RetryDelay returns the worker's asynq RetryDelayFunc: exponential
 // backoff from base (doubling per retry, capped at maxDelay) with jitter
-// over the upper half, or MX's Retry-After when it asks for longer.
+// over the upper half, or MX's Retry-After when it asks for longer. A wait
+// (ErrWait) runs again when it says.
 func RetryDelay(base, maxDelay time.Duration) asynq.RetryDelayFunc {
 	return func(n int, err error, _ *asynq.Task) time.Duration {
+		if w := (*WaitError)(nil); errors.As(err, &w) {
+			return w.after(time.Now())
+		}
 		d := maxDelay
 		if n < 30 && base<<n > 0 && base<<n < maxDelay {
 			d = base << n

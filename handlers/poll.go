@@ -26,24 +26,26 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	}
 	j, err := h.store.Get(ctx, p.JobID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // purged or expired
+		h.dropped(ctx, t, p.JobID, "no job record (purged, or expired after its retention)")
+		return nil
 	}
 	if err != nil {
 		return err
 	}
 	// An answer has claimed the round but not yet moved the job on (it
-	// enqueues this poll first): come back once it has, or once asynq
-	// has retried it.
+	// enqueues this poll first): come back once it has (a wait, not a
+	// failure: the answer's own task, or the sweeper, moves it on).
 	if j.State == store.StateChallenged && j.ResumeClaim != "" && j.Polls < p.N {
-		return fmt.Errorf("job %s: resume in progress, poll %d waits", j.ID, p.N)
+		return wait(waitDelay, "job %s: resume in progress, poll %d waits", j.ID, p.N)
 	}
 	// The start or trigger that enqueued this poll (it enqueues first)
 	// has not recorded the MX job it started yet: come back once it has.
 	if (j.State == store.StatePending || j.State == store.StateRunning && j.Triggered < j.Attempt) && j.Polls < p.N {
-		return fmt.Errorf("job %s: MX job %d not recorded as started yet, poll %d waits", j.ID, max(j.Attempt, 1), p.N)
+		return wait(waitDelay, "job %s: MX job %d not recorded as started yet, poll %d waits", j.ID, max(j.Attempt, 1), p.N)
 	}
 	// A poll that already ran, or a job that moved on, is done.
 	if !pollCurrent(j, p.N) {
+		h.dropped(ctx, t, j.ID, fmt.Sprintf("poll %d is not due: the job is %s after %d polls", p.N, j.State, j.Polls))
 		return nil
 	}
 	if done, err := h.deadlinePassed(ctx, j); done {
@@ -127,7 +129,8 @@ func (h *Handlers) pollAgain(ctx context.Context, j *store.Job, n int, record fu
 	return err
 }
 
-// park stores the challenges, parks the job and schedules its expiry.
+// park stores the challenges, parks the job and schedules its expiry
+// (which also watches MX's status while the job is parked).
 func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, n int, record func(*store.Job) bool) error {
 	chs := st.Challenges
 	if len(chs) == 0 {
@@ -140,8 +143,11 @@ func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, 
 		}
 	}
 	round := j.Round + 1
-	exp := h.store.Now().Add(h.cfg.ChallengeTTL)
-	if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, round, exp)); err != nil {
+	now := h.store.Now()
+	exp := now.Add(h.cfg.ChallengeTTL)
+	// The round's expiry task first runs at its first status check (see
+	// handleExpire), at exp when checks are off or the TTL is short.
+	if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, round, h.firstExpiry(now, exp))); err != nil {
 		return err
 	}
 	if err := h.notify(ctx, j, tasks.Callback{State: store.StateChallenged, Round: round, ConnectionStatus: st.ConnectionStatus, Challenges: chs}); err != nil {

@@ -35,10 +35,14 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	}
 	j, err := h.store.Get(ctx, p.JobID)
 	if errors.Is(err, store.ErrNotFound) {
-		// The producer writes the record first; a task enqueued without
-		// one (raw asynq) gets it here.
-		j, _, err = h.store.Create(ctx, &store.Job{ID: p.JobID, Kind: kind, State: store.StatePending,
-			UserGUID: p.User.GUID, MemberGUID: p.Member.GUID, InstitutionCode: p.Member.InstitutionCode, Follow: p.Member.Follow})
+		// The producer writes the record before it enqueues the start, so
+		// a start without one was enqueued some other way (raw asynq, a
+		// copy from another Redis) or outlived its job (purged): it never
+		// runs as a new job, which no one would have asked for.
+		id, _ := asynq.GetTaskID(ctx)
+		h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("job", p.JobID).
+			Msg("start task for a job with no record: archived (producers record a job before enqueueing its start; submit it through the API, the CLI or tasks.Client)")
+		return fmt.Errorf("job %s has no record: a start task runs only for a job its producer recorded: %w", p.JobID, asynq.SkipRetry)
 	}
 	if err != nil {
 		return err
@@ -47,6 +51,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
 	}
 	if j.State != store.StatePending && (j.State != store.StateRunning || j.Triggered > 0) {
+		h.dropped(ctx, t, j.ID, fmt.Sprintf("already started: the job is %s", j.State))
 		return nil // this start already did its work
 	}
 	if done, err := h.deadlinePassed(ctx, j); done {
@@ -241,7 +246,8 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	}
 	j, err := h.store.Get(ctx, p.JobID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // purged or expired: nothing to do
+		h.dropped(ctx, t, p.JobID, "no job record (purged, or expired after its retention)")
+		return nil
 	}
 	if err != nil {
 		return err
@@ -249,9 +255,10 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	if j.State == store.StateRunning && j.Attempt < p.Attempt {
 		// The poll that enqueued this trigger has not recorded the
 		// attempt yet: come back once it has.
-		return fmt.Errorf("job %s: attempt %d not recorded yet", j.ID, p.Attempt)
+		return wait(waitDelay, "job %s: attempt %d not recorded yet", j.ID, p.Attempt)
 	}
 	if j.State != store.StateRunning || j.Attempt != p.Attempt {
+		h.dropped(ctx, t, j.ID, fmt.Sprintf("attempt %d is not due: the job is %s at attempt %d", p.Attempt, j.State, j.Attempt))
 		return nil
 	}
 	return h.trigger(ctx, j, p.Attempt, false, nil)

@@ -26,7 +26,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flags("sim", stderr, simHelp)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address")
 	agg := fs.Duration("aggregation-time", 2*time.Second, "how long each MX job takes")
-	mfa := fs.Duration("mfa-window", 5*time.Minute, "a challenge unanswered this long becomes EXPIRED")
+	mfa := fs.Duration("mfa-window", mxsim.DefaultMFAWindow, "a challenge unanswered this long becomes EXPIRED (MX documents no window: the simulator's own default)")
 	id := fs.String("client-id", mxsim.DefaultClientID, "client id the simulator accepts")
 	key := fs.String("api-key", mxsim.DefaultAPIKey, "API key the simulator accepts")
 	var f mxsim.Faults

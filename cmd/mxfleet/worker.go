@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
@@ -32,13 +34,24 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	var cfg fleet.Config
-	if err := envconfig.Process(fleet.Prefix, &cfg); err != nil {
+	cfg, err := fleet.Load()
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, redactor(stderr, cfg))
 	if err != nil {
 		return err
+	}
+	routeRedisLog(log)
+	// The probes and metrics address is taken before anything runs: a
+	// worker without probes is worse than one that does not start.
+	var ln net.Listener
+	if cfg.MetricsAddr != "" {
+		if ln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("%s_METRICS_ADDR=%s: cannot serve /metrics, /healthz and /readyz there: %w (free the address, choose another, or set it empty to run without metrics and probes)",
+				fleet.Prefix, cfg.MetricsAddr, err)
+		}
+		defer ln.Close()
 	}
 	rdb, err := cfg.OpenRedis()
 	if err != nil {
@@ -52,10 +65,10 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := w.Start(); err != nil {
 		return err
 	}
-	if cfg.MetricsAddr != "" {
-		ms := &http.Server{Addr: cfg.MetricsAddr, Handler: w.Metrics.Handler(w.Ready), ReadHeaderTimeout: 5 * time.Second}
+	if ln != nil {
+		ms := &http.Server{Handler: w.Metrics.Handler(w.Ready), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
-			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := ms.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Str("addr", cfg.MetricsAddr).Msg("metrics server")
 			}
 		}()
@@ -68,6 +81,21 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	w.Shutdown()
 	log.Info().Msg("worker stopped")
 	return nil
+}
+
+// routeRedisLog sends go-redis's own log lines (a connection pool that
+// cannot dial, …), which it otherwise writes to stderr as raw "redis: …"
+// text, to log at warn with component "redis". It sets go-redis's
+// process-wide logger: a command calls it once it has its logger.
+func routeRedisLog(log zerolog.Logger) {
+	redis.SetLogger(redisLogger{log.With().Str("component", "redis").Logger()})
+}
+
+// redisLogger is go-redis's logging interface over zerolog, at warn.
+type redisLogger struct{ l zerolog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Warn().Msg(strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }
 
 // redactor masks the configuration's secrets in everything logged.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
 )
 
 // Worker is one asynq server running the fleet's handlers, and the sweeper.
@@ -65,11 +68,12 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		n, err := st.ParkedCount(ctx)
 		return float64(n), err
 	})
-	m.Registry.MustRegister(newQueueCollector(insp))
+	m.WatchQueues(insp, slices.Sorted(maps.Keys(tasks.Queues)))
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   queues,
 		RetryDelayFunc:           handlers.RetryDelay(cfg.RetryBase, cfg.RetryMax),
+		IsFailure:                handlers.IsFailure, // a wait (handlers.ErrWait) runs again without spending a retry
 		DelayedTaskCheckInterval: cfg.SchedulerInterval,
 		TaskCheckInterval:        cfg.TaskCheckInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
@@ -78,6 +82,10 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			n, _ := asynq.GetRetryCount(ctx)
+			if !handlers.IsFailure(err) {
+				log.Debug().Str("task_type", t.Type()).Str("task_id", id).Int("retried", n).Str("reason", err.Error()).Msg("task waits")
+				return
+			}
 			log.Warn().Str("task_type", t.Type()).Str("task_id", id).Int("retried", n).Str("error", err.Error()).Msg("task failed")
 		}),
 	})

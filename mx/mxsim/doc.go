@@ -147,7 +147,11 @@
 // page). A premium job the institution does not support is a 400 ("Member's
 // institution does not support instant account verification." / "…account
 // identification."). A challenge left unanswered for the MFA window
-// (WithMFAWindow, 5m) turns EXPIRED. Without WithWebhook there are no
+// (WithMFAWindow; DefaultMFAWindow, 15m) turns EXPIRED. MX documents no
+// window (EXPIRED: "MFA not answered within the FI's time limit"): 15m is
+// the simulator's own, longer than the fleet's default challenge TTL
+// (10m) plus a poll interval, so that MX never refuses as EXPIRED an
+// answer the fleet still takes. Without WithWebhook there are no
 // background goroutines; with it, see Webhooks.
 //
 // is_being_aggregated, in the member (create, read, list, update, job and

@@ -80,8 +80,17 @@ func WithAggregationTime(d time.Duration) Option {
 	return func(s *Server) { s.aggTime = d }
 }
 
+// DefaultMFAWindow is how long a challenge waits for answers before the
+// member turns EXPIRED unless WithMFAWindow says otherwise. MX documents
+// no such window (EXPIRED is "MFA not answered within the FI's time
+// limit"): this is the simulator's own choice, longer than the fleet's
+// default MXFLEET_CHALLENGE_TTL (10m) plus the poll that notices a
+// challenge (MXFLEET_POLL_MAX, 1m), so that by default a job the fleet
+// shows parked is one MX still takes answers for.
+const DefaultMFAWindow = 15 * time.Minute
+
 // WithMFAWindow sets how long a challenge may wait for answers before the
-// member turns EXPIRED; the default is 5m.
+// member turns EXPIRED; the default is DefaultMFAWindow (15m).
 func WithMFAWindow(d time.Duration) Option {
 	return func(s *Server) { s.mfaWindow = d }
 }
@@ -100,7 +109,7 @@ func WithFaults(f Faults) Option {
 func New(opts ...Option) *Server {
 	s := &Server{
 		clientID: DefaultClientID, apiKey: DefaultAPIKey,
-		aggTime: 2 * time.Second, mfaWindow: 5 * time.Minute, now: time.Now,
+		aggTime: 2 * time.Second, mfaWindow: DefaultMFAWindow, now: time.Now,
 		api: http.NewServeMux(), sim: http.NewServeMux(),
 		instByCode: map[string]*institution{},
 		users:      map[string]*user{}, widgets: map[string]widgetSession{},

@@ -874,7 +874,7 @@ func driveScenario(e *env, sc mxsim.Scenario, kind string) {
 		if st.ConnectionStatus == "CHALLENGED" {
 			e.do("GET", path+"/challenges", nil)
 			if rounds == len(sc.Answers) {
-				e.clock.Advance(10 * time.Minute) // left unanswered
+				e.clock.Advance(mxsim.DefaultMFAWindow) // left unanswered
 				st = e.status(u, m)
 				break
 			}

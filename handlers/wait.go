@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// ErrWait marks what a handler returns when its task has nothing to do
+// yet: the step before it has not recorded its work (it enqueues first and
+// writes after), an answer is being applied, or a time has not come. The
+// task runs again after a short delay (or at the time waited for). A wait
+// is not a failure: the worker's asynq.Config.IsFailure (IsFailure) says
+// so, so asynq retries it without counting a retry or a failure in the
+// queue's stats, the worker logs it at debug, and a wait never ends a job
+// retries_exhausted. errors.Is(err, ErrWait) finds it; *WaitError carries
+// the reason and the delay.
+var ErrWait = errors.New("waiting")
+
+// waitDelay is how long a task waits for a step that is a Redis write away.
+const waitDelay = time.Second
+
+// WaitError is a wait with its reason, and when to run again: after Delay
+// (jittered up to half of it more), or, when Until is set, not before Until.
+type WaitError struct {
+	Reason string
+	Delay  time.Duration
+	Until  time.Time
+}
+
+func (e *WaitError) Error() string { return "waiting: " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrWait) hold.
+func (e *WaitError) Unwrap() error { return ErrWait }
+
+// after is how long asynq should wait before running the task again.
+// asynq keeps retry times in whole seconds and runs a task once the clock's
+// second reaches its own, so a wait until a time is rounded up to the
+// next whole second (see tasks.notBefore): it never runs before Until.
+func (e *WaitError) after(now time.Time) time.Duration {
+	if !e.Until.IsZero() {
+		at := e.Until
+		if r := at.Truncate(time.Second); !r.Equal(at) {
+			at = r.Add(time.Second)
+		}
+		return max(at.Sub(now), 0)
+	}
+	d := e.Delay
+	if d <= 0 {
+		d = waitDelay
+	}
+	return d + rand.N(d/2+1)
+}
+
+// wait returns a WaitError to run again after d.
+func wait(d time.Duration, format string, args ...any) error {
+	return &WaitError{Reason: fmt.Sprintf(format, args...), Delay: d}
+}
+
+// waitUntil returns a WaitError to run again at t, not before.
+func waitUntil(t time.Time, format string, args ...any) error {
+	return &WaitError{Reason: fmt.Sprintf(format, args...), Until: t}
+}
+
+// IsFailure is the worker's asynq.Config.IsFailure: every error but a
+// wait. asynq (v0.26) then moves a waiting task to its retry set for the
+// delay RetryDelay gives, without increasing its retry count.
+func IsFailure(err error) bool { return err != nil && !errors.Is(err, ErrWait) }
+
+// dropped logs a well-formed task that has nothing to do and ends: its job
+// is gone or has moved past the step the task is for.
+func (h *Handlers) dropped(ctx context.Context, t *asynq.Task, jobID, why string) {
+	id, _ := asynq.GetTaskID(ctx)
+	h.log.Info().Str("task_type", t.Type()).Str("task_id", id).Str("job", jobID).Str("reason", why).Msg("task dropped")
+}
