@@ -33,12 +33,43 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		h.log.Warn().Str("job", p.JobID).Str("answer", p.AnswerID).Str("reason", err.Error()).Msg("answer refused")
 		return fmt.Errorf("answer %s for job %s refused: %w: %w", p.AnswerID, p.JobID, err, asynq.SkipRetry)
 	}
-	plain, err := p.OpenAnswers(h.keys)
-	if errors.Is(err, tasks.ErrBadPayload) {
+	// refuseNoted is refuse for an answer the producer could not know to
+	// refuse: the job keeps it as its last refused answer, so that it
+	// shows in the job's status (the job is not changed otherwise).
+	refuseNoted := func(err error) error {
+		if nerr := h.noteRefused(ctx, p.JobID, p.AnswerID, err.Error()); nerr != nil && !lastTry(ctx) {
+			return nerr // retried: noted at least once
+		}
 		return refuse(err)
 	}
+	plain, err := p.OpenAnswers(h.keys)
 	if err != nil {
-		return err // a key this worker lacks: retried
+		err = fmt.Errorf("cannot open the answer: %w", err)
+		if errors.Is(err, tasks.ErrBadPayload) || lastTry(ctx) {
+			return refuseNoted(err)
+		}
+		// A key this worker lacks may be held by another (a rotation
+		// being rolled out): retried while the job waits for this round,
+		// and shown on the job meanwhile; on the last try it is refused
+		// and the job stays as it is.
+		j, gerr := h.store.Get(ctx, p.JobID)
+		switch {
+		case errors.Is(gerr, store.ErrNotFound):
+			return refuse(fmt.Errorf("unknown job"))
+		case gerr != nil:
+			return gerr
+		case j.State != store.StateChallenged || j.ResumeClaim != "" || j.Round != p.Round:
+			return refuseNoted(err) // the round is over or taken: no use waiting for the key
+		}
+		// Noted on the first try, and again only while the job shows no
+		// other refusal: a later answer's refusal is not overwritten
+		// every retry.
+		if n, _ := asynq.GetRetryCount(ctx); n == 0 || j.LastRefusedAnswer == nil || j.LastRefusedAnswer.AnswerID == p.AnswerID {
+			if nerr := h.noteRefused(ctx, p.JobID, p.AnswerID, err.Error()); nerr != nil {
+				return nerr
+			}
+		}
+		return err
 	}
 	answers := make(map[string]string, len(plain))
 	for _, a := range plain {
@@ -69,7 +100,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	case errors.Is(err, store.ErrNotFound):
 		return refuse(fmt.Errorf("unknown job"))
 	case errors.Is(err, errNotParked), errors.Is(err, errAlreadyAnswered), errors.Is(err, tasks.ErrChallengeMismatch):
-		return refuse(err)
+		return refuseNoted(err)
 	case err != nil:
 		return err
 	}
@@ -115,9 +146,37 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 		j.State, j.Challenges, j.ChallengeExp = store.StateRunning, nil, time.Time{}
 		j.TriggeredAt, j.SawRunning, j.PollMark = h.store.Now(), false, j.Polls
 		j.ResumeSent = true
+		j.LastRefusedAnswer = nil // an answer was accepted since
 		return nil
 	})
 	return moved && err == nil, err
+}
+
+// noteRefused records on a challenged job that its answer answerID was
+// refused and why (reason never holds an answer value), leaving the job
+// otherwise as it is; resumed clears it. A job that is not challenged has
+// moved on (an answer was accepted, or it ended): nothing is noted then.
+// Noting the same again changes nothing; a job gone is nothing to note.
+func (h *Handlers) noteRefused(ctx context.Context, jobID, answerID, reason string) error {
+	_, err := h.update(ctx, jobID, func(j *store.Job) error {
+		if j.State != store.StateChallenged || j.ResumeClaim == answerID ||
+			(j.LastRefusedAnswer != nil && j.LastRefusedAnswer.AnswerID == answerID && j.LastRefusedAnswer.Reason == reason) {
+			return store.ErrNoChange
+		}
+		j.LastRefusedAnswer = &store.RefusedAnswer{AnswerID: answerID, Reason: reason, At: h.store.Now().UTC()}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// lastTry tells whether the running task has no retry left.
+func lastTry(ctx context.Context) bool {
+	n, _ := asynq.GetRetryCount(ctx)
+	maxN, ok := asynq.GetMaxRetry(ctx)
+	return ok && n >= maxN
 }
 
 // resume sends the answers to MX once. When this task is a retry, MX is

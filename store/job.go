@@ -72,6 +72,10 @@ type Job struct {
 	Answered     []string  `json:"answered,omitempty"`     // challenge guids of the round answered last
 	ResumeSent   bool      `json:"resume_sent,omitempty"`  // MX accepted the claimed answer
 
+	// LastRefusedAnswer is the latest answer the worker refused while the
+	// job went on as it was (cleared when an answer is accepted).
+	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
+
 	raw []byte // the record as read or written, for UpdateFrom's compare-and-set
 }
 
@@ -85,6 +89,14 @@ type Result struct {
 type JobError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// RefusedAnswer says why a worker refused an answer: which one and the
+// reason (never an answer value).
+type RefusedAnswer struct {
+	AnswerID string    `json:"answer_id"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
 }
 
 // Parked is one entry of the parked hash: a job waiting for MFA answers.
@@ -138,6 +150,9 @@ type View struct {
 	Polls            int            `json:"polls"`
 	CreatedAt        time.Time      `json:"created_at"`
 	UpdatedAt        time.Time      `json:"updated_at"`
+	// LastRefusedAnswer: the latest answer the worker refused, the job
+	// unchanged (until an answer is accepted).
+	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
 }
 
 // View returns the public shape of j.
@@ -148,5 +163,5 @@ func (j *Job) View() View {
 	}
 	return View{ID: j.ID, Kind: j.Kind, State: j.State, ConnectionStatus: j.ConnectionStatus,
 		UserGUID: j.UserGUID, MemberGUID: j.MemberGUID, Challenges: chs, Result: j.Result, Error: j.Error,
-		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, LastRefusedAnswer: j.LastRefusedAnswer}
 }

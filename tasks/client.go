@@ -24,6 +24,9 @@ var (
 	ErrRequestDiffers    = errors.New("job id already used by a job with another request")
 	ErrNotChallenged     = errors.New("job is not waiting for MFA answers")
 	ErrChallengeMismatch = errors.New("answers do not match the job's challenges")
+	// ErrAlreadyAnswered: another answer to the job's current MFA round
+	// is being applied; this one would be refused.
+	ErrAlreadyAnswered = errors.New("the job's MFA round was already answered")
 )
 
 // Client enqueues jobs and answers and reads job records. It is safe for
@@ -242,14 +245,19 @@ func (c *Client) Wake(ctx context.Context, memberGUID, jobID string) (string, bo
 // Answer sends MFA answers (challenge guid → value) for a challenged job
 // and returns the answer's id. The job must be parked on exactly these
 // challenges; the worker checks again and resumes the job once, however
-// many answers arrive.
+// many answers arrive. A round another answer has claimed already is
+// refused here (ErrAlreadyAnswered); what only the worker finds (a key it
+// lacks, a round answered meanwhile) shows as the job's LastRefusedAnswer.
 func (c *Client) Answer(ctx context.Context, jobID string, answers map[string]string) (string, error) {
 	j, err := c.store.Get(ctx, jobID)
 	if err != nil {
 		return "", err
 	}
-	if j.State != store.StateChallenged || j.ResumeClaim != "" {
+	if j.State != store.StateChallenged {
 		return "", fmt.Errorf("job %s is %s: %w", jobID, j.State, ErrNotChallenged)
+	}
+	if j.ResumeClaim != "" {
+		return "", fmt.Errorf("job %s: answer %s is being applied to MFA round %d: %w", jobID, j.ResumeClaim, j.Round, ErrAlreadyAnswered)
 	}
 	if err := MatchChallenges(j.Challenges, answers); err != nil {
 		return "", err

@@ -223,10 +223,13 @@ func cmdAnswer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer closeFn()
 	aid, err := c.Answer(ctx, pos[0], answers)
+	if errors.Is(err, tasks.ErrAlreadyAnswered) {
+		return fmt.Errorf("answer not sent: %w (see mxfleet status %s)", err, pos[0])
+	}
 	if err != nil {
 		return jobErr(pos[0], err)
 	}
-	fmt.Fprintf(stdout, "answer %s sent for job %s\n", aid, pos[0])
+	fmt.Fprintf(stdout, "answer %s sent for job %s (the worker checks it again: a refusal shows in mxfleet status %s)\n", aid, pos[0], pos[0])
 	return nil
 }
 
@@ -476,6 +479,9 @@ func printJob(w io.Writer, j *store.Job) {
 		j.CreatedAt.Format(time.RFC3339), j.UpdatedAt.Format(time.RFC3339))
 	if j.Error != nil {
 		fmt.Fprintf(w, "error      %s: %s\n", j.Error.Code, j.Error.Message)
+	}
+	if ra := j.LastRefusedAnswer; ra != nil {
+		fmt.Fprintf(w, "refused    answer %s at %s: %s\n", ra.AnswerID, ra.At.Format(time.RFC3339), ra.Reason)
 	}
 	for _, ch := range j.Challenges {
 		fmt.Fprintf(w, "challenge  %s  %s  %q\n", ch.GUID, ch.Type, ch.Label)

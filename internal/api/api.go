@@ -406,6 +406,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, map[string]string{"answer_id": aid})
 	case errors.Is(err, tasks.ErrNotChallenged):
 		writeErr(w, http.StatusConflict, "not_challenged", err.Error())
+	case errors.Is(err, tasks.ErrAlreadyAnswered):
+		writeErr(w, http.StatusConflict, "already_answered", err.Error())
 	case errors.Is(err, tasks.ErrChallengeMismatch):
 		writeErr(w, http.StatusUnprocessableEntity, "challenge_mismatch", err.Error())
 	case errors.Is(err, store.ErrNotFound):
