@@ -14,7 +14,8 @@ func jobKey(id string) string { return keyPrefix + "job:" + id }
 const parkedKey = keyPrefix + "parked"
 
 // memberKey maps an MX member guid to the job following it (for MX
-// webhooks), while that job runs.
+// webhooks) while that job has not ended: the write that ends the job
+// deletes it (casScript), so an ended job keeps only its record.
 func memberKey(guid string) string { return keyPrefix + "member:" + guid }
 
 // liveKey is the sorted set of jobs that have not ended: member job id,

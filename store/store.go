@@ -71,7 +71,7 @@ func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
 	ttl := s.liveTTL(j)
 	keys := []string{jobKey(j.ID), liveKey, jobKey(j.ID)}
 	memberTTL := ""
-	if j.MemberGUID != "" {
+	if j.MemberGUID != "" && !j.State.Terminal() { // the index is for running jobs only
 		keys[2], memberTTL = memberKey(j.MemberGUID), fmt.Sprint(ttl.Milliseconds())
 	}
 	res, err := createScript.Run(ctx, s.rdb, keys, b, ttl.Milliseconds(), j.ID, liveScore(j), memberTTL).Result()
@@ -226,15 +226,22 @@ func (s *Store) UpdateFrom(ctx context.Context, known *Job, fn func(*Job) error)
 
 // casScript writes a job record only if it is still as it was read, with
 // the member index, the parked hash and the live set, in one atomic step.
+// When the job ends, the same step takes it out of the live set and
+// deletes its member index (if the index still names this job: a later
+// job may follow the member now), so no crash leaves one without the
+// other; ending twice finds nothing more to delete.
 //
 //	KEYS: job, parked hash, member index (or the job key: unused), live set
 //	ARGV: old record, new record, record TTL ms, job id,
-//	      member TTL ms ("" leaves the index), parked op ("set", "del", ""), parked entry,
+//	      member op (TTL ms: set the index; "end": delete it if it names
+//	      the job; "": leave it), parked op ("set", "del", ""), parked entry,
 //	      live score ("": the job ended and leaves the set)
 var casScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
+if ARGV[5] == 'end' then
+  if KEYS[3] ~= KEYS[1] and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+elseif ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
 if ARGV[6] == 'set' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[7])
 elseif ARGV[6] == 'del' then redis.call('HDEL', KEYS[2], ARGV[4]) end
 if ARGV[8] == '' then redis.call('ZREM', KEYS[4], ARGV[4])
@@ -253,11 +260,15 @@ func (s *Store) cas(ctx context.Context, j *Job, old []byte, wasParked bool, old
 		ttl = s.retention
 	}
 	keys := []string{jobKey(j.ID), parkedKey, jobKey(j.ID), liveKey}
-	memberTTL := ""
+	memberOp := ""
 	// Only what changed: the member index when the member is new, the
-	// parked hash when the job enters or leaves it.
-	if j.MemberGUID != "" && j.MemberGUID != oldMember && !j.State.Terminal() {
-		keys[2], memberTTL = memberKey(j.MemberGUID), fmt.Sprint(s.liveTTL(j).Milliseconds())
+	// parked hash when the job enters or leaves it; an ended job's index
+	// goes (every write of an ended record asks: idempotent).
+	switch {
+	case j.MemberGUID != "" && j.State.Terminal():
+		keys[2], memberOp = memberKey(j.MemberGUID), "end"
+	case j.MemberGUID != "" && j.MemberGUID != oldMember:
+		keys[2], memberOp = memberKey(j.MemberGUID), fmt.Sprint(s.liveTTL(j).Milliseconds())
 	}
 	op, entry := "", []byte(nil)
 	if j.State == StateChallenged && j.ResumeClaim == "" {
@@ -269,7 +280,7 @@ func (s *Store) cas(ctx context.Context, j *Job, old []byte, wasParked bool, old
 	} else if wasParked {
 		op = "del"
 	}
-	n, err := casScript.Run(ctx, s.rdb, keys, old, b, ttl.Milliseconds(), j.ID, memberTTL, op, entry, liveScore(j)).Int()
+	n, err := casScript.Run(ctx, s.rdb, keys, old, b, ttl.Milliseconds(), j.ID, memberOp, op, entry, liveScore(j)).Int()
 	if err != nil || n == 0 {
 		return false, err
 	}
