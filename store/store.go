@@ -322,8 +322,9 @@ func (s *Store) ParkedCount(ctx context.Context) (int64, error) {
 	return s.rdb.HLen(ctx, parkedKey).Result()
 }
 
-// Ping checks that Redis answers.
-func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+// Ping checks that the Redis holding the store's keys answers (on a
+// Cluster, the master of their slot: a PING would reach any node).
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Exists(ctx, parkedKey).Err() }
 
 // GetParked reads one parked entry; ErrNotFound when the job is not parked.
 func (s *Store) GetParked(ctx context.Context, id string) (*Parked, error) {

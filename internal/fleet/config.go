@@ -4,6 +4,7 @@
 package fleet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -290,7 +291,7 @@ func (c Config) OpenRedis() (redis.UniversalClient, error) {
 	if strings.TrimSpace(c.RedisClusterAddrs) == "" {
 		return Redis(c.RedisURL)
 	}
-	opt := asynq.RedisClusterClientOpt{}
+	opt := &redis.ClusterOptions{ClusterStateReloadInterval: ClusterReloadInterval}
 	for _, a := range strings.Split(c.RedisClusterAddrs, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			opt.Addrs = append(opt.Addrs, a)
@@ -299,11 +300,69 @@ func (c Config) OpenRedis() (redis.UniversalClient, error) {
 	if u, err := redis.ParseURL(c.RedisURL); err == nil {
 		opt.Username, opt.Password, opt.TLSConfig = u.Username, u.Password, u.TLSConfig
 	}
-	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return nil, fmt.Errorf("%s_REDIS_CLUSTER_ADDRS: unsupported connection type", Prefix)
+	cc := redis.NewClusterClient(opt)
+	cc.AddHook(topologyHook{cc})
+	return cc, nil
+}
+
+// ClusterReloadInterval bounds how stale a cluster client's slot map gets
+// while its commands succeed (go-redis's default is 60 s).
+const ClusterReloadInterval = 2 * time.Second
+
+// topologyHook makes a cluster client re-read the slot map as soon as a
+// node stops answering. go-redis reloads it on MOVED and ASK only, so after
+// a failover (the master killed, its replica promoted) it kept dialling the
+// dead master until its periodic reload, 35–50 s in issue 13's test. The
+// reload is asynchronous and coalesced (one at a time, 200 ms apart), so a
+// burst of failures costs one CLUSTER SLOTS per 200 ms; while the cluster
+// has not yet promoted a replica the reloads keep returning the old map,
+// and the first one after the promotion routes every command to the new
+// master.
+type topologyHook struct{ c *redis.ClusterClient }
+
+func (h topologyHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h topologyHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.check(ctx, err)
+		return err
 	}
-	return rdb, nil
+}
+
+func (h topologyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+func (h topologyHook) check(ctx context.Context, err error) {
+	if nodeTrouble(err) {
+		h.c.ReloadState(ctx)
+	}
+}
+
+// nodeTrouble tells a node that is gone, or a cluster changing its mind,
+// from an answer: any failure that is not a Redis reply (refused or reset
+// connections, timeouts, EOF), and the replies a cluster gives while it
+// fails over.
+func nodeTrouble(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		msg := reply.Error()
+		for _, p := range []string{"CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "LOADING", "READONLY"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // Redis opens the Redis client named by a URL, as asynq.ParseRedisURI reads

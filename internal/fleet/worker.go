@@ -89,7 +89,9 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 			log.Warn().Str("task_type", t.Type()).Str("task_id", id).Int("retried", n).Str("error", err.Error()).Msg("task failed")
 		}),
 	})
-	return &Worker{srv: srv, q: q, mux: h.Mux(), h: h, store: st, log: log, Metrics: m, sweepEvery: cfg.SweepInterval}, nil
+	mux := h.Mux()
+	mux.Use(outlastRedis(rdb, st, log))
+	return &Worker{srv: srv, q: q, mux: mux, h: h, store: st, log: log, Metrics: m, sweepEvery: cfg.SweepInterval}, nil
 }
 
 // Start begins processing in the background, and sweeping when

@@ -88,15 +88,21 @@ func again(ctx context.Context, fn func() error) error {
 	}
 }
 
-// redisDown tells whether err says Redis could not be reached or is
-// loading its data (asynq passes some of these on as text).
+// redisDown tells whether err says Redis could not be reached, is loading
+// its data or is a cluster failing over (asynq passes some of these on as
+// text).
 func redisDown(err error) bool {
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
 	msg := err.Error()
-	return strings.Contains(msg, "LOADING") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF")
+	for _, s := range []string{"LOADING", "connection refused", "EOF", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Answers gives every challenge of a round the scenario's value; "@first"

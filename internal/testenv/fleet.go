@@ -11,11 +11,14 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/mxfleet/mxfleet/handlers"
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/mxspec"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
@@ -122,6 +125,22 @@ func (f *Fleet) StartWorker(t testing.TB) *fleet.Worker {
 	}
 	t.Cleanup(w.Shutdown)
 	return w
+}
+
+// Sweeper builds handlers on the fleet's Redis, MX and keys whose Sweep
+// looks at jobs quiet for quiet (a worker's sweeps wait minutes).
+func (f *Fleet) Sweeper(t testing.TB, quiet time.Duration) (*handlers.Handlers, *metrics.Metrics) {
+	t.Helper()
+	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(f.Config.MXClientID, f.Config.MXAPIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := asynq.NewClientFromRedisClient(f.Redis.Client)
+	t.Cleanup(func() { _ = q.Close() })
+	cfg := f.Config.Handlers()
+	cfg.SweepQuiet, cfg.Inspector, cfg.Metrics = quiet, f.Inspector, metrics.New()
+	st := store.New(f.Redis.Client, f.Keys, store.WithRetention(f.Config.JobRetention))
+	return handlers.New(mxc, st, q, f.Keys, cfg, zerolog.New(f.Logs)), cfg.Metrics
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.

@@ -27,6 +27,7 @@ type Redis struct {
 	Real   bool   // redis-server, not miniredis
 	// ClusterAddrs is set for a Redis Cluster (MXFLEET_REDIS_CLUSTER_ADDRS).
 	ClusterAddrs string
+	nodes        map[string]*exec.Cmd // a cluster's redis-servers by address
 
 	mu   sync.Mutex
 	mini *miniredis.Miniredis // the fallback, when not Real
