@@ -246,10 +246,11 @@ func (b *bench) inflight(ctx context.Context, rdb *redis.Client) error {
 	if err := w.stop(grace); err != nil {
 		return fmt.Errorf("stopping the worker process: %w", err)
 	}
+	retained := float64(usedMemory(ctx, rdb)-m0) / float64(inflight)
 	b.row("in-flight", fmt.Sprintf("%d jobs aggregating %s at once, one worker process, concurrency 20", inflight, agg),
 		fmt.Sprintf("%d succeeded, %d timed out", t.ok, t.timeouts),
-		fmt.Sprintf("all ended %s after the first submit (the latest end in the job records; seen by the harness after %s, reading them once a second; submitting took %s); %s bytes of Redis per in-flight job (goal < 2048); peak RSS of the worker process %s MB (goal < 100; VmHWM of `mxfleet worker`, %s MB resident with every job in flight); harness process (simulator, producer; peak over the run so far) %s MB",
-			all.Round(time.Second), seen.Round(time.Second), submitted.Round(time.Second), f1(perJob), f1(peak), f1(midRSS), f1(rssMB())))
+		fmt.Sprintf("all ended %s after the first submit (the latest end in the job records; seen by the harness after %s, reading them once a second; submitting took %s); %s bytes of Redis per in-flight job (goal < 2048); peak RSS of the worker process %s MB (goal < 100; VmHWM of `mxfleet worker`, %s MB resident with every job in flight); harness process (simulator, producer; peak over the run so far) %s MB; %s bytes of Redis per ended job, kept for MXFLEET_JOB_RETENTION (README Operations: sizing)",
+			all.Round(time.Second), seen.Round(time.Second), submitted.Round(time.Second), f1(perJob), f1(peak), f1(midRSS), f1(rssMB()), f1(retained)))
 	b.sum = append(b.sum, fmt.Sprintf("inflight=%d/%d", t.ok, inflight), "worker_rss_mb="+f1(peak))
 
 	return nil
@@ -442,7 +443,7 @@ func (b *bench) write(out, redisVersion string, took time.Duration) error {
 	for _, r := range b.rows {
 		fmt.Fprintf(&s, "| %s |\n", strings.Join(r, " | "))
 	}
-	s.WriteString("\nHow each is measured: `internal/benchrun/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs. The in-flight worker's peak RSS is `VmHWM` in `/proc/<pid>/status` of its process, read once every job has ended and before SIGTERM. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
+	s.WriteString("\nHow each is measured: `internal/benchrun/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs; per ended job, the same growth once every job has ended (records kept for the retention period). The in-flight worker's peak RSS is `VmHWM` in `/proc/<pid>/status` of its process, read once every job has ended and before SIGTERM. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
 	fmt.Fprintf(&s, "Summary: %s\n", strings.Join(b.sum, " "))
 	// The sections after the table (the written reading of the figures,
 	// make chaos's table) are kept as they are.
