@@ -65,13 +65,14 @@ func PhoneScore(a, b string) (score int, ok bool) {
 	return 0, true
 }
 
-// NormalizeEmail trims an email address and lowercases it; ok is false
+// NormalizeEmail lowercases an email address and trims spaces and angle
+// brackets around it; ok is false
 // when it is not local@domain with both parts non-empty. Provider rules
 // (Gmail's ignored dots and +tags) are deliberately not applied: see the
 // package doc.
 func NormalizeEmail(s string) (email string, ok bool) {
-	e := strings.ToLower(strings.TrimSpace(clip(s)))
-	e = strings.TrimSuffix(strings.TrimPrefix(e, "<"), ">")
+	e := clip(strings.ToLower(clip(s)))
+	e = strings.TrimFunc(e, func(r rune) bool { return unicode.IsSpace(r) || r == '<' || r == '>' })
 	at := strings.LastIndexByte(e, '@')
 	if at <= 0 || at == len(e)-1 || strings.ContainsFunc(e, unicode.IsSpace) {
 		return "", false
