@@ -78,7 +78,11 @@
 // larger of [NicknameSimilarity] (0.9) when the two are related in the
 // nickname table, and the Jaro–Winkler similarity (prefix scale 0.1, prefix
 // ≤ 4) when both have at least 3 letters, no digit, and it reaches
-// [FuzzyFloor] (0.85; Jon / John 0.93), else 0.
+// [FuzzyFloor] (0.85; Jon / John 0.93), else 0. Jaro–Winkler is not applied
+// when one name is the other (of 4 letters or more) plus a, le, lle, ette,
+// ine or ina, the usual feminine forms: Robert / Roberta, Daniel / Danielle,
+// Paul / Paulette, Joseph / Josephine score 0, not 0.97. Other near
+// spellings of different names still pair (Louis / Louise 0.97).
 //
 // The nickname table is a compact table of common US English given names and
 // their usual nicknames (Robert: Bob, Bobby, Rob, Robbie; William: Bill,

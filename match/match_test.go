@@ -52,6 +52,10 @@ func TestNameVariants(t *testing.T) {
 		{"JOHN SMITH & JANE DOE", "Jane Doe", exactly(100), Match},
 		{"Zhang Wei", "Wei Zhang", exactly(100), Match},
 		{"Xu", "Yu", exactly(0), NoMatch},
+		{"Robert Smith", "Roberta Smith", exactly(50), Partial}, // a sister, not a typo
+		{"Daniel Lee", "Danielle Lee", exactly(50), Partial},
+		{"Joseph Park", "Josephine Park", exactly(50), Partial},
+		{"Mary Smith", "Maryann Smith", span{95, 96}, Match},
 	} {
 		for _, ab := range [][2]string{{c.a, c.b}, {c.b, c.a}} {
 			got, ok := NameScore(ab[0], ab[1])

@@ -175,12 +175,35 @@ func nameSim(tx, ty token) float64 {
 	if related(x, y) {
 		best = NicknameSimilarity
 	}
-	if nx >= 3 && ny >= 3 && !hasDigit(x) && !hasDigit(y) {
+	if nx >= 3 && ny >= 3 && !hasDigit(x) && !hasDigit(y) && !otherForm(x, y) {
 		if jw := jaroWinkler(x, y); jw >= FuzzyFloor && jw > best {
 			best = jw
 		}
 	}
 	return best
+}
+
+// otherFormEndings turn a given name into another one, usually its
+// feminine form (Robert → Roberta, Daniel → Danielle, Paul → Paulette,
+// Joseph → Josephine).
+var otherFormEndings = []string{"a", "le", "lle", "ette", "ine", "ina"}
+
+// otherForm reports whether one of x and y is the other (of 4 letters or
+// more) plus one of otherFormEndings: Jaro–Winkler rates such pairs highly,
+// but they are different names.
+func otherForm(x, y string) bool {
+	if len(x) > len(y) {
+		x, y = y, x
+	}
+	if utf8.RuneCountInString(x) < 4 || !strings.HasPrefix(y, x) {
+		return false
+	}
+	for _, e := range otherFormEndings {
+		if y[len(x):] == e {
+			return true
+		}
+	}
+	return false
 }
 
 // person is one person's name: its words in given-name-first order,
