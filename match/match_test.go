@@ -50,6 +50,7 @@ func TestNameVariants(t *testing.T) {
 		{"J. Robert Smith", "James Robert Smith", exactly(93), Match},
 		{"John and Jane Smith", "Jane Smith", exactly(100), Match}, // joint owner
 		{"JOHN SMITH & JANE DOE", "Jane Doe", exactly(100), Match},
+		{"Mr & Mrs John Smith", "John Smith", exactly(100), Match},
 		{"Zhang Wei", "Wei Zhang", exactly(100), Match},
 		{"Xu", "Yu", exactly(0), NoMatch},
 		{"Robert Smith", "Roberta Smith", exactly(50), Partial}, // a sister, not a typo

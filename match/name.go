@@ -259,7 +259,7 @@ func parsePerson(ws []string) person {
 	var segs [][]string
 	var p person
 	seg := []string{}
-	for _, w := range append(ws, ",") {
+	for _, w := range append(ws[:len(ws):len(ws)], ",") {
 		if w != "," {
 			seg = append(seg, w)
 			continue
