@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -60,12 +61,25 @@ func (c *Client) Users(ctx context.Context, id, email string) iter.Seq2[User, er
 // SearchInstitutions lists institutions whose name or url matches s.Name
 // (listInstitutions). An empty name is refused with ErrEmptySearch.
 func (c *Client) SearchInstitutions(ctx context.Context, s InstitutionSearch) iter.Seq2[Institution, error] {
+	q, err := c.institutionQuery(s)
+	if err != nil {
+		return func(yield func(Institution, error) bool) { yield(Institution{}, err) }
+	}
+	per := s.RecordsPerPage
+	if per == 0 {
+		per = 100 // listInstitutions allows 10..100
+	}
+	return list[Institution](c, ctx, "listInstitutions", "/institutions", "institutions", q, per)
+}
+
+// institutionQuery is listInstitutions' query for s in the client's
+// version: v20250224 filters on supported_products (its supports_*
+// booleans are deprecated), v20111101 on the supports_* booleans.
+func (c *Client) institutionQuery(s InstitutionSearch) (url.Values, error) {
 	if strings.TrimSpace(s.Name) == "" {
-		return func(yield func(Institution, error) bool) { yield(Institution{}, ErrEmptySearch) }
+		return nil, ErrEmptySearch
 	}
 	q := url.Values{"name": {s.Name}}
-	// v20250224 filters on supported_products; its supports_* booleans
-	// are deprecated.
 	filter := func(product, legacy string) {
 		if c.version == V20111101 {
 			q.Set(legacy, "true")
@@ -79,11 +93,42 @@ func (c *Client) SearchInstitutions(ctx context.Context, s InstitutionSearch) it
 	if s.SupportsAccountVerification {
 		filter(ProductAccountVerification, "supports_account_verification")
 	}
-	per := s.RecordsPerPage
-	if per == 0 {
-		per = 100 // listInstitutions allows 10..100
+	return q, nil
+}
+
+// InstitutionsPage is one page of listInstitutions.
+type InstitutionsPage struct {
+	Institutions []Institution
+	Pagination   Pagination
+}
+
+// ListInstitutions reads one page (1-based; 0 is 1) of the institutions
+// whose name or url matches s.Name (listInstitutions), with the product
+// filters of s as the version has them (SearchInstitutions iterates over
+// every page instead). An empty name is refused with ErrEmptySearch.
+func (c *Client) ListInstitutions(ctx context.Context, s InstitutionSearch, page int) (*InstitutionsPage, error) {
+	const op = "listInstitutions"
+	q, err := c.institutionQuery(s)
+	if err != nil {
+		return nil, fmt.Errorf("mx: %s: %w", op, err)
 	}
-	return list[Institution](c, ctx, "listInstitutions", "/institutions", "institutions", q, per)
+	if page > 0 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	if s.RecordsPerPage > 0 {
+		q.Set("records_per_page", strconv.Itoa(s.RecordsPerPage))
+	}
+	var out struct {
+		Institutions []Institution `json:"institutions"`
+		Pagination   Pagination    `json:"pagination"`
+	}
+	if _, err := c.do(ctx, op, http.MethodGet, "/institutions", q, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	if out.Institutions == nil {
+		out.Institutions = []Institution{}
+	}
+	return &InstitutionsPage{Institutions: out.Institutions, Pagination: out.Pagination}, nil
 }
 
 // ReadInstitution reads one institution by code (readInstitution).
@@ -107,8 +152,28 @@ func (c *Client) InstitutionCredentials(ctx context.Context, code string) iter.S
 // 200 or 202 (v20250224 adds 201: created, but a product of data_request
 // failed, reported as Member.ProductsFailed); a 409 is a duplicate member
 // (IsDuplicateMember). opts may carry CallbackPayload.
+//
+// With m.IsOAuth the member is created without credentials and waits
+// PENDING for the end user at Member.OAuthWindowURI; m.OAuth shapes where
+// MX sends the end user afterwards.
 func (c *Client) CreateMember(ctx context.Context, userGUID string, m MemberCreate, opts ...CallOption) (*Member, error) {
 	const op = "createMember"
+	switch {
+	case m.IsOAuth && len(m.Credentials) > 0:
+		return nil, fmt.Errorf("mx: %s: an OAuth member takes no credentials (the end user authorizes at the institution)", op)
+	case m.OAuth.SkipAggregation:
+		return nil, fmt.Errorf("mx: %s: OAuthOptions.SkipAggregation belongs to requestOAuthWindowURI; on create use MemberCreate.SkipAggregation (%s) or data_request products (%s)", op, V20111101, V20250224)
+	}
+	if m.Credentials == nil {
+		m.Credentials = []CredentialValue{} // required by both specs, even for OAuth
+	}
+	type oauthBody struct {
+		ClientRedirectURL         string `json:"client_redirect_url,omitempty"`
+		EnableApp2App             *bool  `json:"enable_app2app,omitempty"`
+		ReferralSource            string `json:"referral_source,omitempty"`
+		UIMessageWebviewURLScheme string `json:"ui_message_webview_url_scheme,omitempty"`
+	}
+	ob := oauthBody{m.OAuth.ClientRedirectURL, m.OAuth.EnableApp2App, m.OAuth.ReferralSource, m.OAuth.UIMessageWebviewURLScheme}
 	var body any
 	switch {
 	case c.version == V20111101 && len(m.Products) > 0:
@@ -116,7 +181,8 @@ func (c *Client) CreateMember(ctx context.Context, userGUID string, m MemberCrea
 	case c.version == V20111101:
 		body = struct {
 			Member MemberCreate `json:"member"`
-		}{m}
+			oauthBody
+		}{m, ob}
 	case m.SkipAggregation:
 		return nil, fmt.Errorf("mx: %s: skip_aggregation does not exist in %s: name the products to aggregate instead", op, c.version)
 	default:
@@ -127,7 +193,8 @@ func (c *Client) CreateMember(ctx context.Context, userGUID string, m MemberCrea
 		body = struct {
 			Member      MemberCreate `json:"member"`
 			DataRequest *DataRequest `json:"data_request,omitempty"`
-		}{m, dr}
+			oauthBody
+		}{m, dr, ob}
 	}
 	hdr, err := callHeaders(op, opts)
 	if err != nil {
@@ -141,6 +208,39 @@ func (c *Client) CreateMember(ctx context.Context, userGUID string, m MemberCrea
 		return nil, err
 	}
 	out.Member.ProductsFailed = status == http.StatusCreated
+	return &out.Member, nil
+}
+
+// RequestOAuthWindowURI asks MX for a new oauth_window_uri for an OAuth
+// member (requestOAuthWindowURI, the same in both versions): the page where
+// the end user authorizes MX at the institution. MX's OAuth guides:
+// "oauth_window_uris are one-time use"; ask again for a fresh one. o's
+// fields go out as the query parameters the spec documents
+// (client_redirect_url, enable_app2app, referral_source, skip_aggregation,
+// ui_message_webview_url_scheme); unset ones are not sent.
+func (c *Client) RequestOAuthWindowURI(ctx context.Context, userGUID, memberGUID string, o OAuthOptions) (*OAuthWindow, error) {
+	q := url.Values{}
+	if o.ClientRedirectURL != "" {
+		q.Set("client_redirect_url", o.ClientRedirectURL)
+	}
+	if o.EnableApp2App != nil {
+		q.Set("enable_app2app", strconv.FormatBool(*o.EnableApp2App))
+	}
+	if o.ReferralSource != "" {
+		q.Set("referral_source", o.ReferralSource)
+	}
+	if o.SkipAggregation {
+		q.Set("skip_aggregation", "true")
+	}
+	if o.UIMessageWebviewURLScheme != "" {
+		q.Set("ui_message_webview_url_scheme", o.UIMessageWebviewURLScheme)
+	}
+	var out struct {
+		Member OAuthWindow `json:"member"`
+	}
+	if _, err := c.do(ctx, "requestOAuthWindowURI", http.MethodGet, memberPath(userGUID, memberGUID)+"/oauth_window_uri", q, nil, &out, nil); err != nil {
+		return nil, err
+	}
 	return &out.Member, nil
 }
 
@@ -198,6 +298,29 @@ func (c *Client) UpdateMember(ctx context.Context, userGUID, memberGUID string, 
 	return c.member(ctx, "updateMember", http.MethodPut, memberPath(userGUID, memberGUID), struct {
 		Member MemberUpdate `json:"member"`
 	}{m}, opts...)
+}
+
+// UpdateMemberCredentials gives an existing member new credentials
+// (updateMember) for re-authentication: same member guid, no new member.
+// MX: "This endpoint should be used to update a member's credentials ...
+// when the member's connection_status is DENIED or PREVENTED", and "An
+// aggregation job will be initiated automatically when a member's
+// credentials are updated unless the skip_aggregation field is used to
+// prevent it" (docs.mx.com/api-reference/nexus/reference/update-member).
+//
+// v20111101 sends skip_aggregation: true, so the verify or identify the
+// caller starts next is the only job. v20250224's MemberUpdateRequest has
+// no skip_aggregation (nor data_request): the update starts a standard
+// aggregation that cannot be avoided; a verify or identify started while
+// it runs is MX's 409 ("a different job type is already running",
+// IsConflict), so the caller waits until the member is not being
+// aggregated, and starts its job only if the new credentials connected.
+// opts may carry CallbackPayload.
+func (c *Client) UpdateMemberCredentials(ctx context.Context, userGUID, memberGUID string, creds []CredentialValue, opts ...CallOption) (*Member, error) {
+	if len(creds) == 0 {
+		return nil, errors.New("mx: updateMember: no credentials")
+	}
+	return c.UpdateMember(ctx, userGUID, memberGUID, MemberUpdate{Credentials: creds, SkipAggregation: c.version == V20111101}, opts...)
 }
 
 // DeleteMember deletes a member (deleteMember).

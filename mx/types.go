@@ -23,9 +23,15 @@ type UserCreate struct {
 	Metadata   string `json:"metadata,omitempty"`
 }
 
-// Institution is MX's InstitutionResponse.
+// Institution is MX's InstitutionResponse. GUID, CreatedAt and IsHidden
+// are v20250224's; the supports_account_* and supports_transaction_history
+// booleans are v20111101's (deprecated in v20250224, whose spec no longer
+// has them): use Supports. SupportsOAuth is in both.
 type Institution struct {
 	Code                          string   `json:"code"`
+	GUID                          string   `json:"guid"`
+	CreatedAt                     string   `json:"created_at"`
+	IsHidden                      bool     `json:"is_hidden"`
 	Name                          string   `json:"name"`
 	URL                           string   `json:"url"`
 	ForgotPasswordURL             string   `json:"forgot_password_url"`
@@ -84,6 +90,9 @@ type InstitutionSearch struct {
 }
 
 // Credential is MX's CredentialResponse: one field an institution requires.
+// Both specs give exactly these fields; neither has options for a field
+// (choices are asked as MFA challenges, ChallengeOption). Ask for the
+// fields in DisplayOrder, labelled by Label; send each value by GUID.
 type Credential struct {
 	GUID         string    `json:"guid"`
 	FieldName    string    `json:"field_name"`
@@ -109,15 +118,53 @@ type CredentialValue struct {
 // docs.mx.com/api-reference/platform-api/reference/create-member), and
 // skip_aggregation no longer exists. In v20111101 Products must be empty;
 // SkipAggregation stops the standard aggregation a create starts.
+//
+// An OAuth member (IsOAuth) has no credentials: MX's OAuth guides ("you
+// cannot include end-user credentials in your request body when creating an
+// OAuth member", docs.mx.com/resources/oauth-guide/oauth-in-mobile-apps).
+// Both specs mark credentials required, so it goes out as an empty array.
+// The member then waits PENDING until the end user authorizes at its
+// oauth_window_uri (Member.OAuthWindowURI, or RequestOAuthWindowURI).
 type MemberCreate struct {
 	InstitutionCode                 string            `json:"institution_code"`
 	Credentials                     []CredentialValue `json:"credentials"`
+	IsOAuth                         bool              `json:"is_oauth,omitempty"`
 	ID                              string            `json:"id,omitempty"`
 	Metadata                        string            `json:"metadata,omitempty"`
 	SkipAggregation                 bool              `json:"skip_aggregation,omitempty"` // v20111101 only
 	BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled,omitempty"`
 	// Products go out as the body's data_request.products (v20250224 only).
 	Products []string `json:"-"`
+	// OAuth options of the request body (MemberCreateRequestBody, both
+	// versions): where MX sends the end user at the end of OAuth.
+	OAuth OAuthOptions `json:"-"`
+}
+
+// OAuthOptions shape the OAuth window of a member, in createMember's body
+// and as the query of requestOAuthWindowURI (both versions).
+type OAuthOptions struct {
+	// ClientRedirectURL is where MX redirects at the end of OAuth, with
+	// query parameters saying how it ended. The spec: "Only available with
+	// referral_source=APP".
+	ClientRedirectURL string
+	// ReferralSource is BROWSER (MX's default) or APP. MX's OAuth in
+	// Browsers guide: do not set APP in browser implementations.
+	ReferralSource string
+	// EnableApp2App false keeps the end user out of the institution's
+	// mobile app (MX: "currently only affects Chase institutions"); nil
+	// leaves MX's default (true).
+	EnableApp2App *bool
+	// UIMessageWebviewURLScheme routes the user back to the app (APP only).
+	UIMessageWebviewURLScheme string
+	// SkipAggregation (requestOAuthWindowURI only) stops the aggregation
+	// MX starts by itself once the end user has authorized.
+	SkipAggregation bool
+}
+
+// OAuthWindow is requestOAuthWindowURI's answer (OAuthWindowResponse).
+type OAuthWindow struct {
+	GUID           string `json:"guid"`
+	OAuthWindowURI string `json:"oauth_window_uri"`
 }
 
 // MemberUpdate is the member object of updateMember (MemberUpdateRequest).
@@ -144,6 +191,7 @@ type Member struct {
 	IsManagedByUser                 bool   `json:"is_managed_by_user"`
 	IsOAuth                         bool   `json:"is_oauth"`
 	OAuthWindowURI                  string `json:"oauth_window_uri"`
+	NeedsUpdatedCredentials         bool   `json:"needs_updated_credentials"`
 	AggregatedAt                    string `json:"aggregated_at"`
 	SuccessfullyAggregatedAt        string `json:"successfully_aggregated_at"`
 	BackgroundAggregationIsDisabled bool   `json:"background_aggregation_is_disabled"`

@@ -35,6 +35,7 @@ func (s *Server) apiRoutes() {
 	s.route("POST /users/{user_guid}/members/{member_guid}/identify", "identifyMember", s.startJob(kindIdentify, http.StatusAccepted))
 	s.route("POST /users/{user_guid}/members/{member_guid}/verify", "verifyMember", s.startJob(kindVerify, http.StatusOK))
 	s.route("POST /users/{user_guid}/members/{member_guid}/aggregate", "aggregateMember", s.startJob(kindAggregate, http.StatusAccepted))
+	s.route("GET /users/{user_guid}/members/{member_guid}/oauth_window_uri", "requestOAuthWindowURI", s.requestOAuthWindowURI)
 	s.route("GET /users/{user_guid}/members/{member_guid}/challenges", "listMemberChallenges", s.listMemberChallenges)
 	s.route("PUT /users/{user_guid}/members/{member_guid}/resume", "resumeAggregation", s.resumeAggregation)
 	s.route("GET /users/{user_guid}/members/{member_guid}/account_owners", "listAccountOwnersByMember", s.listAccountOwners)
@@ -335,6 +336,9 @@ var statusMessages = map[string]string{
 
 // statusMessage is the connection_status_message of the member's status.
 func (m *member) statusMessage() string {
+	if msg, isOAuth := m.oauthStatusMessage(); isOAuth {
+		return msg
+	}
 	msg := statusMessages[m.status]
 	if strings.Contains(msg, "%s") {
 		msg = fmt.Sprintf(msg, m.inst.name)
@@ -357,6 +361,8 @@ func (m *member) json(version string) memberJSON {
 		InstitutionCode:                 m.inst.code,
 		InstitutionGUID:                 m.inst.guid,
 		IsBeingAggregated:               m.isBeingAggregated(),
+		IsOAuth:                         m.isOAuth,
+		OAuthWindowURI:                  m.oauthWindowURI(),
 		Metadata:                        nullable(m.metadata),
 		Name:                            m.inst.name,
 		NeedsUpdatedCredentials:         m.needsNewCreds,
@@ -543,8 +549,12 @@ func (s *Server) createMember(c *call) reply {
 			SkipAggregation                 *bool             `json:"skip_aggregation"`
 			BackgroundAggregationIsDisabled bool              `json:"background_aggregation_is_disabled"`
 			UseCases                        []string          `json:"use_cases"`
+			IsOAuth                         bool              `json:"is_oauth"`
 		} `json:"member"`
 		DataRequest *dataRequest `json:"data_request"` // v20250224
+		// OAuth options of MemberCreateRequestBody (both versions)
+		ClientRedirectURL string `json:"client_redirect_url"`
+		ReferralSource    string `json:"referral_source"`
 	}
 	if rep, okay := c.decode(&req); !okay {
 		return rep
@@ -555,7 +565,11 @@ func (s *Server) createMember(c *call) reply {
 		return errReply(http.StatusBadRequest, "member is required")
 	case mr.InstitutionCode == "":
 		return errReply(http.StatusBadRequest, "institution_code is required")
-	case len(mr.Credentials) == 0:
+	case mr.IsOAuth && len(mr.Credentials) > 0:
+		// MX: "you cannot include end-user credentials in your request
+		// body when creating an OAuth member"
+		return errReply(http.StatusBadRequest, "an OAuth member (is_oauth) takes no credentials")
+	case !mr.IsOAuth && len(mr.Credentials) == 0:
 		return errReply(http.StatusBadRequest, "credentials are required")
 	case c.current() && mr.SkipAggregation != nil:
 		return errReply(http.StatusBadRequest, "skip_aggregation is not a field of %s; use data_request.products", VersionCurrent)
@@ -575,6 +589,12 @@ func (s *Server) createMember(c *call) reply {
 	in, rep, okay := s.lookupInstitution(mr.InstitutionCode)
 	if !okay {
 		return rep
+	}
+	if mr.IsOAuth {
+		return s.createOAuthMember(c, u, in, callback, dr, oauthMemberRequest{id: mr.ID, metadata: mr.Metadata,
+			useCases: mr.UseCases, bgAggDisabled: mr.BackgroundAggregationIsDisabled,
+			skipAggregation:   mr.SkipAggregation != nil && *mr.SkipAggregation,
+			clientRedirectURL: req.ClientRedirectURL, referralSource: req.ReferralSource})
 	}
 	creds, rep, okay := mergeCredentials(in, nil, mr.Credentials)
 	if !okay {
@@ -778,6 +798,9 @@ func (in *institution) supports(kind string) (reply, bool) {
 // (false: that job was already running).
 func (s *Server) runJob(m *member, kind string, now time.Time, callback string) (bool, reply, bool) {
 	if rep, okay := m.inst.supports(kind); !okay {
+		return false, rep, false
+	}
+	if rep, okay := m.notAuthorized(); !okay {
 		return false, rep, false
 	}
 	started, err := m.startJob(kind, now, callback)

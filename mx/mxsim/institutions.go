@@ -14,6 +14,7 @@ type institution struct {
 	code, name, url      string
 	supportsVerification bool
 	supportsIdentify     bool
+	supportsOAuth        bool
 	credentials          []credential
 }
 
@@ -59,6 +60,12 @@ func newInstitutions() []*institution {
 		{guid: fixedGUID("INS", "mxbank"), code: "mxbank", name: "MX Bank", url: "https://www.mxbank.com",
 			supportsVerification: true, supportsIdentify: true,
 			credentials: loginFields(mxbankUsernameGUID, mxbankPasswordGUID)},
+		// MX's one OAuth test institution (docs.mx.com/oauth/guides/introduction:
+		// "there is only one OAuth institution available in the integrations
+		// environment: mx_bank_oauth"). Its name and its empty credential
+		// list are the simulator's own: an OAuth member has no credentials.
+		{guid: fixedGUID("INS", "mx_bank_oauth"), code: "mx_bank_oauth", name: "MX Bank (OAuth)", url: "https://oauth.mxbank.com",
+			supportsVerification: true, supportsIdentify: true, supportsOAuth: true, credentials: []credential{}},
 		{guid: fixedGUID("INS", "mxbank_noid"), code: "mxbank_noid", name: "MX Bank (no identification)", url: "https://noid.mxbank.com",
 			supportsVerification: true,
 			credentials:          loginFields(fixedGUID("CRD", "mxbank_noid/username"), fixedGUID("CRD", "mxbank_noid/password"))},
@@ -153,7 +160,7 @@ func (in *institution) json(version string) any {
 			Name:                   in.name,
 			SmallLogoURL:           smallLogoURL,
 			SupportedProducts:      in.supportedProducts(),
-			SupportsOAuth:          false,
+			SupportsOAuth:          in.supportsOAuth,
 			SupportsTaxDocument:    false,
 			TroubleSigningInURL:    in.url + "/login-trouble",
 			URL:                    in.url,
@@ -173,7 +180,7 @@ func (in *institution) json(version string) any {
 		SupportsAccountIdentification: in.supportsIdentify,
 		SupportsAccountStatement:      false,
 		SupportsAccountVerification:   in.supportsVerification,
-		SupportsOAuth:                 false,
+		SupportsOAuth:                 in.supportsOAuth,
 		SupportsTaxDocument:           false,
 		SupportsTransactionHistory:    true,
 		TroubleSigningInURL:           in.url + "/login-trouble",

@@ -46,6 +46,7 @@ type Server struct {
 	clientID, apiKey string
 	aggTime          time.Duration
 	mfaWindow        time.Duration
+	oauthWindow      time.Duration
 	now              func() time.Time
 	webhookURL       string
 	hooks            *hookSender // nil without WithWebhook
@@ -61,6 +62,7 @@ type Server struct {
 	users       map[string]*user
 	userOrder   []string
 	widgets     map[string]widgetSession
+	oauthTokens map[string]*member // live oauth_window_uri tokens
 	calls       map[string]int
 	memberCalls map[string]map[string]int
 	closed      bool // Close was called: no timers, no webhooks
@@ -109,10 +111,10 @@ func WithFaults(f Faults) Option {
 func New(opts ...Option) *Server {
 	s := &Server{
 		clientID: DefaultClientID, apiKey: DefaultAPIKey,
-		aggTime: 2 * time.Second, mfaWindow: DefaultMFAWindow, now: time.Now,
+		aggTime: 2 * time.Second, mfaWindow: DefaultMFAWindow, oauthWindow: DefaultOAuthWindow, now: time.Now,
 		api: http.NewServeMux(), sim: http.NewServeMux(),
 		instByCode: map[string]*institution{},
-		users:      map[string]*user{}, widgets: map[string]widgetSession{},
+		users:      map[string]*user{}, widgets: map[string]widgetSession{}, oauthTokens: map[string]*member{},
 		calls: map[string]int{}, memberCalls: map[string]map[string]int{},
 	}
 	for _, o := range opts {

@@ -38,6 +38,7 @@ func (s *Server) simRoutes() {
 		writeSimJSON(w, http.StatusOK, f)
 	})
 	s.connectRoutes()
+	s.oauthRoutes()
 	s.sim.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeSimJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"message": "no such simulator route"}})
 	})

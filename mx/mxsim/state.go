@@ -31,6 +31,15 @@ type member struct {
 	callback    string
 	lastJobGUID string // most_recent_job_guid (v20250224)
 
+	// OAuth (oauth.go): isOAuth members have no credentials; oauth is the
+	// current window (nil when none is live), oauthKind the job the
+	// end user's approval starts ("" for none), oauthAuthorized whether
+	// the end user approved.
+	isOAuth         bool
+	oauth           *oauthWindow
+	oauthKind       string
+	oauthAuthorized bool
+
 	status        string
 	needsNewCreds bool
 	credsUpdated  bool // credentials changed since the last job started
@@ -171,6 +180,9 @@ func (m *member) resume(answers map[string]string, now time.Time) {
 // with the job's kind and the time it happened, the member in the state it
 // left.
 func (m *member) advance(now time.Time, aggTime, mfaWindow time.Duration, applied func(kind string, t time.Time)) {
+	if at, expired := m.expireOAuth(now); expired && applied != nil {
+		applied("", at)
+	}
 	for m.job != nil {
 		j := m.job
 		if !j.running {
@@ -200,7 +212,7 @@ func (m *member) finishRun(t time.Time) {
 	j := m.job
 	var o outcome
 	switch {
-	case m.static:
+	case m.static, m.isOAuth: // an OAuth member's end user has authorized
 		o = ended(statusConnected)
 	case j.resume:
 		o = resumeOutcome(j.stage, j.asked, j.answers)

@@ -248,6 +248,8 @@ func (h *hookSender) close() {
 // the running run, or the expiry of its challenge.
 func (m *member) deadline(aggTime, mfaWindow time.Duration) (time.Time, bool) {
 	switch {
+	case m.job == nil && m.oauthPending():
+		return m.oauth.expires, true
 	case m.job == nil:
 		return time.Time{}, false
 	case m.job.running:
