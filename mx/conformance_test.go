@@ -53,7 +53,7 @@ func conformance(t *testing.T, version mx.Version) {
 	v.Report(t, "createUser", "readUser", "listUsers", "listInstitutions", "readInstitution", "listInstitutionCredentials",
 		"createMember", "readMember", "listMembers", "updateMember", "deleteMember", "readMemberStatus", "identifyMember", "verifyMember",
 		"aggregateMember", "listMemberChallenges", "resumeAggregation", "listAccountOwnersByMember", "listAccountNumbersByMember",
-		"listAccountNumbersByAccount", "requestWidgetURL", "deleteUser")
+		"listAccountNumbersByAccount", "requestWidgetURL", "requestOAuthWindowURI", "deleteUser")
 	if v.Departed("challenge type as an integer") == 0 {
 		t.Error("no CHALLENGED status in the MFA guide's shape was seen: the integer challenge type is not exercised")
 	}
@@ -149,6 +149,14 @@ func exerciseEveryCall(t *testing.T, ctx context.Context, c *mx.Client) {
 	if _, err := url.Parse(w.URL); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.UpdateMemberCredentials(ctx, u.GUID, m.GUID, cv); err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListInstitutions(ctx, mx.InstitutionSearch{Name: "bank", RecordsPerPage: 10, SupportsAccountVerification: true}, 2)
+	if err != nil || len(page.Institutions) != 10 || page.Pagination.CurrentPage != 2 {
+		t.Fatalf("institutions page 2: %v %+v", err, page)
+	}
+	exerciseOAuth(t, ctx, c, u.GUID)
 	if err := c.DeleteMember(ctx, u.GUID, m.GUID); err != nil {
 		t.Fatal(err)
 	}
@@ -157,5 +165,57 @@ func exerciseEveryCall(t *testing.T, ctx context.Context, c *mx.Client) {
 	}
 	if err := c.DeleteUser(ctx, u.GUID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// exerciseOAuth creates an OAuth member at mx_bank_oauth, asks for its
+// window with every documented option, approves at the simulator's page
+// over plain HTTP and polls until MX connects it.
+func exerciseOAuth(t *testing.T, ctx context.Context, c *mx.Client, userGUID string) {
+	in, err := c.ReadInstitution(ctx, "mx_bank_oauth")
+	if err != nil || !in.SupportsOAuth {
+		t.Fatalf("mx_bank_oauth: %v %+v", err, in)
+	}
+	if fields, err := mx.Collect(c.InstitutionCredentials(ctx, "mx_bank_oauth")); err != nil || len(fields) != 0 {
+		t.Fatalf("mx_bank_oauth credentials: %v %v", err, fields)
+	}
+	create := mx.MemberCreate{InstitutionCode: "mx_bank_oauth", IsOAuth: true, ID: "conf-oauth",
+		OAuth: mx.OAuthOptions{ReferralSource: "BROWSER"}}
+	if c.Version() == mx.V20250224 {
+		create.Products = []string{mx.ProductAccountVerification}
+	}
+	m, err := c.CreateMember(ctx, userGUID, create)
+	if err != nil || !m.IsOAuth || m.ConnectionStatus != "PENDING" || m.OAuthWindowURI == "" {
+		t.Fatalf("OAuth member: %v %+v", err, m)
+	}
+	no := false
+	w, err := c.RequestOAuthWindowURI(ctx, userGUID, m.GUID, mx.OAuthOptions{ClientRedirectURL: "https://example.com/cb",
+		ReferralSource: "APP", EnableApp2App: &no, UIMessageWebviewURLScheme: "myapp"})
+	if err != nil || w.GUID != m.GUID || w.OAuthWindowURI == "" || w.OAuthWindowURI == m.OAuthWindowURI {
+		t.Fatalf("OAuth window: %v %+v", err, w)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := hc.PostForm(w.OAuthWindowURI, url.Values{"decision": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, m.GUID) {
+		t.Fatalf("approve: %d %q", res.StatusCode, loc)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := c.ReadMemberStatus(ctx, userGUID, m.GUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.IsBeingAggregated && st.ConnectionStatus == "CONNECTED" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("OAuth member after approval: %+v", st)
+		}
+	}
+	if got, err := c.ReadMember(ctx, userGUID, m.GUID); err != nil || got.OAuthWindowURI != "" || !got.IsOAuth {
+		t.Fatalf("connected OAuth member: %v %+v", err, got)
 	}
 }

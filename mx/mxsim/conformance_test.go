@@ -3,6 +3,7 @@ package mxsim_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestConformanceWithMXSpecs(t *testing.T) {
 	sc.Report(t, "createUser", "readUser", "listUsers", "updateUser", "deleteUser", "listInstitutions", "readInstitution",
 		"listInstitutionCredentials", "createMember", "readMember", "listMembers", "updateMember", "deleteMember", "readMemberStatus",
 		"identifyMember", "verifyMember", "aggregateMember", "listMemberChallenges", "resumeAggregation", "listAccountOwnersByMember",
-		"listAccountNumbersByMember", "listAccountNumbersByAccount", "requestWidgetURL")
+		"listAccountNumbersByMember", "listAccountNumbersByAccount", "requestWidgetURL", "requestOAuthWindowURI")
 	for _, d := range mxspec.Departures {
 		if sc.Departed(d.Name) == 0 {
 			t.Errorf("departure %q never exercised", d.Name)
@@ -144,6 +145,24 @@ func exerciseEveryCall(e *env) {
 		e.must(200, "POST", "/users/"+u+"/widget_urls", map[string]any{"widget_url": map[string]any{"widget_type": "connect_widget",
 			"data_request": map[string]any{"products": []string{"account_verification"}}}})
 	}
+	// OAuth: a member without credentials, its window URI with every
+	// documented option
+	e.list("/institutions/mx_bank_oauth/credentials", "credentials")
+	oauth := map[string]any{"member": map[string]any{"institution_code": "mx_bank_oauth", "is_oauth": true, "credentials": []any{}, "id": "om"},
+		"client_redirect_url": "https://example.com/cb", "enable_app2app": false, "referral_source": "APP", "ui_message_webview_url_scheme": "myapp"}
+	want := 200
+	if e.current() {
+		oauth["data_request"] = map[string]any{"products": []string{"identity_verification"}}
+		want = 202
+	}
+	var om struct{ Member map[string]any }
+	e.must(want, "POST", members, oauth).into(t, &om)
+	opath := members + "/" + om.Member["guid"].(string)
+	e.must(200, "GET", opath+"/oauth_window_uri?client_redirect_url="+url.QueryEscape("https://example.com/cb")+
+		"&enable_app2app=false&referral_source=APP&skip_aggregation=false&ui_message_webview_url_scheme=myapp", nil)
+	e.must(200, "GET", opath+"/oauth_window_uri", nil)
+	e.must(200, "GET", opath, nil)
+	e.status(u, om.Member["guid"].(string))
 	e.must(404, "GET", "/users/"+u+"/members/MBR-nope", nil)
 	e.must(204, "DELETE", path, nil)
 	e.must(204, "DELETE", "/users/"+u, nil)
