@@ -193,7 +193,7 @@ func (s *Server) deleteUser(c *call) reply {
 		return rep
 	}
 	for _, m := range u.members {
-		m.forget()
+		s.forgetMember(m)
 	}
 	delete(s.users, u.guid)
 	s.userOrder = slices.DeleteFunc(s.userOrder, func(g string) bool { return g == u.guid })
@@ -729,7 +729,7 @@ func (s *Server) deleteMember(c *call) reply {
 		return rep
 	}
 	u := m.user
-	m.forget()
+	s.forgetMember(m)
 	delete(u.members, m.guid)
 	u.order = slices.DeleteFunc(u.order, func(g string) bool { return g == m.guid })
 	return ok(http.StatusNoContent, nil)

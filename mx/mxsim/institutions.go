@@ -70,13 +70,24 @@ func newInstitutions() []*institution {
 			supportsVerification: true,
 			credentials:          loginFields(fixedGUID("CRD", "mxbank_noid/username"), fixedGUID("CRD", "mxbank_noid/password"))},
 	}
+	// Filler banks, for paging and variety. MX's institutions overview
+	// (docs.mx.com/api-reference/platform-api/reference/institutions): "Each
+	// institution can offer multiple connection methods such as: An email
+	// and a password; A username and a password; OAuth". So every fifth
+	// logs in with an email (label Email; its field_name LOGIN is the
+	// simulator's guess), every fourth also offers OAuth, every third lacks
+	// identification: the choice of which is the simulator's own.
 	for i := 1; i <= 30; i++ {
 		code := fmt.Sprintf("filler_bank_%02d", i)
+		fields := loginFields(fixedGUID("CRD", code+"/username"), fixedGUID("CRD", code+"/password"))
+		if i%5 == 0 {
+			fields[0].label = "Email"
+		}
 		insts = append(insts, &institution{
 			guid: fixedGUID("INS", code), code: code,
 			name: fmt.Sprintf("Filler Bank %02d", i), url: fmt.Sprintf("https://www.fillerbank%02d.example.com", i),
-			supportsVerification: true, supportsIdentify: i%3 != 0,
-			credentials: loginFields(fixedGUID("CRD", code+"/username"), fixedGUID("CRD", code+"/password")),
+			supportsVerification: true, supportsIdentify: i%3 != 0, supportsOAuth: i%4 == 0,
+			credentials: fields,
 		})
 	}
 	return insts

@@ -378,3 +378,66 @@ func TestReauthenticateSameMember(t *testing.T) {
 		})
 	}
 }
+
+// TestOAuthWebhooks: with nobody reading the member, approval ends in the
+// MEMBER and VERIFICATION webhooks of the run it started (carrying the
+// create's X-CALLBACK-PAYLOAD), Deny in MEMBER and CONNECTION_STATUS
+// (DENIED is end-user-actionable), and a window that passes in EXPIRED.
+func TestOAuthWebhooks(t *testing.T) {
+	rcv := newReceiver(t, http.StatusOK)
+	e := realEnv(t, rcv, mxsim.WithOAuthWindow(300*time.Millisecond))
+	u := e.createUser("oauth-hooks")
+	req := e.apiRequest("POST", "/users/"+u+"/members", map[string]any{"member": map[string]any{"institution_code": "mx_bank_oauth",
+		"is_oauth": true, "credentials": []any{}}, "data_request": map[string]any{"products": []string{"account_verification"}}})
+	req.Header.Set("X-CALLBACK-PAYLOAD", "am9iLTE=")
+	var created struct{ Member oauthMember }
+	if r := e.send(req); r.status != 202 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	} else {
+		r.into(t, &created)
+	}
+	m := created.Member
+	e.click(*m.OAuthWindowURI, "approve")
+	if h := rcv.expect("MEMBER", map[string]any{"member_guid": m.GUID, "connection_status": "CONNECTED"}); h.callback != "am9iLTE=" {
+		t.Fatalf("MEMBER webhook payload %q", h.callback)
+	}
+	rcv.expect("VERIFICATION", map[string]any{"member_guid": m.GUID})
+
+	d := e.createOAuth(u, nil)
+	e.click(*d.OAuthWindowURI, "deny")
+	rcv.expect("MEMBER", map[string]any{"member_guid": d.GUID, "connection_status": "DENIED", "connection_status_id": 2.0})
+	rcv.expect("CONNECTION_STATUS", map[string]any{"member_guid": d.GUID, "connection_status": "DENIED"})
+
+	x := e.createOAuth(u, nil)
+	rcv.expect("MEMBER", map[string]any{"member_guid": x.GUID, "connection_status": "EXPIRED", "connection_status_id": 19.0})
+	rcv.expect("CONNECTION_STATUS", map[string]any{"member_guid": x.GUID, "connection_status": "EXPIRED"})
+	rcv.none(100 * time.Millisecond)
+}
+
+// TestInstitutionVariety: the connection methods MX's institutions
+// overview names, across the simulator's institutions.
+func TestInstitutionVariety(t *testing.T) {
+	e := newEnv(t)
+	var inst struct{ Institution map[string]any }
+	e.must(200, "GET", "/institutions/filler_bank_04", nil).into(t, &inst)
+	if inst.Institution["supports_oauth"] != true {
+		t.Fatalf("filler_bank_04: %v", inst.Institution)
+	}
+	if creds, _ := e.list("/institutions/filler_bank_05/credentials", "credentials"); len(creds) != 2 || creds[0]["label"] != "Email" {
+		t.Fatalf("filler_bank_05 credentials: %v", creds)
+	}
+	if creds, _ := e.list("/institutions/mx_bank_oauth/credentials", "credentials"); len(creds) != 0 {
+		t.Fatalf("mx_bank_oauth credentials: %v", creds)
+	}
+	u := e.createUser("variety")
+	// an institution offering both: OAuth, or credentials
+	e.must(202, "POST", "/users/"+u+"/members", map[string]any{"member": map[string]any{"institution_code": "filler_bank_04",
+		"is_oauth": true, "credentials": []any{}}, "data_request": map[string]any{"products": []string{"account_verification"}}})
+	e.createMemberAt(u, "filler_bank_04", map[string]string{"username": "mxuser", "password": "correct"})
+	// a deleted member's window is gone
+	m := e.createOAuth(u, nil)
+	e.must(204, "DELETE", "/users/"+u+"/members/"+m.GUID, nil)
+	if status, _ := e.page(*m.OAuthWindowURI); status != http.StatusGone {
+		t.Fatalf("deleted member's page: %d", status)
+	}
+}

@@ -316,6 +316,16 @@ func (m *member) forget() {
 	m.stopTimer()
 }
 
+// forgetMember forgets a deleted member's timer and OAuth window. The
+// caller holds s.mu.
+func (s *Server) forgetMember(m *member) {
+	m.forget()
+	if m.oauth != nil {
+		delete(s.oauthTokens, m.oauth.token)
+		m.oauth = nil
+	}
+}
+
 // Close stops the simulator's timers and its webhook deliveries (what is
 // queued is dropped, a delivery in flight is aborted) and waits for the
 // sending goroutine to end. No webhook is sent after Close returns. The API
