@@ -30,6 +30,47 @@
 // unchanged in v20250224, and MX answers a call for the job already running
 // with 202 and starts nothing.
 //
+// # OAuth
+//
+// MX's OAuth workflow (docs.mx.com/oauth/guides/workflow): create the
+// member with MemberCreate.IsOAuth (no credentials; sent as an empty array,
+// which both specs require), send the end user to Member.OAuthWindowURI
+// (or a fresh one from RequestOAuthWindowURI: "oauth_window_uris are
+// one-time use"), and poll: the member is PENDING until the end user acts,
+// then MX aggregates by itself and it ends CONNECTED. In v20250224 the
+// create's data_request.products says what that aggregation yields; in
+// v20111101 it is a standard aggregation unless SkipAggregation (or the
+// window's OAuthOptions.SkipAggregation), after which the caller starts
+// verify or identify itself. OAuthOptions carries the documented options
+// of the create body and of the window query (client_redirect_url with
+// referral_source APP, enable_app2app, ui_message_webview_url_scheme).
+// Institution.SupportsOAuth tells which institutions take OAuth.
+//
+// # Re-authentication
+//
+// UpdateMemberCredentials gives a member new credentials (updateMember) on
+// the same guid. MX starts an aggregation when credentials change "unless
+// the skip_aggregation field is used to prevent it"
+// (docs.mx.com/api-reference/nexus/reference/update-member): v20111101
+// sends skip_aggregation true, so the verify or identify that follows is
+// the only job. v20250224's MemberUpdateRequest has no skip_aggregation and
+// no data_request, and MX's migration guide gives no replacement, so that
+// aggregation cannot be avoided there: the caller waits until the member
+// is no longer being aggregated (a verify meanwhile is MX's 409) and starts
+// verify or identify if it connected.
+//
+// # Institutions
+//
+// ListInstitutions reads one page of a name search, SearchInstitutions
+// iterates over every page, ReadInstitution reads one, and
+// InstitutionCredentials lists the fields to ask for (field_name, label,
+// field_type/type, display_order and guid: CredentialResponse has no
+// options in either spec). Product filters and support follow the version
+// (supported_products in v20250224, the supports_* booleans in v20111101;
+// Institution.Supports reads either). MX recommends caching the
+// institution list and credentials daily
+// (docs.mx.com/api-reference/platform-api/reference/institutions).
+//
 // # Decoding
 //
 // MX's guides and fixtures show some enumerations as integers where the

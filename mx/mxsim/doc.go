@@ -91,7 +91,7 @@
 //     not in v20250224's schema).
 //   - updateMember. v20111101 honours skip_aggregation; v20250224 refuses
 //     it (400, the simulator's own strictness) and new credentials always
-//     start an aggregation.
+//     start an aggregation (see Re-authentication).
 //   - Institutions. v20111101's InstitutionResponse carries
 //     supports_account_verification, supports_account_identification,
 //     supports_account_statement and supports_transaction_history, and list
@@ -199,7 +199,13 @@
 // and so, with their own guids, do the other institutions: mxbank_noid
 // ("MX Bank (no identification)", which supports verification only, not
 // identity_verification) and thirty "Filler Bank NN" for search paging
-// (every third without identification). The simulator finds a member's
+// (every third without identification, every fourth also offering OAuth,
+// every fifth labelling its login field Email: MX's institutions overview,
+// docs.mx.com/api-reference/platform-api/reference/institutions, names "An
+// email and a password; A username and a password; OAuth" as connection
+// methods; which bank has which is the simulator's own). mx_bank_oauth
+// ("MX Bank (OAuth)", supports_oauth true, no credential fields) is MX's
+// OAuth test institution: see OAuth. The simulator finds a member's
 // username and password by the field names LOGIN and PASSWORD. supported
 // products: account_verification and identity_verification as supported,
 // transactions and transaction_history always.
@@ -248,6 +254,78 @@
 // owners), unverified (owners, no account numbers) and unidentified
 // (account numbers, no owners). They start CONNECTED and every job on them
 // ends CONNECTED.
+//
+// # OAuth
+//
+// MX's OAuth guides (docs.mx.com/oauth/guides/introduction, …/workflow,
+// docs.mx.com/resources/oauth-guide/oauth-in-browsers and
+// …/oauth-in-mobile-apps) and requestOAuthWindowURI in both specs:
+//
+//   - mx_bank_oauth is "the only one OAuth institution available in the
+//     integrations environment". An institution with supports_oauth takes
+//     createMember with "is_oauth": true and no credentials (an empty array:
+//     the specs require the field; any credential is a 400, MX: "you cannot
+//     include end-user credentials"). is_oauth at an institution without
+//     OAuth is a 400 (the simulator's own).
+//   - The member is PENDING, is_oauth true, with an oauth_window_uri
+//     <base>/_sim/oauth/<token> (read member and the create's answer show
+//     it while PENDING, else null). The create's status is as without OAuth
+//     (v20250224 202 with products, v20111101 200).
+//   - GET …/oauth_window_uri answers {"member":{"guid","oauth_window_uri"}}
+//     with a new window (MX: "oauth_window_uris are one-time use"; the older
+//     one stops working at once), taking client_redirect_url (absolute URL,
+//     else 400), enable_app2app (true/false, no effect: MX says it only
+//     affects Chase), referral_source (BROWSER, the default, or APP, else
+//     400), skip_aggregation and ui_message_webview_url_scheme. On a member
+//     that is not OAuth: 400 (the simulator's own). A DENIED or EXPIRED
+//     OAuth member is PENDING again.
+//   - GET /_sim/oauth/{token} (no auth, no faults) is the institution's
+//     page: <form method="post"> with <button id="approve"> and one with
+//     <button id="deny">, each posting decision=approve|deny to the same
+//     URL. An unknown, used, replaced, expired or deleted member's token is
+//     a 410 page with <p id="gone">.
+//   - Approve: MX: "If successful, aggregation will automatically begin".
+//     The member is CREATED (the simulator's own) and runs the job its
+//     create asked for (v20250224: the data_request's products as for any
+//     create, no data_request a standard aggregation; v20111101: a standard
+//     aggregation unless member.skip_aggregation), with the create's
+//     X-CALLBACK-PAYLOAD; it ends CONNECTED with results. skip_aggregation
+//     on the window leaves it CREATED and idle, for verify or identify.
+//     Until approval, verify, identify and aggregate are a 400 (the
+//     simulator's own).
+//   - Deny: DENIED, MX's oauthComplete/error reason DENIED ("The user was
+//     unable to authenticate with the provider"); which connection_status
+//     MX gives is not documented, DENIED is the simulator's reading.
+//   - The end: with referral_source APP and a client_redirect_url, a 303 to
+//     it with status=success|error, member_guid and (on error)
+//     error_reason appended (MX: "We'll append to this URL information
+//     about success/error as well as the member GUID"; the names are the
+//     simulator's own). Otherwise MX's OAuth complete page: <h1
+//     id="oauth-success"> or <h1 id="oauth-error"> with <span
+//     id="error-reason">, posting {"type":"oauthComplete/success" or
+//     "oauthComplete/error","metadata":{member_guid[,error_reason]}} to
+//     window.opener or window.parent, and setting window.oauthComplete.
+//   - A window lives WithOAuthWindow (DefaultOAuthWindow, 15 min; MX
+//     documents none): unused by then, the member turns EXPIRED (the
+//     simulator's own), with its webhooks.
+//
+// # Re-authentication
+//
+// PUT …/members/{member} with credentials replaces them on the same member
+// (MX's MX Bank page: "Use the update member endpoint to set the
+// appropriate password for your particular test case"; MX's update member
+// reference: "An aggregation job will be initiated automatically when a
+// member's credentials are updated unless the skip_aggregation field is
+// used to prevent it"). v20111101 with skip_aggregation starts nothing; in
+// v20250224 (no skip_aggregation) the update starts a standard aggregation,
+// UPDATED while it runs, and a verify or identify meanwhile is MX's 409.
+// The next job reads the new credentials: a DENIED member given MX Bank's
+// good password connects on the same guid, no second member; Stats.Jobs
+// counts the jobs on it. Creating a member again with the same credentials
+// is a 409 (MX: a member is a duplicate when it connects the same user to
+// the same institution with the same credentials); the body carries only
+// a message (whether MX's names the existing member is unconfirmed), so
+// the caller finds the member by listing the user's members.
 //
 // # Scenarios
 //
@@ -370,6 +448,7 @@
 // Under /_sim/, without auth and without faults: GET scenarios, GET stats
 // (calls per operationId and per member), POST reset-stats, GET and POST
 // faults (latency, jitter, 5xx, 429 with Retry-After, dropped connections;
-// see Faults), and connect/{token}, the Connect widget a widget URL points
-// to (see Connect widget).
+// see Faults), connect/{token}, the Connect widget a widget URL points
+// to (see Connect widget), and oauth/{token}, the OAuth page an
+// oauth_window_uri points to (see OAuth).
 package mxsim
