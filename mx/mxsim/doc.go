@@ -277,8 +277,10 @@
 //     else 400), enable_app2app (true/false, no effect: MX says it only
 //     affects Chase), referral_source (BROWSER, the default, or APP, else
 //     400), skip_aggregation and ui_message_webview_url_scheme. On a member
-//     that is not OAuth: 400 (the simulator's own). A DENIED or EXPIRED
-//     OAuth member is PENDING again.
+//     that is not OAuth: 400; on one that is not waiting for the end user
+//     (approved, and not since DENIED or EXPIRED, or running a job): 409
+//     (both the simulator's own). A DENIED or EXPIRED OAuth member is
+//     PENDING again.
 //   - GET /_sim/oauth/{token} (no auth, no faults) is the institution's
 //     page: <form method="post"> with <button id="approve"> and one with
 //     <button id="deny">, each posting decision=approve|deny to the same

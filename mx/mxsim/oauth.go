@@ -43,7 +43,9 @@ import (
 // DENIED; an authorized member is CREATED until its job ends (CONNECTED);
 // the redirect's query parameters are status, member_guid and
 // error_reason; verify, identify and aggregate on a member not yet
-// authorized are a 400; the page lives at /_sim/oauth/{token}.
+// authorized are a 400; a window for a member that is not waiting for
+// authorization (approved and not DENIED or EXPIRED, or running a job) is
+// a 409; the page lives at /_sim/oauth/{token}.
 
 // DefaultOAuthWindow is how long an oauth_window_uri can be used unless
 // WithOAuthWindow says otherwise: the simulator's own (MX documents
@@ -120,11 +122,16 @@ func (s *Server) openOAuthWindow(c *call, m *member, q oauthQuery) {
 		expires: c.now.Add(s.oauthWindow), clientRedirectURL: q.clientRedirectURL, referralSource: q.referralSource,
 		skipAggregation: q.skipAggregation}
 	s.oauthTokens[token] = m
-	if m.job == nil && (!m.oauthAuthorized || m.status == statusDenied || m.status == statusExpired) {
-		m.status = statusPending
-		m.oauthAuthorized = false
-	}
+	m.status = statusPending
+	m.oauthAuthorized = false
 	s.schedule(m, c.now)
+}
+
+// awaitsAuthorization is whether a new window may be opened: the end user
+// has not approved, or their authorization ended DENIED or EXPIRED, and
+// no job runs.
+func (m *member) awaitsAuthorization() bool {
+	return m.job == nil && (!m.oauthAuthorized || m.status == statusDenied || m.status == statusExpired)
 }
 
 // oauthWindowURI is the member's oauth_window_uri while it waits for the
@@ -145,6 +152,9 @@ func (s *Server) requestOAuthWindowURI(c *call) reply {
 	}
 	if !m.isOAuth {
 		return errReply(http.StatusBadRequest, "member %s is not an OAuth member (is_oauth is false)", m.guid)
+	}
+	if !m.awaitsAuthorization() {
+		return errReply(http.StatusConflict, "member %s is not waiting for authorization (connection_status %s)", m.guid, m.status)
 	}
 	qv := c.query()
 	var q oauthQuery

@@ -272,7 +272,9 @@ func TestOAuthSkipAggregation(t *testing.T) {
 			if st := e.status(u, m.GUID); st.ConnectionStatus != "CREATED" || st.IsBeingAggregated {
 				t.Fatalf("approved, skipped: %+v", st)
 			}
+			e.must(409, "GET", "/users/"+u+"/members/"+m.GUID+"/oauth_window_uri", nil) // approved: nothing to authorize
 			e.must(200, "POST", "/users/"+u+"/members/"+m.GUID+"/verify", nil)
+			e.must(409, "GET", "/users/"+u+"/members/"+m.GUID+"/oauth_window_uri", nil) // running
 			if st := e.finish(u, m.GUID); st.ConnectionStatus != "CONNECTED" {
 				t.Fatalf("verified: %+v", st)
 			}
