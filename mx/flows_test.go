@@ -1,0 +1,197 @@
+package mx_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+)
+
+// settle polls a member's status until it is not being aggregated.
+func settle(t *testing.T, ctx context.Context, c *mx.Client, userGUID, memberGUID string) *mx.MemberStatus {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := c.ReadMemberStatus(ctx, userGUID, memberGUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.IsBeingAggregated {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still aggregating: %+v", st)
+		}
+	}
+}
+
+// credentialsFor maps values by lower-cased label to the institution's
+// credential guids.
+func credentialsFor(t *testing.T, ctx context.Context, c *mx.Client, code string, byLabel map[string]string) []mx.CredentialValue {
+	t.Helper()
+	fields, err := mx.Collect(c.InstitutionCredentials(ctx, code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []mx.CredentialValue
+	for _, f := range fields {
+		out = append(out, mx.CredentialValue{GUID: f.GUID, Value: byLabel[strings.ToLower(f.Label)]})
+	}
+	return out
+}
+
+// TestReauthenticationThroughTheClient: a member DENIED for a bad
+// password, given the good one with UpdateMemberCredentials, verifies on
+// the same guid; the simulator's Stats show one member and the jobs the
+// version needs (v20111101 skips the update's aggregation, v20250224
+// cannot).
+func TestReauthenticationThroughTheClient(t *testing.T) {
+	for _, version := range mx.Versions {
+		t.Run(string(version), func(t *testing.T) {
+			c, sim, _ := newSimVersion(t, nil, version)
+			ctx := context.Background()
+			u, err := c.CreateUser(ctx, mx.UserCreate{ID: "reauth"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := credentialsFor(t, ctx, c, "mxbank", map[string]string{"username": "mxuser", "password": "UNAUTHORIZED"})
+			create := mx.MemberCreate{InstitutionCode: "mxbank", Credentials: bad}
+			if version == mx.V20250224 {
+				create.Products = []string{mx.ProductAccountVerification}
+			} else {
+				create.SkipAggregation = true
+			}
+			m, err := c.CreateMember(ctx, u.GUID, create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if version == mx.V20111101 {
+				if _, err := c.VerifyMember(ctx, u.GUID, m.GUID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st := settle(t, ctx, c, u.GUID, m.GUID); st.ConnectionStatus != "DENIED" {
+				t.Fatalf("bad password: %+v", st)
+			}
+			good := credentialsFor(t, ctx, c, "mxbank", map[string]string{"username": "mxuser", "password": "correct"})
+			if _, err := c.UpdateMemberCredentials(ctx, u.GUID, m.GUID, good); err != nil {
+				t.Fatal(err)
+			}
+			want := 2
+			if version == mx.V20250224 {
+				if _, err := c.VerifyMember(ctx, u.GUID, m.GUID); !mx.IsConflict(err) {
+					t.Fatalf("verify during the update's aggregation: %v, want 409", err)
+				}
+				if st := settle(t, ctx, c, u.GUID, m.GUID); st.ConnectionStatus != "CONNECTED" {
+					t.Fatalf("the update's aggregation: %+v", st)
+				}
+				want = 3
+			}
+			if _, err := c.StartMemberJob(ctx, u.GUID, m.GUID, mx.ProductAccountVerification); err != nil {
+				t.Fatal(err)
+			}
+			if st := settle(t, ctx, c, u.GUID, m.GUID); st.ConnectionStatus != "CONNECTED" {
+				t.Fatalf("verify after new credentials: %+v", st)
+			}
+			if nums, err := mx.Collect(c.AccountNumbers(ctx, u.GUID, m.GUID)); err != nil || len(nums) == 0 {
+				t.Fatalf("account numbers: %v %v", err, nums)
+			}
+			// the same credentials again: MX's duplicate, found by listing
+			if _, err := c.CreateMember(ctx, u.GUID, mx.MemberCreate{InstitutionCode: "mxbank", Credentials: good}); !mx.IsDuplicateMember(err) {
+				t.Fatalf("duplicate: %v", err)
+			}
+			ms, err := mx.Collect(c.Members(ctx, u.GUID))
+			if err != nil || len(ms) != 1 || ms[0].GUID != m.GUID || ms[0].InstitutionCode != "mxbank" {
+				t.Fatalf("members: %v %+v", err, ms)
+			}
+			st := sim.Stats()
+			if st.Jobs[m.GUID] != want || st.Calls["createMember"] != 2 || st.Calls["updateMember"] != 1 {
+				t.Fatalf("stats: jobs %d (want %d), calls %v", st.Jobs[m.GUID], want, st.Calls)
+			}
+		})
+	}
+}
+
+// TestOAuthDeniedThenApprovedThroughTheClient: the end user denies, the
+// member is DENIED (mx.Classify: failed, reason denied); a fresh window
+// approved connects the same member.
+func TestOAuthDeniedThenApprovedThroughTheClient(t *testing.T) {
+	for _, version := range mx.Versions {
+		t.Run(string(version), func(t *testing.T) {
+			c, _, _ := newSimVersion(t, nil, version)
+			ctx := context.Background()
+			u, err := c.CreateUser(ctx, mx.UserCreate{ID: "oauth"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			create := mx.MemberCreate{InstitutionCode: "mx_bank_oauth", IsOAuth: true}
+			if version == mx.V20250224 {
+				create.Products = []string{mx.ProductIdentityVerification}
+			}
+			m, err := c.CreateMember(ctx, u.GUID, create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cl := mx.Classify(m.ConnectionStatus, m.IsBeingAggregated); m.ConnectionStatus != "PENDING" || cl.Outcome != mx.InProgress {
+				t.Fatalf("created: %+v %+v", m, cl)
+			}
+			decide(t, m.OAuthWindowURI, "deny")
+			st := settle(t, ctx, c, u.GUID, m.GUID)
+			if cl := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated); st.ConnectionStatus != "DENIED" || cl.Outcome != mx.Failed || cl.Reason != "denied" {
+				t.Fatalf("denied: %+v %+v", st, cl)
+			}
+			w, err := c.RequestOAuthWindowURI(ctx, u.GUID, m.GUID, mx.OAuthOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			decide(t, w.OAuthWindowURI, "approve")
+			if st := settle(t, ctx, c, u.GUID, m.GUID); st.ConnectionStatus != "CONNECTED" {
+				t.Fatalf("approved: %+v", st)
+			}
+			if owners, err := mx.Collect(c.AccountOwners(ctx, u.GUID, m.GUID)); err != nil || len(owners) == 0 {
+				t.Fatalf("owners: %v %v", err, owners)
+			}
+		})
+	}
+}
+
+// TestOAuthExpiredThroughTheClient: an unused window turns the member
+// EXPIRED (mx.Classify: failed, reason expired).
+func TestOAuthExpiredThroughTheClient(t *testing.T) {
+	c, _, _ := newSim(t, nil, mxsim.WithOAuthWindow(50*time.Millisecond))
+	ctx := context.Background()
+	u, err := c.CreateUser(ctx, mx.UserCreate{ID: "oauth-expiry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.CreateMember(ctx, u.GUID, mx.MemberCreate{InstitutionCode: "mx_bank_oauth", IsOAuth: true,
+		Products: []string{mx.ProductAccountVerification}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	st, err := c.ReadMemberStatus(ctx, u.GUID, m.GUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated); st.ConnectionStatus != "EXPIRED" || cl.Outcome != mx.Failed || cl.Reason != "expired" {
+		t.Fatalf("expired: %+v %+v", st, cl)
+	}
+}
+
+// decide clicks Approve or Deny on the OAuth page: a plain form POST.
+func decide(t *testing.T, uri, decision string) {
+	t.Helper()
+	res, err := http.PostForm(uri, url.Values{"decision": {decision}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", decision, res.StatusCode)
+	}
+}
