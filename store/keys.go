@@ -38,3 +38,7 @@ const mxRateKey = keyPrefix + "mx:rate"
 // mxPauseKey, while it lives, pauses every MX call in the fleet (MX
 // answered 429); its TTL is the pause.
 const mxPauseKey = keyPrefix + "mx:pause"
+
+// cacheKey holds a cached copy of something MX serves the same to every
+// job (institutions), as JSON, for its TTL.
+func cacheKey(name string) string { return keyPrefix + "cache:" + name }

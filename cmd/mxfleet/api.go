@@ -73,7 +73,11 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer rdb.Close()
 	c := tasks.NewClient(rdb, keys, store.WithRetention(cfg.JobRetention))
 	defer c.Close()
-	srv := &http.Server{Handler: api.New(c, mxc, api.Config{Tokens: tokens, Callbacks: allow, WebhookSecret: cfg.WebhookSecret}, log),
+	acfg := api.Config{Tokens: tokens, Callbacks: allow, WebhookSecret: cfg.WebhookSecret}
+	if mxc != nil {
+		acfg.Institutions = cfg.Institutions(mxc, rdb, log)
+	}
+	srv := &http.Server{Handler: api.New(c, mxc, acfg, log),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {

@@ -27,6 +27,8 @@ Usage:
                                       wait until every job has ended (exit 1 on timeout)
   mxfleet purge JOB_ID...             delete everything stored for a job
   mxfleet keygen [--id ID]            print a new MXFLEET_SECRET_KEYS key
+  mxfleet institutions NAME | --code CODE
+                                      search MX's institutions, or show one with its credential fields
   mxfleet doctor [flags]              prove the MX settings: run a verify and an identify on MX Bank, call by call
   mxfleet sim [--addr 127.0.0.1:8089] run the MX simulator
   mxfleet demo                        run the whole fleet in one process on embedded defaults
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdKeygen(rest, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(ctx, rest, stdout, stderr)
+	case "institutions":
+		return cmdInstitutions(ctx, rest, stdout, stderr)
 	case "sim":
 		return cmdSim(ctx, rest, stdout, stderr)
 	case "demo":

@@ -1,5 +1,6 @@
 // Package api is the fleet's HTTP way in for any language: jobs, answers,
-// purge, Connect widget URLs, and MX webhooks that wake parked polls. Its
+// purge, Connect widget URLs, institutions, and MX webhooks that run a
+// job's scheduled poll at once. Its
 // OpenAPI document is openapi.json, served at /v1/openapi.json.
 package api
 
@@ -20,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/callback"
+	"github.com/mxfleet/mxfleet/internal/institutions"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
@@ -48,6 +50,8 @@ type Config struct {
 	Tokens        []string        // bearer tokens accepted
 	Callbacks     *callback.Allow // nil: callback_url refused
 	WebhookSecret string          // empty: MX webhooks refused
+	// Institutions serves /v1/institutions; nil: 503 mx_not_configured.
+	Institutions *institutions.Directory
 }
 
 // Server serves the API.
@@ -78,6 +82,8 @@ func New(c *tasks.Client, mxc *mx.Client, cfg Config, log zerolog.Logger) *Serve
 	s.mux.Handle("DELETE /v1/jobs/{id}", s.auth(s.deleteJob))
 	s.mux.Handle("POST /v1/jobs/{id}/answers", s.auth(s.answer))
 	s.mux.Handle("POST /v1/widget_urls", s.auth(s.widgetURL))
+	s.mux.Handle("GET /v1/institutions", s.auth(s.searchInstitutions))
+	s.mux.Handle("GET /v1/institutions/{code}", s.auth(s.getInstitution))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
 	})

@@ -27,6 +27,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/api"
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/institutions"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/mx"
@@ -87,7 +88,8 @@ func newEnv(t testing.TB, tune func(*fleet.Config), simOpts ...mxsim.Option) *en
 		mu.Unlock()
 	}
 	logs := &testenv.SyncBuffer{}
-	set(api.New(f.Client, mxc, api.Config{Tokens: []string{"other-token", token}, Callbacks: allow, WebhookSecret: webhookSecret}, zerolog.New(logs)))
+	dir := institutions.New(mxc, store.New(f.Redis.Client, f.Keys), 0, zerolog.New(logs))
+	set(api.New(f.Client, mxc, api.Config{Tokens: []string{"other-token", token}, Callbacks: allow, WebhookSecret: webhookSecret, Institutions: dir}, zerolog.New(logs)))
 	v := newValidator(t, front.URL)
 	return &env{f: f, url: front.URL, hc: &http.Client{Transport: v, Timeout: 10 * time.Second}, v: v, events: rcv, log: logs, setHandler: set}
 }
@@ -832,7 +834,8 @@ func TestREADMEHTTPExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.setHandler(api.New(e.f.Client, mxc, api.Config{Tokens: []string{token}, Callbacks: allow}, zerolog.Nop()))
+	dir := institutions.New(mxc, store.New(e.f.Redis.Client, e.f.Keys), 0, zerolog.Nop())
+	e.setHandler(api.New(e.f.Client, mxc, api.Config{Tokens: []string{token}, Callbacks: allow, Institutions: dir}, zerolog.Nop()))
 	if code, b := e.do(t, "POST", "/v1/jobs", token, job); code != 202 {
 		t.Fatalf("create: %d %s", code, b)
 	}
@@ -857,6 +860,12 @@ func TestREADMEHTTPExamples(t *testing.T) {
 	}
 	if code, b := e.do(t, "POST", "/v1/widget_urls", token, `{"user":{"id":"customer-42"}}`); code != 200 {
 		t.Fatalf("widget url: %d %s", code, b)
+	}
+	if code, b := e.do(t, "GET", "/v1/institutions?name=mx%20bank", token, nil); code != 200 || !strings.Contains(string(b), `"mxbank"`) {
+		t.Fatalf("institutions: %d %s", code, b)
+	}
+	if code, b := e.do(t, "GET", "/v1/institutions/mxbank", token, nil); code != 200 || !strings.Contains(string(b), `"PASSWORD"`) {
+		t.Fatalf("institution: %d %s", code, b)
 	}
 	e.v.check(t)
 }
