@@ -31,7 +31,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	}
 	refuse := func(err error) error {
 		h.log.Warn().Str("job", p.JobID).Str("answer", p.AnswerID).Str("reason", err.Error()).Msg("answer refused")
-		return fmt.Errorf("answer %s for job %s refused: %w: %w", p.AnswerID, p.JobID, err, asynq.SkipRetry)
+		return stop("answer %s for job %s refused: %w", p.AnswerID, p.JobID, err)
 	}
 	// refuseNoted is refuse for an answer the producer could not know to
 	// refuse: the job keeps it as its last refused answer, so that it
@@ -131,7 +131,8 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 // it moved the job; the answer's task and the sweeper (when that task was
 // lost) both end a round this way.
 func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (bool, error) {
-	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
+	now := h.now()
+	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, now, now.Add(h.pollDelay(1)))); err != nil {
 		return false, err
 	}
 	moved := false
@@ -144,7 +145,7 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 			j.Answered = append(j.Answered, c.GUID)
 		}
 		j.State, j.Challenges, j.ChallengeExp = store.StateRunning, nil, time.Time{}
-		j.TriggeredAt, j.SawRunning, j.PollMark = h.store.Now(), false, j.Polls
+		j.TriggeredAt, j.SawRunning, j.PollMark = h.now(), false, j.Polls
 		j.ResumeSent = true
 		j.LastRefusedAnswer = nil // an answer was accepted since
 		return nil
@@ -163,20 +164,13 @@ func (h *Handlers) noteRefused(ctx context.Context, jobID, answerID, reason stri
 			(j.LastRefusedAnswer != nil && j.LastRefusedAnswer.AnswerID == answerID && j.LastRefusedAnswer.Reason == reason) {
 			return store.ErrNoChange
 		}
-		j.LastRefusedAnswer = &store.RefusedAnswer{AnswerID: answerID, Reason: reason, At: h.store.Now().UTC()}
+		j.LastRefusedAnswer = &store.RefusedAnswer{AnswerID: answerID, Reason: reason, At: h.now().UTC()}
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	return err
-}
-
-// lastTry tells whether the running task has no retry left.
-func lastTry(ctx context.Context) bool {
-	n, _ := asynq.GetRetryCount(ctx)
-	maxN, ok := asynq.GetMaxRetry(ctx)
-	return ok && n >= maxN
 }
 
 // resume sends the answers to MX once. When this task is a retry, MX is

@@ -32,12 +32,12 @@ type cachedCredentials struct {
 }
 
 // get returns the institution's fields and whether they came from the
-// cache; fresh skips the cache.
-func (c *credentialCache) get(ctx context.Context, mxc *mx.Client, code string, fresh bool) ([]mx.Credential, bool, error) {
+// cache (fetched less than credentialsTTL before now); fresh skips it.
+func (c *credentialCache) get(ctx context.Context, mxc *mx.Client, code string, fresh bool, now time.Time) ([]mx.Credential, bool, error) {
 	c.mu.Lock()
 	e, ok := c.m[code]
 	c.mu.Unlock()
-	if ok && !fresh && time.Since(e.at) < credentialsTTL {
+	if ok && !fresh && now.Sub(e.at) < credentialsTTL {
 		return slices.Clone(e.fields), true, nil
 	}
 	fields, err := mx.Collect(mxc.InstitutionCredentials(ctx, code))
@@ -48,7 +48,7 @@ func (c *credentialCache) get(ctx context.Context, mxc *mx.Client, code string, 
 	if c.m == nil {
 		c.m = map[string]cachedCredentials{}
 	}
-	c.m[code] = cachedCredentials{fields: fields, at: time.Now()}
+	c.m[code] = cachedCredentials{fields: fields, at: now}
 	c.mu.Unlock()
 	return slices.Clone(fields), false, nil
 }

@@ -47,8 +47,8 @@ func (h *Handlers) firstExpiry(now, exp time.Time) time.Time {
 // and runs again (a wait, not a failure) at the next check
 // (Config.ParkCheck) or at the expiry, whichever comes first: so it ends
 // the job once MX has expired the challenge, at most one status read per
-// check interval, and an early run (asynqmon's "Run", a webhook waking
-// it) cannot end a job MX still waits on. A task of this type under
+// check interval, and an early run (asynqmon's "Run"; webhooks wake only
+// running jobs' polls) cannot end a job MX still waits on. A task of this type under
 // another id, not yet due, is dropped with a log line.
 //
 // When the round is due, an answer that reached the fleet first wins: the
@@ -77,7 +77,7 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 		h.dropped(ctx, t, j.ID, why)
 		return nil
 	}
-	now := h.store.Now()
+	now := h.now()
 	if now.Before(j.ChallengeExp) {
 		if id, ok := asynq.GetTaskID(ctx); ok && id != tasks.ExpireID(j.ID, p.Round) {
 			h.dropped(ctx, t, j.ID, fmt.Sprintf("not the round's expiry task (%s), and round %d is not due until %s",

@@ -12,7 +12,9 @@
 // when its work is already done, follow-up tasks have deterministic ids
 // (enqueued before the record moves on, so a crash in between is repaired
 // by the retry), and every record change is a compare-and-set.
-// No handler sleeps: waiting for MX is a scheduled task, and a task that
+// No handler waits for an MX job: waiting for MX is a scheduled task (a
+// handler holds its slot only for an MX or Redis call, plus at most 1 s
+// in place when the fleet-wide MX rate limiter says so), and a task that
 // runs before the step it follows has recorded its work returns a wait
 // (ErrWait), which asynq runs again shortly and counts as no failure.
 // Sweep drives on jobs whose next task Redis lost (a failover).
@@ -97,12 +99,13 @@ type Handlers struct {
 	cfg   Config
 	log   zerolog.Logger
 	creds credentialCache
+	now   func() time.Time // the one clock: the store's (store.WithClock)
 }
 
 // New returns the handlers. q enqueues follow-up tasks; keys open the
 // credentials and answers producers sealed.
 func New(mxc *mx.Client, st *store.Store, q *asynq.Client, keys *tasks.Keyring, cfg Config, log zerolog.Logger) *Handlers {
-	return &Handlers{mx: mxc, store: st, q: q, keys: keys, cfg: cfg, log: log}
+	return &Handlers{mx: mxc, store: st, q: q, keys: keys, cfg: cfg, log: log, now: st.Now}
 }
 
 // Mux routes every task type of the fleet.
@@ -118,50 +121,64 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 	return m
 }
 
-// wrap turns a bad payload into an archived task (it can never succeed),
-// and ends the job when a step fails on the task's last retry, so that no
-// job is left running with nothing scheduled to drive it.
+// wrap is the one place that decides how a task's error ends for asynq:
+// a wait runs again and spends no retry; a refused payload and a stop
+// (the job ended, or the task is refused) are archived without retries
+// (asynq.SkipRetry); and on the task's last retry any other error ends the
+// job (mx_unavailable for a transient MX error, else retries_exhausted), so
+// that no job is left running with nothing scheduled to drive it.
 func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := fn(ctx, t)
 		switch {
-		case err == nil || errors.Is(err, asynq.SkipRetry):
-			return err
-		case errors.Is(err, ErrWait):
-			// Not a failure (IsFailure): it spends no retry, so it
-			// ends no job either.
+		case err == nil || errors.Is(err, ErrWait):
+			// A wait is not a failure (IsFailure): it spends no retry,
+			// so it ends no job either.
 			return err
 		case errors.Is(err, tasks.ErrBadPayload):
 			id, _ := asynq.GetTaskID(ctx)
 			h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("reason", err.Error()).Msg("task refused")
-			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		case !errors.As(err, new(*stopError)) && lastTry(ctx) && t.Type() != tasks.TypeCallback:
+			// A callback that cannot be delivered is the receiver's
+			// problem, not the job's: its task is archived, the job
+			// stays as it is.
+			err = h.exhausted(ctx, t, err)
 		}
-		n, _ := asynq.GetRetryCount(ctx)
-		// A callback that cannot be delivered is the receiver's problem,
-		// not the job's: its task is archived, the job stays as it is.
-		if maxN, ok := asynq.GetMaxRetry(ctx); ok && n >= maxN && t.Type() != tasks.TypeCallback {
-			var ref struct {
-				JobID string `json:"job_id"`
-			}
-			if json.Unmarshal(t.Payload(), &ref) == nil && store.ValidateID(ref.JobID) == nil {
-				// The task's own context may be spent: record the end with a fresh one.
-				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				return h.fail(fctx, ref.JobID, CodeRetriesExhausted, "gave up after "+fmt.Sprint(n)+" retries: "+err.Error())
-			}
+		if errors.Is(err, tasks.ErrBadPayload) || errors.As(err, new(*stopError)) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}
 		return err
 	}
 }
 
+// exhausted ends the job of a task whose step failed on its last retry:
+// mx_unavailable when MX kept failing transiently, else retries_exhausted.
+func (h *Handlers) exhausted(ctx context.Context, t *asynq.Task, err error) error {
+	var ref struct {
+		JobID string `json:"job_id"`
+	}
+	if json.Unmarshal(t.Payload(), &ref) != nil || store.ValidateID(ref.JobID) != nil {
+		return err
+	}
+	n, _ := asynq.GetRetryCount(ctx)
+	code, msg := CodeRetriesExhausted, "gave up after "+fmt.Sprint(n)+" retries: "+err.Error()
+	if errors.As(err, new(*mxRetryError)) {
+		code, msg = CodeMXUnavailable, "MX kept failing: "+err.Error()
+	}
+	// The task's own context may be spent: record the end with a fresh one.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return h.fail(fctx, ref.JobID, code, msg)
+}
+
 // RetryDelay returns the worker's asynq RetryDelayFunc: exponential
 // backoff from base (doubling per retry, capped at maxDelay) with jitter
 // over the upper half, or MX's Retry-After when it asks for longer. A wait
-// (ErrWait) runs again when it says.
-func RetryDelay(base, maxDelay time.Duration) asynq.RetryDelayFunc {
+// (ErrWait) runs again when it says, by the clock now (the store's).
+func RetryDelay(now func() time.Time, base, maxDelay time.Duration) asynq.RetryDelayFunc {
 	return func(n int, err error, _ *asynq.Task) time.Duration {
 		if w := (*WaitError)(nil); errors.As(err, &w) {
-			return w.after(time.Now())
+			return w.after(now())
 		}
 		d := maxDelay
 		if n < 30 && base<<n > 0 && base<<n < maxDelay {
@@ -213,7 +230,7 @@ func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*st
 		return fn(j)
 	})
 	if err == nil && j.State != from {
-		h.cfg.Metrics.Transition(from, j, h.store.Now())
+		h.cfg.Metrics.Transition(from, j, h.now())
 		ev := h.log.Info().Str("job", j.ID).Str("kind", string(j.Kind)).Str("member_guid", j.MemberGUID).
 			Str("from", string(from)).Str("state", string(j.State)).Str("connection_status", j.ConnectionStatus).Int("polls", j.Polls)
 		if j.Error != nil {
@@ -224,12 +241,12 @@ func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*st
 	return j, err
 }
 
-// fail ends a running or challenged job and archives the task.
+// fail ends a running or challenged job and stops the task.
 func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
 	if _, err := h.failIf(ctx, id, nil, code, msg); err != nil {
-		return err // not archived: the retry will try to record the failure again
+		return err // not stopped: the retry will try to record the failure again
 	}
-	return fmt.Errorf("job %s failed: %s: %s: %w", id, code, msg, asynq.SkipRetry)
+	return stop("job %s failed: %s: %s", id, code, msg)
 }
 
 // failIf ends the job as failed, with its callback, if it has not ended
@@ -258,22 +275,18 @@ func (h *Handlers) failIf(ctx context.Context, id string, cond func(*store.Job) 
 
 // mxErr decides what an MX error means for a job: transient errors are
 // retried by asynq until the task's retries run out, which fails the job
-// "mx_unavailable"; permanent ones fail it with code (or mx_error).
+// "mx_unavailable" (wrap); permanent ones fail it with code (or mx_error).
 func (h *Handlers) mxErr(ctx context.Context, jobID, code string, err error) error {
 	h.cfg.Metrics.Throttled(err)
 	return h.retryOrFail(ctx, jobID, code, err, mx.IsRetriable(err))
 }
 
-// retryOrFail returns err for asynq to retry when retry is set and the
-// task has retries left; otherwise it fails the job with code.
+// retryOrFail returns err for asynq to retry when retry is set (on the
+// task's last retry wrap ends the job mx_unavailable); otherwise it fails
+// the job with code.
 func (h *Handlers) retryOrFail(ctx context.Context, jobID, code string, err error, retry bool) error {
 	if retry {
-		n, _ := asynq.GetRetryCount(ctx)
-		maxN, ok := asynq.GetMaxRetry(ctx)
-		if ok && n >= maxN {
-			return h.fail(ctx, jobID, CodeMXUnavailable, "MX kept failing: "+err.Error())
-		}
-		return err
+		return &mxRetryError{err}
 	}
 	if ctx.Err() != nil {
 		return err // shutting down: asynq hands the task back
@@ -286,7 +299,7 @@ func (h *Handlers) retryOrFail(ctx context.Context, jobID, code string, err erro
 
 // deadlinePassed ends a job past its deadline.
 func (h *Handlers) deadlinePassed(ctx context.Context, j *store.Job) (bool, error) {
-	if j.Deadline.IsZero() || h.store.Now().Before(j.Deadline) {
+	if j.Deadline.IsZero() || h.now().Before(j.Deadline) {
 		return false, nil
 	}
 	return true, h.fail(ctx, j.ID, CodeTimeout, fmt.Sprintf("job not finished within its deadline (%s)", h.cfg.JobDeadline))

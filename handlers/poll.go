@@ -78,7 +78,8 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 		return h.succeed(ctx, j, record)
 	case mx.RetryLater:
 		if j.Attempt < h.cfg.MaxAttempts {
-			if err := h.enqueue(ctx)(tasks.NewTriggerTask(j.ID, j.Attempt+1, h.cfg.RetryLaterDelay)); err != nil {
+			now := h.now()
+			if err := h.enqueue(ctx)(tasks.NewTriggerTask(j.ID, j.Attempt+1, now, now.Add(h.cfg.RetryLaterDelay))); err != nil {
 				return err
 			}
 			_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
@@ -117,7 +118,8 @@ func (h *Handlers) stale(j *store.Job, st *mx.MemberStatus, sawRunning bool, n i
 
 // pollAgain schedules poll n+1 and records poll n.
 func (h *Handlers) pollAgain(ctx context.Context, j *store.Job, n int, record func(*store.Job) bool) error {
-	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, n+1, h.pollDelay(n+1-j.PollMark))); err != nil {
+	now := h.now()
+	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, n+1, now, now.Add(h.pollDelay(n+1-j.PollMark)))); err != nil {
 		return err
 	}
 	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
@@ -143,11 +145,11 @@ func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, 
 		}
 	}
 	round := j.Round + 1
-	now := h.store.Now()
+	now := h.now()
 	exp := now.Add(h.cfg.ChallengeTTL)
 	// The round's expiry task first runs at its first status check (see
 	// handleExpire), at exp when checks are off or the TTL is short.
-	if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, round, h.firstExpiry(now, exp))); err != nil {
+	if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, round, now, h.firstExpiry(now, exp))); err != nil {
 		return err
 	}
 	if err := h.notify(ctx, j, tasks.Callback{State: store.StateChallenged, Round: round, ConnectionStatus: st.ConnectionStatus, Challenges: chs}); err != nil {
@@ -158,7 +160,7 @@ func (h *Handlers) park(ctx context.Context, j *store.Job, st *mx.MemberStatus, 
 			return store.ErrNoChange
 		}
 		j.State, j.Challenges, j.Round, j.ChallengeExp, j.ResumeClaim, j.ResumeSent = store.StateChallenged, chs, round, exp, "", false
-		j.ParkedAt = h.store.Now()
+		j.ParkedAt = h.now()
 		return nil
 	})
 	return err

@@ -188,7 +188,7 @@ func TestPollBeforeItsStartIsRecordedWaits(t *testing.T) {
 	if _, _, err := st.Create(ctx, &store.Job{ID: "early-poll", Kind: store.KindVerify, State: store.StatePending}); err != nil {
 		t.Fatal(err)
 	}
-	task, err := tasks.NewPollTask("early-poll", 1, 0)
+	task, err := tasks.NewPollTask("early-poll", 1, time.Now(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

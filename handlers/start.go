@@ -42,7 +42,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		id, _ := asynq.GetTaskID(ctx)
 		h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("job", p.JobID).
 			Msg("start task for a job with no record: archived (producers record a job before enqueueing its start; submit it through the API, the CLI or tasks.Client)")
-		return fmt.Errorf("job %s has no record: a start task runs only for a job its producer recorded: %w", p.JobID, asynq.SkipRetry)
+		return stop("job %s has no record: a start task runs only for a job its producer recorded", p.JobID)
 	}
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	progress := func(cur *store.Job) error {
 		switch {
 		case cur.State == store.StatePending:
-			cur.State, cur.Deadline, cur.Attempt = store.StateRunning, h.store.Now().Add(h.cfg.JobDeadline), 1
+			cur.State, cur.Deadline, cur.Attempt = store.StateRunning, h.now().Add(h.cfg.JobDeadline), 1
 		case cur.State == store.StateChallenged || (cur.UserGUID != "" || user == "") && (cur.MemberGUID != "" || member == ""):
 			return store.ErrNoChange
 		}
@@ -72,7 +72,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	keep := func(err error) error {
-		if err == nil || ctx.Err() != nil || errors.Is(err, asynq.SkipRetry) && user == "" && member == "" {
+		if err == nil || ctx.Err() != nil || errors.As(err, new(*stopError)) && user == "" && member == "" {
 			return err
 		}
 		if _, kerr := h.updateFrom(ctx, j, progress); kerr != nil {
@@ -152,7 +152,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	for fresh := false; ; fresh = true {
 		var fields []mx.Credential
 		var cached bool
-		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh)
+		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh, h.now())
 		if mx.IsNotFound(err) {
 			return "", false, h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
 		}
@@ -275,7 +275,7 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, start
 	if done, err := h.deadlinePassed(ctx, j); done {
 		return err
 	}
-	asked := h.store.Now()
+	asked := h.now()
 	if j.Follow {
 		// The fleet asks MX for nothing: the member's status is already
 		// the answer, and no read of it can predate a request (poll.stale).
@@ -295,7 +295,8 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, start
 		}
 		status = mem.ConnectionStatus
 	}
-	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
+	now := h.now()
+	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, now, now.Add(h.pollDelay(1)))); err != nil {
 		return err
 	}
 	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {

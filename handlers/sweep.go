@@ -35,7 +35,7 @@ func (h *Handlers) Sweep(ctx context.Context) (int, error) {
 	if h.cfg.Inspector == nil {
 		return 0, errors.New("sweep: the handlers have no asynq inspector (Config.Inspector)")
 	}
-	before := h.store.Now().Add(-h.cfg.SweepQuiet)
+	before := h.now().Add(-h.cfg.SweepQuiet)
 	seen := map[string]bool{}
 	repaired, failed := 0, 0
 	var first error
@@ -177,9 +177,10 @@ func (h *Handlers) taskExists(t taskRef) (bool, error) {
 // record change applies only to the job as the sweeper saw it.
 func (h *Handlers) repair(ctx context.Context, j *store.Job) (string, bool, error) {
 	unchanged := func(cur *store.Job) bool { return cur.UpdatedAt.Equal(j.UpdatedAt) }
+	now := h.now()
 	switch {
 	case j.State == store.StateChallenged && j.ResumeClaim == "":
-		return "expire", true, h.enqueue(ctx)(tasks.NewExpireTask(j.ID, j.Round, j.ChallengeExp))
+		return "expire", true, h.enqueue(ctx)(tasks.NewExpireTask(j.ID, j.Round, now, j.ChallengeExp))
 	case j.State == store.StateChallenged && j.ResumeSent:
 		// MX took the answers: move on as the answer's task would have.
 		moved, err := h.resumed(ctx, j, j.ResumeClaim)
@@ -188,7 +189,7 @@ func (h *Handlers) repair(ctx context.Context, j *store.Job) (string, bool, erro
 		// The answers went with the task and may never have reached MX:
 		// the round waits for an answer again, or for its expiry (whose
 		// task did nothing if it ran while the round was claimed).
-		if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, j.Round, j.ChallengeExp)); err != nil {
+		if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, j.Round, now, j.ChallengeExp)); err != nil {
 			return "claim_released", false, err
 		}
 		released := false
@@ -207,11 +208,11 @@ func (h *Handlers) repair(ctx context.Context, j *store.Job) (string, bool, erro
 		return "task_lost", failed, err
 	case j.Triggered < j.Attempt:
 		// A restart is due RetryLaterDelay after the poll that recorded it.
-		delay := time.Duration(0)
+		at := now
 		if j.Attempt > 1 {
-			delay = max(0, j.UpdatedAt.Add(h.cfg.RetryLaterDelay).Sub(h.store.Now()))
+			at = j.UpdatedAt.Add(h.cfg.RetryLaterDelay)
 		}
-		return "trigger", true, h.enqueue(ctx)(tasks.NewTriggerTask(j.ID, j.Attempt, delay))
+		return "trigger", true, h.enqueue(ctx)(tasks.NewTriggerTask(j.ID, j.Attempt, now, at))
 	}
-	return "poll", true, h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, 0))
+	return "poll", true, h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, now, now))
 }

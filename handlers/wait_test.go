@@ -81,10 +81,10 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 	}{
 		{"poll", tasks.QueuePolls, tasks.PollID("wait-poll", 1), "not recorded as started yet",
 			store.Job{ID: "wait-poll", State: store.StatePending},
-			func() (*asynq.Task, error) { return tasks.NewPollTask("wait-poll", 1, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewPollTask("wait-poll", 1, time.Now(), time.Now()) }},
 		{"trigger", tasks.QueuePolls, tasks.TriggerID("wait-trigger", 2), "attempt 2 not recorded yet",
 			store.Job{ID: "wait-trigger", State: store.StateRunning, Attempt: 1, Triggered: 1},
-			func() (*asynq.Task, error) { return tasks.NewTriggerTask("wait-trigger", 2, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewTriggerTask("wait-trigger", 2, time.Now(), time.Now()) }},
 		{"callback", tasks.QueueCallbacks, "callback:" + tasks.EventID("wait-callback", store.StateFailed, 0), "has not recorded it yet",
 			store.Job{ID: "wait-callback", State: store.StateRunning, Attempt: 1, Triggered: 1, CallbackURL: rcv.URL},
 			func() (*asynq.Task, error) {
@@ -187,15 +187,15 @@ func TestTasksWithNothingToDoAreLogged(t *testing.T) {
 	}
 	for _, d := range []drop{
 		{tasks.TypePoll, tasks.QueuePolls, tasks.PollID("ghost", 1), "ghost", "no job record",
-			func() (*asynq.Task, error) { return tasks.NewPollTask("ghost", 1, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewPollTask("ghost", 1, time.Now(), time.Now()) }},
 		{tasks.TypeTrigger, tasks.QueuePolls, tasks.TriggerID("ghost", 2), "ghost", "no job record",
-			func() (*asynq.Task, error) { return tasks.NewTriggerTask("ghost", 2, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewTriggerTask("ghost", 2, time.Now(), time.Now()) }},
 		{tasks.TypeExpire, tasks.QueueAnswers, tasks.ExpireID("ghost", 1), "ghost", "no job record",
-			func() (*asynq.Task, error) { return tasks.NewExpireTask("ghost", 1, time.Now()) }},
+			func() (*asynq.Task, error) { return tasks.NewExpireTask("ghost", 1, time.Now(), time.Now()) }},
 		{tasks.TypePoll, tasks.QueuePolls, tasks.PollID("done", 1), "done", "poll 1 is not due: the job is succeeded",
-			func() (*asynq.Task, error) { return tasks.NewPollTask("done", 1, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewPollTask("done", 1, time.Now(), time.Now()) }},
 		{tasks.TypeExpire, tasks.QueueAnswers, tasks.ExpireID("done", 1), "done", "round 1 is over: the job is succeeded",
-			func() (*asynq.Task, error) { return tasks.NewExpireTask("done", 1, time.Now()) }},
+			func() (*asynq.Task, error) { return tasks.NewExpireTask("done", 1, time.Now(), time.Now()) }},
 	} {
 		task, err := d.task()
 		if err != nil {
@@ -215,7 +215,7 @@ func TestTasksWithNothingToDoAreLogged(t *testing.T) {
 // RetryDelay: a wait runs again when it says, not on the failure backoff.
 func TestRetryDelayOfAWait(t *testing.T) {
 	t.Parallel()
-	rd := handlers.RetryDelay(time.Minute, time.Hour)
+	rd := handlers.RetryDelay(time.Now, time.Minute, time.Hour)
 	if d := rd(5, &handlers.WaitError{Reason: "x", Delay: time.Second}, nil); d < time.Second || d > 1500*time.Millisecond {
 		t.Fatalf("short wait: %s", d)
 	}

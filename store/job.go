@@ -4,6 +4,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -117,13 +118,16 @@ func (j *Job) Fail(code, msg string) {
 	j.ResumeClaim = ""
 }
 
+// ErrInvalidID is a job id no job can have (ValidateID).
+var ErrInvalidID = errors.New("invalid job id")
+
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 // ValidateID checks a job id: 1 to 128 of [A-Za-z0-9_.-], starting with a
 // letter or digit. Ids become parts of Redis keys and task ids.
 func ValidateID(id string) error {
 	if !idPattern.MatchString(id) {
-		return fmt.Errorf("invalid job id %q: want 1-128 characters of A-Z a-z 0-9 _ . - starting with a letter or digit", truncate(id, 40))
+		return fmt.Errorf("%w %q: want 1-128 characters of A-Z a-z 0-9 _ . - starting with a letter or digit", ErrInvalidID, truncate(id, 40))
 	}
 	return nil
 }

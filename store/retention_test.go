@@ -226,7 +226,7 @@ func TestRetainedBytesPerJob(t *testing.T) {
 	q := asynq.NewClientFromRedisClient(r.Client)
 	before = used()
 	for _, j := range waiting {
-		task, err := tasks.NewPollTask(j.ID, 6, time.Minute)
+		task, err := tasks.NewPollTask(j.ID, 6, time.Now(), time.Now().Add(time.Minute))
 		if err == nil {
 			_, err = q.EnqueueContext(ctx, task)
 		}

@@ -83,7 +83,9 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 			case err == nil:
 				deleted++
 			case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			case strings.Contains(err.Error(), "active"):
+			case c.active(q, id):
+				// asynq refuses to delete a running task, with no error
+				// type to say so: its state does.
 				running = append(running, id)
 			default:
 				return deleted, fmt.Errorf("delete task %s: %w", id, err)
@@ -97,6 +99,12 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 		return deleted, fmt.Errorf("tasks %s are running now and were not deleted; purge again once they end", strings.Join(running, ", "))
 	}
 	return deleted, nil
+}
+
+// active tells whether a task is running now.
+func (c *Client) active(queue, id string) bool {
+	ti, err := c.insp.GetTaskInfo(queue, id)
+	return err == nil && ti.State == asynq.TaskStateActive
 }
 
 // scan lists the ids of a queue's tasks, in every state, that match.
