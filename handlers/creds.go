@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 )
 
@@ -76,17 +77,17 @@ func MapCredentials(fields []mx.Credential, given map[string]string) ([]mx.Crede
 	for _, name := range keys {
 		i := matchField(fields, name)
 		if i < 0 {
-			return nil, CodeUnknownCredential, fmt.Sprintf("no credential field %q (fields: %s)", name, usable)
+			return nil, job.CodeUnknownCredential, fmt.Sprintf("no credential field %q (fields: %s)", name, usable)
 		}
 		if byField[i] != "" {
-			return nil, CodeUnknownCredential, fmt.Sprintf("credentials %q and %q both name field %s (fields: %s)", byField[i], name, names[i], usable)
+			return nil, job.CodeUnknownCredential, fmt.Sprintf("credentials %q and %q both name field %s (fields: %s)", byField[i], name, names[i], usable)
 		}
 		byField[i] = name
 	}
 	out := make([]mx.CredentialValue, 0, len(fields))
 	for i, f := range fields {
 		if byField[i] == "" {
-			return nil, CodeMissingCredential, fmt.Sprintf("credential %s is required (fields: %s)", names[i], usable)
+			return nil, job.CodeMissingCredential, fmt.Sprintf("credential %s is required (fields: %s)", names[i], usable)
 		}
 		out = append(out, mx.CredentialValue{GUID: f.GUID, Value: given[byField[i]]})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -151,7 +152,7 @@ func TestMXExpiryEndsTheParkedJob(t *testing.T) {
 	j := waitState(t, ctx, f.Client, "mx-expired", store.StateChallenged)
 	reads := f.Sim.Stats().Members[j.MemberGUID]["readMemberStatus"]
 	end, err := f.Client.Wait(ctx, j.ID)
-	if err != nil || end.State != store.StateFailed || end.Error == nil || end.Error.Code != handlers.CodeChallengeExpired {
+	if err != nil || end.State != store.StateFailed || end.Error == nil || end.Error.Code != job.CodeChallengeExpired {
 		t.Fatalf("job: %+v %v", end, err)
 	}
 	if !strings.Contains(end.Error.Message, "EXPIRED") {
@@ -180,7 +181,7 @@ func TestParkedJobChecksAreBounded(t *testing.T) {
 	j := waitState(t, ctx, f.Client, "checks", store.StateChallenged)
 	reads := f.Sim.Stats().Members[j.MemberGUID]["readMemberStatus"]
 	end, err := f.Client.Wait(ctx, j.ID)
-	if err != nil || end.State != store.StateFailed || end.Error.Code != handlers.CodeChallengeExpired || end.UpdatedAt.Before(j.ChallengeExp) {
+	if err != nil || end.State != store.StateFailed || end.Error.Code != job.CodeChallengeExpired || end.UpdatedAt.Before(j.ChallengeExp) {
 		t.Fatalf("job: %+v (%+v) %v; want challenge_expired after %s", end, end.Error, err, j.ChallengeExp)
 	}
 	// Interval max(5s/5, 500ms) = 1s: checks at about 1, 2, 3 and 4 s.

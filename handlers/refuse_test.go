@@ -12,6 +12,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
@@ -185,7 +186,7 @@ func TestPollBeforeItsStartIsRecordedWaits(t *testing.T) {
 	f := testenv.NewFleet(t, nil)
 	ctx := ctxT(t, time.Minute)
 	st := store.New(f.Redis.Client, f.Keys)
-	if _, _, err := st.Create(ctx, &store.Job{ID: "early-poll", Kind: store.KindVerify, State: store.StatePending}); err != nil {
+	if _, _, err := st.Create(ctx, &store.Job{Record: job.Record{ID: "early-poll", Kind: store.KindVerify, State: store.StatePending}}); err != nil {
 		t.Fatal(err)
 	}
 	task, err := tasks.NewPollTask("early-poll", 1, time.Now(), time.Now())

@@ -16,6 +16,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
@@ -257,7 +258,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		if err := f.Inspector.RunTask(tasks.QueueAnswers, ti.ID); err != nil {
 			t.Fatal(err)
 		}
-		ends(t, ctx, f, "lost-expiry", store.StateFailed, handlers.CodeChallengeExpired)
+		ends(t, ctx, f, "lost-expiry", store.StateFailed, job.CodeChallengeExpired)
 	})
 
 	// An answer claims the round, MX fails the resume, and the answer's
@@ -360,7 +361,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 			t.Errorf("mxfleet_jobs_repaired_total{reason=task_lost} = %v, want 2", n)
 		}
 		for _, id := range []string{"lost-start-running", "lost-start-pending"} {
-			j := ends(t, ctx, f, id, store.StateFailed, handlers.CodeTaskLost)
+			j := ends(t, ctx, f, id, store.StateFailed, job.CodeTaskLost)
 			if !strings.Contains(j.Error.Message, "submit it again") {
 				t.Errorf("job %s: message %q does not say what to do", id, j.Error.Message)
 			}

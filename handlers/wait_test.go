@@ -16,6 +16,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -80,13 +81,13 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 		task                 func() (*asynq.Task, error)
 	}{
 		{"poll", tasks.QueuePolls, tasks.PollID("wait-poll", 1), "not recorded as started yet",
-			store.Job{ID: "wait-poll", State: store.StatePending},
+			store.Job{Record: job.Record{ID: "wait-poll", State: store.StatePending}},
 			func() (*asynq.Task, error) { return tasks.NewPollTask("wait-poll", 1, time.Now(), time.Now()) }},
 		{"trigger", tasks.QueuePolls, tasks.TriggerID("wait-trigger", 2), "attempt 2 not recorded yet",
-			store.Job{ID: "wait-trigger", State: store.StateRunning, Attempt: 1, Triggered: 1},
+			store.Job{Record: job.Record{ID: "wait-trigger", State: store.StateRunning, Attempt: 1, Triggered: 1}},
 			func() (*asynq.Task, error) { return tasks.NewTriggerTask("wait-trigger", 2, time.Now(), time.Now()) }},
 		{"callback", tasks.QueueCallbacks, "callback:" + tasks.EventID("wait-callback", store.StateFailed, 0), "has not recorded it yet",
-			store.Job{ID: "wait-callback", State: store.StateRunning, Attempt: 1, Triggered: 1, CallbackURL: rcv.URL},
+			store.Job{Record: job.Record{ID: "wait-callback", State: store.StateRunning, Attempt: 1, Triggered: 1, CallbackURL: rcv.URL}},
 			func() (*asynq.Task, error) {
 				return tasks.NewCallbackTask(tasks.Callback{JobID: "wait-callback", State: store.StateFailed, Error: &store.JobError{Code: "x", Message: "x"}})
 			}},

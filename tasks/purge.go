@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -24,15 +25,8 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 	switch {
 	case err == nil:
 		// Follow-up ids are deterministic: name them instead of scanning.
-		ids[QueueJobs] = []string{StartID(jobID)}
-		for n := 1; n <= j.Polls+1; n++ {
-			ids[QueuePolls] = append(ids[QueuePolls], PollID(jobID, n))
-		}
-		for a := 1; a <= j.Attempt+1; a++ {
-			ids[QueuePolls] = append(ids[QueuePolls], TriggerID(jobID, a))
-		}
-		for r := 1; r <= j.Round; r++ {
-			ids[QueueAnswers] = append(ids[QueueAnswers], ExpireID(jobID, r))
+		for _, t := range job.AllTasks(&j.Record) {
+			ids[Queue(t.Kind)] = append(ids[Queue(t.Kind)], t.ID)
 		}
 		events := []string{EventID(jobID, store.StateSucceeded, 0), EventID(jobID, store.StateFailed, 0)}
 		for r := 1; r <= j.Round; r++ {

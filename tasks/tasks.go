@@ -17,6 +17,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/strictjson"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
@@ -311,10 +312,21 @@ func plainValue(what, v string) error {
 
 // Task ids of a job's own tasks. They are deterministic, so a task
 // enqueued twice is one task, and the sweeper can look a job's next task up.
-func StartID(jobID string) string                { return "start:" + jobID }
-func PollID(jobID string, n int) string          { return fmt.Sprintf("poll:%s:%d", jobID, n) }
-func TriggerID(jobID string, attempt int) string { return fmt.Sprintf("trigger:%s:%d", jobID, attempt) }
-func ExpireID(jobID string, round int) string    { return fmt.Sprintf("expire:%s:%d", jobID, round) }
+func StartID(jobID string) string                { return job.StartID(jobID) }
+func PollID(jobID string, n int) string          { return job.PollID(jobID, n) }
+func TriggerID(jobID string, attempt int) string { return job.TriggerID(jobID, attempt) }
+func ExpireID(jobID string, round int) string    { return job.ExpireID(jobID, round) }
+
+// Queue is the queue of a job task of the state machine's.
+func Queue(k job.TaskKind) string {
+	switch k {
+	case job.TaskStart:
+		return QueueJobs
+	case job.TaskPoll, job.TaskTrigger:
+		return QueuePolls
+	}
+	return QueueAnswers // expiries and answers
+}
 
 // NewJobTask builds the task that starts a job of the given kind, sealing
 // the credential values of p with k. Its id is "start:<job id>", so a job is

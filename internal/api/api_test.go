@@ -29,6 +29,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
@@ -560,8 +561,8 @@ func TestCallbackWaitsForTheRecord(t *testing.T) {
 	e := newEnv(t, func(c *fleet.Config) { c.RetryBase, c.RetryMax = 100*time.Millisecond, 200*time.Millisecond })
 	ctx := context.Background()
 	st := store.New(e.f.Redis.Client, e.f.Keys)
-	if _, _, err := st.Create(ctx, &store.Job{ID: "early", Kind: store.KindVerify, State: store.StateRunning,
-		CallbackURL: e.events.srv.URL + "/hook"}); err != nil {
+	if _, _, err := st.Create(ctx, &store.Job{Record: job.Record{ID: "early", Kind: store.KindVerify, State: store.StateRunning,
+		CallbackURL: e.events.srv.URL + "/hook"}}); err != nil {
 		t.Fatal(err)
 	}
 	task, err := tasks.NewCallbackTask(tasks.Callback{JobID: "early", State: store.StateSucceeded, At: time.Now()})
@@ -614,7 +615,7 @@ func pagingEnv(t testing.TB, n int) (*env, []string) {
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("page-%02d", i)
-		if _, _, err := st.Create(ctx, &store.Job{ID: id, Kind: store.KindVerify, State: store.StateRunning}); err != nil {
+		if _, _, err := st.Create(ctx, &store.Job{Record: job.Record{ID: id, Kind: store.KindVerify, State: store.StateRunning}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Update(ctx, id, func(j *store.Job) error {
