@@ -9,6 +9,7 @@ import (
 )
 
 func TestMapCredentials(t *testing.T) {
+	t.Parallel()
 	// MX Bank's fields as MX documents them (the spec's example and MX's
 	// SDK samples).
 	mxbank := []mx.Credential{

@@ -30,8 +30,8 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 	s := testenv.NewSentinel(t)
 	f := testenv.NewFleetOn(t, s.Redis, func(c *fleet.Config) { c.JobDeadline = 45 * time.Second },
 		mxsim.WithAggregationTime(2*time.Second))
-	ctx := ctxT(t, 2*time.Minute)
-	sc := scenarioByName(t, "success")
+	ctx := testenv.Context(t, 2*time.Minute)
+	sc := testenv.Scenario(t, "success")
 	const n = 20
 	for i := range n {
 		id := fmt.Sprintf("sentinel-%d", i)

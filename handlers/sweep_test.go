@@ -127,6 +127,7 @@ func repairedTotal(t *testing.T, m *metrics.Metrics, reason string) float64 {
 // deleted. One sweep repairs it, a second finds nothing to do, and the job
 // ends as it should once a worker runs again.
 func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
+	t.Parallel()
 	// A poll deleted (lost with a primary) or archived (asynq archives a
 	// task whose lease ran out on its last retry without running the
 	// handler that would have ended the job; its id would also refuse a
@@ -139,8 +140,8 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := testenv.NewFleet(t, nil, mxsim.WithAggregationTime(3*time.Second))
-			ctx := ctxT(t, time.Minute)
-			if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "success"), id, "u1")); err != nil {
+			ctx := testenv.Context(t, time.Minute)
+			if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "success"), id, "u1")); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, ctx, f, id, func(j *store.Job) bool { return j.State == store.StateRunning && j.Polls >= 1 })
@@ -178,8 +179,8 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("trigger of a restart", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, func(c *fleet.Config) { c.RetryLaterDelay = time.Minute })
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "degraded"), "lost-trigger", "u1")); err != nil {
+		ctx := testenv.Context(t, time.Minute)
+		if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "degraded"), "lost-trigger", "u1")); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, ctx, f, "lost-trigger", func(j *store.Job) bool { return j.Attempt == 2 })
@@ -203,7 +204,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("start after the member exists", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, nil)
-		ctx := ctxT(t, time.Minute)
+		ctx := testenv.Context(t, time.Minute)
 		mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(f.Config.MXClientID, f.Config.MXAPIKey))
 		if err != nil {
 			t.Fatal(err)
@@ -216,7 +217,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		// user and member, and waits to ask MX to verify it again.
 		f.Sim.SetFaults(mxsim.Faults{ErrorRate: 1})
 		if _, err := f.Client.Verify(ctx, tasks.Request{ID: "lost-start", User: tasks.User{GUID: u.GUID},
-			Member: tasks.Member{GUID: scenarioByName(t, "test_nexus_member").MemberGUID}}); err != nil {
+			Member: tasks.Member{GUID: testenv.Scenario(t, "test_nexus_member").MemberGUID}}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, ctx, f, "lost-start", func(j *store.Job) bool { return j.State == store.StateRunning })
@@ -232,11 +233,11 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("expiry", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "lost-expiry", "u1")); err != nil {
+		ctx := testenv.Context(t, time.Minute)
+		if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "lost-expiry", "u1")); err != nil {
 			t.Fatal(err)
 		}
-		waitState(t, ctx, f.Client, "lost-expiry", store.StateChallenged)
+		testenv.WaitState(t, ctx, f.Client, "lost-expiry", store.StateChallenged)
 		j := lose(t, ctx, f, "lost-expiry", func(j *store.Job) (string, string) {
 			return tasks.QueueAnswers, tasks.ExpireID(j.ID, j.Round)
 		})
@@ -265,11 +266,11 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	// task is lost while it waits for its retry.
 	claimed := func(t *testing.T, id string) (*testenv.Fleet, context.Context, *store.Job, map[string]string) {
 		f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), id, "u1")); err != nil {
+		ctx := testenv.Context(t, time.Minute)
+		if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), id, "u1")); err != nil {
 			t.Fatal(err)
 		}
-		j := waitState(t, ctx, f.Client, id, store.StateChallenged)
+		j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
 		answers := scenario.Answers(j.Challenges, "correct")
 		f.Sim.SetFaults(mxsim.Faults{ErrorRate: 1})
 		if _, err := f.Client.Answer(ctx, id, answers); err != nil {
@@ -340,8 +341,8 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("start", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, nil)
-		ctx := ctxT(t, time.Minute)
-		sc := scenarioByName(t, "success")
+		ctx := testenv.Context(t, time.Minute)
+		sc := testenv.Scenario(t, "success")
 		f.Sim.SetFaults(mxsim.Faults{ErrorRate: 1}) // the start records the job running and waits for MX
 		if _, err := f.Client.Verify(ctx, scenario.Request(sc, "lost-start-running", "u1")); err != nil {
 			t.Fatal(err)
@@ -371,8 +372,8 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("entry of an ended job", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, nil)
-		ctx := ctxT(t, time.Minute)
-		if j, err := scenario.Run(ctx, f.Client, scenarioByName(t, "success"), store.KindVerify, "ended", "u1", nil); err != nil || j.State != store.StateSucceeded {
+		ctx := testenv.Context(t, time.Minute)
+		if j, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "ended", "u1", nil); err != nil || j.State != store.StateSucceeded {
 			t.Fatalf("%+v %v", j, err)
 		}
 		// Left behind by a worker that does not keep the set (an older
@@ -397,7 +398,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 func TestSweepOnAHealthyFleetRepairsNothing(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := testenv.Context(t, 2*time.Minute)
 	type run struct {
 		sc   mxsim.Scenario
 		kind store.Kind

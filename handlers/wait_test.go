@@ -73,7 +73,7 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 	f := testenv.NewFleet(t, func(c *fleet.Config) {
 		c.CallbackAllow, c.CallbackSecret = "127.0.0.1", "0123456789abcdef"
 	})
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	st := store.New(f.Redis.Client, f.Keys)
 	for _, c := range []struct {
 		name, queue, id, why string
@@ -147,7 +147,7 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 func TestStartWithoutARecordIsArchived(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	task, err := tasks.NewJobTask(f.Keys, store.KindVerify, tasks.Job{JobID: "no-record", User: tasks.User{ID: "u-no-record"},
 		Member: tasks.Member{InstitutionCode: "mxbank", Credentials: map[string]string{"username": "mxuser", "password": "correct"}}})
 	if err != nil {
@@ -177,8 +177,8 @@ func TestStartWithoutARecordIsArchived(t *testing.T) {
 func TestTasksWithNothingToDoAreLogged(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
-	j, err := scenario.Run(ctx, f.Client, scenarioByName(t, "success"), store.KindVerify, "done", "user-done", nil)
+	ctx := testenv.Context(t, time.Minute)
+	j, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "done", "user-done", nil)
 	if err != nil || j.State != store.StateSucceeded {
 		t.Fatalf("%+v %v", j, err)
 	}

@@ -1,4 +1,4 @@
-package handlers_test
+package crashtest_test
 
 import (
 	"fmt"
@@ -85,11 +85,11 @@ func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
 	f.StopWorker()
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := testenv.Context(t, 3*time.Minute)
 	f.Sim.SetFaults(mxsim.Faults{Latency: 5 * time.Second})
 
 	child, logs := startChild(t, f)
-	sc := scenarioByName(t, "success")
+	sc := testenv.Scenario(t, "success")
 	var ids []string
 	for i := range 4 {
 		id := fmt.Sprintf("crash-%d", i)
@@ -100,7 +100,7 @@ func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
 	}
 	// Kill the child while every job is inside an MX call.
 	for _, id := range ids {
-		waitState(t, ctx, f.Client, id, store.StateRunning)
+		testenv.WaitState(t, ctx, f.Client, id, store.StateRunning)
 	}
 	time.Sleep(500 * time.Millisecond)
 	if err := child.Process.Kill(); err != nil {
@@ -140,10 +140,10 @@ func TestWorkerSIGTERMHandsBackItsJobs(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
 	f.StopWorker()
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := testenv.Context(t, 2*time.Minute)
 	f.Sim.SetFaults(mxsim.Faults{Latency: 3 * time.Second})
 	child, logs := startChild(t, f, "MXFLEET_SHUTDOWN_TIMEOUT=500ms")
-	sc := scenarioByName(t, "success")
+	sc := testenv.Scenario(t, "success")
 	var ids []string
 	for i := range 4 {
 		id := fmt.Sprintf("term-%d", i)
@@ -153,7 +153,7 @@ func TestWorkerSIGTERMHandsBackItsJobs(t *testing.T) {
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		waitState(t, ctx, f.Client, id, store.StateRunning)
+		testenv.WaitState(t, ctx, f.Client, id, store.StateRunning)
 	}
 	time.Sleep(300 * time.Millisecond) // inside the slow MX calls
 	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
