@@ -128,7 +128,7 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 // moved on (an answer was accepted, or it ended): nothing is noted then.
 // Noting the same again changes nothing; a job gone is nothing to note.
 func (h *Handlers) noteRefused(ctx context.Context, jobID, answerID, reason string) error {
-	_, err := h.update(ctx, jobID, func(j *store.Job) error { return job.Refused(answerID, reason, h.now())(&j.Record) })
+	_, err := h.execute(ctx, &store.Job{Record: job.Record{ID: jobID}}, job.Decision{Change: job.Refused(answerID, reason, h.now())}, payload{})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -181,6 +181,6 @@ func sameGUIDs(got, parked []mx.Challenge) bool {
 }
 
 func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {
-	_, err := h.store.UpdateFrom(ctx, j, func(cur *store.Job) error { return job.Sent(j.ResumeClaim)(&cur.Record) })
+	_, err := h.execute(ctx, j, job.Decision{Change: job.Sent(j.ResumeClaim)}, payload{})
 	return err
 }

@@ -62,7 +62,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		if err == nil || ctx.Err() != nil || errors.As(err, new(*stopError)) && user == "" && member == "" {
 			return err
 		}
-		if _, kerr := h.updateFrom(ctx, j, func(cur *store.Job) error { return progress(&cur.Record) }); kerr != nil {
+		if _, kerr := h.execute(ctx, j, job.Decision{Change: progress}, payload{}); kerr != nil {
 			return fmt.Errorf("%w (and recording progress: %w)", err, kerr)
 		}
 		return err
