@@ -165,7 +165,7 @@ func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.Challe
 
 // sameGUIDs tells whether MX lists exactly the parked challenges (an empty
 // list from the status read is taken as the same).
-func sameGUIDs(got, parked []mx.Challenge) bool {
+func sameGUIDs(got []mx.Challenge, parked []store.Challenge) bool {
 	if len(got) == 0 {
 		return true
 	}
@@ -173,7 +173,7 @@ func sameGUIDs(got, parked []mx.Challenge) bool {
 		return false
 	}
 	for i := range got {
-		if !slices.ContainsFunc(parked, func(c mx.Challenge) bool { return c.GUID == got[i].GUID }) {
+		if !slices.ContainsFunc(parked, func(c store.Challenge) bool { return c.GUID == got[i].GUID }) {
 			return false
 		}
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -81,7 +80,7 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 		v.State, v.ConnectionStatus, v.Challenges, v.Error, v.Result = p.State, p.ConnectionStatus, p.Challenges, nil, nil
 	}
 	if v.Challenges == nil {
-		v.Challenges = []mx.Challenge{}
+		v.Challenges = []store.Challenge{}
 	}
 	if p.State != store.StateSucceeded || !j.CallbackResults {
 		v.Result = nil

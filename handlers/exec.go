@@ -7,7 +7,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -18,7 +17,7 @@ func (h *Handlers) core() job.Config { return h.cfg.Config }
 // payload is what a decision writes besides the record's own fields: the
 // challenges of a round being parked, the results of a job succeeding.
 type payload struct {
-	challenges []mx.Challenge
+	challenges []store.Challenge
 	result     *store.Result
 }
 

@@ -46,9 +46,11 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	case job.NeedChallenges:
 		// The status read had none: read them (none: no longer
 		// challenged, poll again soon).
-		if pay.challenges, err = mx.Collect(h.mx.Challenges(ctx, j.UserGUID, j.MemberGUID)); err != nil {
+		chs, err := mx.Collect(h.mx.Challenges(ctx, j.UserGUID, j.MemberGUID))
+		if err != nil {
 			return h.mxErr(ctx, j.ID, "", err)
 		}
+		pay.challenges = store.ChallengesFrom(chs)
 		d = job.Park(&j.Record, p.N, read, len(pay.challenges), now, cfg)
 	case job.NeedResults:
 		if pay.result, err = h.results(ctx, j); err != nil {
@@ -57,7 +59,7 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 		d = job.Succeed(&j.Record, p.N, read, len(pay.result.AccountNumbers)+len(pay.result.AccountOwners))
 	}
 	if d.Event != nil && d.Event.State == store.StateChallenged && pay.challenges == nil {
-		pay.challenges = st.Challenges
+		pay.challenges = store.ChallengesFrom(st.Challenges)
 	}
 	if len(d.Tasks) == 1 && d.Tasks[0].Kind == job.TaskTrigger {
 		h.log.Info().Str("job", j.ID).Str("connection_status", st.ConnectionStatus).Int("attempt", d.Tasks[0].N).
@@ -78,12 +80,10 @@ func reading(st *mx.MemberStatus) job.Read {
 
 // results reads every page of the job's results.
 func (h *Handlers) results(ctx context.Context, j *store.Job) (*store.Result, error) {
-	var res store.Result
-	var err error
 	if j.Kind == store.KindIdentify {
-		res.AccountOwners, err = mx.Collect(h.mx.AccountOwners(ctx, j.UserGUID, j.MemberGUID))
-	} else {
-		res.AccountNumbers, err = mx.Collect(h.mx.AccountNumbers(ctx, j.UserGUID, j.MemberGUID))
+		owners, err := mx.Collect(h.mx.AccountOwners(ctx, j.UserGUID, j.MemberGUID))
+		return store.ResultFrom(nil, owners), err
 	}
-	return &res, err
+	numbers, err := mx.Collect(h.mx.AccountNumbers(ctx, j.UserGUID, j.MemberGUID))
+	return store.ResultFrom(numbers, nil), err
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/mx"
 )
 
 // The job's kinds, states and record fields are the state machine's
@@ -36,27 +35,27 @@ const (
 // Record (its fields are the record's JSON fields) plus the payloads.
 type Job struct {
 	job.Record
-	Challenges   []mx.Challenge `json:"challenges,omitempty"`    // while parked
-	Result       *Result        `json:"-"`                       // sealed at rest in SealedResult
-	SealedResult string         `json:"result_sealed,omitempty"` // AES-GCM, see internal/seal
+	Challenges   []Challenge `json:"challenges,omitempty"`    // while parked
+	Result       *Result     `json:"-"`                       // sealed at rest in SealedResult
+	SealedResult string      `json:"result_sealed,omitempty"` // AES-GCM, see internal/seal
 
 	raw []byte // the record as read or written, for UpdateFrom's compare-and-set
 }
 
-// Result is what a succeeded job read from MX, as MX returned it.
+// Result is what a succeeded job read from MX (mapped by ResultFrom).
 type Result struct {
-	AccountNumbers []mx.AccountNumber `json:"account_numbers,omitempty"`
-	AccountOwners  []mx.AccountOwner  `json:"account_owners,omitempty"`
+	AccountNumbers []AccountNumber `json:"account_numbers,omitempty"`
+	AccountOwners  []AccountOwner  `json:"account_owners,omitempty"`
 }
 
 // Parked is one entry of the parked hash: a job waiting for MFA answers.
 type Parked struct {
-	JobID      string         `json:"job_id"`
-	UserGUID   string         `json:"user_guid"`
-	MemberGUID string         `json:"member_guid"`
-	Challenges []mx.Challenge `json:"challenges"`
-	Round      int            `json:"round"`
-	ExpiresAt  time.Time      `json:"expires_at"`
+	JobID      string      `json:"job_id"`
+	UserGUID   string      `json:"user_guid"`
+	MemberGUID string      `json:"member_guid"`
+	Challenges []Challenge `json:"challenges"`
+	Round      int         `json:"round"`
+	ExpiresAt  time.Time   `json:"expires_at"`
 }
 
 // Fail ends j as failed with a code and a message.
@@ -89,18 +88,18 @@ func truncate(s string, n int) string {
 // View is the public shape of a job record: what `mxfleet status --json`
 // prints and the producer shows to callers. Progress bookkeeping is left out.
 type View struct {
-	ID               string         `json:"id"`
-	Kind             Kind           `json:"kind"`
-	State            State          `json:"state"`
-	ConnectionStatus string         `json:"connection_status"`
-	UserGUID         string         `json:"user_guid"`
-	MemberGUID       string         `json:"member_guid"`
-	Challenges       []mx.Challenge `json:"challenges"`
-	Result           *Result        `json:"result"`
-	Error            *JobError      `json:"error"`
-	Polls            int            `json:"polls"`
-	CreatedAt        time.Time      `json:"created_at"`
-	UpdatedAt        time.Time      `json:"updated_at"`
+	ID               string      `json:"id"`
+	Kind             Kind        `json:"kind"`
+	State            State       `json:"state"`
+	ConnectionStatus string      `json:"connection_status"`
+	UserGUID         string      `json:"user_guid"`
+	MemberGUID       string      `json:"member_guid"`
+	Challenges       []Challenge `json:"challenges"`
+	Result           *Result     `json:"result"`
+	Error            *JobError   `json:"error"`
+	Polls            int         `json:"polls"`
+	CreatedAt        time.Time   `json:"created_at"`
+	UpdatedAt        time.Time   `json:"updated_at"`
 	// LastRefusedAnswer: the latest answer the worker refused, the job
 	// unchanged (until an answer is accepted).
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
@@ -110,7 +109,7 @@ type View struct {
 func (j *Job) View() View {
 	chs := j.Challenges
 	if chs == nil {
-		chs = []mx.Challenge{}
+		chs = []Challenge{}
 	}
 	return View{ID: j.ID, Kind: j.Kind, State: j.State, ConnectionStatus: j.ConnectionStatus,
 		UserGUID: j.UserGUID, MemberGUID: j.MemberGUID, Challenges: chs, Result: j.Result, Error: j.Error,

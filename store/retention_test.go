@@ -15,7 +15,6 @@ import (
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -43,7 +42,7 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 	}
 	parkedAt := j.ParkedAt
 	end := func(j *store.Job) error {
-		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []mx.AccountNumber{{AccountNumber: "1"}}}
+		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []store.AccountNumber{{AccountNumber: "1"}}}
 		return nil
 	}
 	if j, err = s.UpdateFrom(ctx, j, end); err != nil {
@@ -173,7 +172,7 @@ func TestRetainedBytesPerJob(t *testing.T) {
 	succeed := func(i int, j *store.Job) (*store.Job, error) {
 		return s.UpdateFrom(ctx, j, func(j *store.Job) error {
 			j.State, j.ConnectionStatus = store.StateSucceeded, "CONNECTED"
-			j.Result = &store.Result{AccountNumbers: []mx.AccountNumber{{GUID: guid("ACN", i), AccountGUID: guid("ACT", i),
+			j.Result = &store.Result{AccountNumbers: []store.AccountNumber{{GUID: guid("ACN", i), AccountGUID: guid("ACT", i),
 				MemberGUID: j.MemberGUID, UserGUID: j.UserGUID, AccountNumber: "1234567890", RoutingNumber: "068499246", PassedValidation: true}}}
 			return nil
 		})

@@ -12,7 +12,6 @@ import (
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -67,7 +66,7 @@ func TestParkedHashFollowsTheRecord(t *testing.T) {
 	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "p", State: store.StateRunning, UserGUID: "USR-1", MemberGUID: "MBR-1"}}); err != nil {
 		t.Fatal(err)
 	}
-	chs := []mx.Challenge{{GUID: "CRD-1", Label: "City?", Type: "TEXT"}}
+	chs := []store.Challenge{{GUID: "CRD-1", Label: "City?", Type: "TEXT"}}
 	if _, err := s.Update(ctx, "p", func(j *store.Job) error {
 		j.State, j.Challenges, j.Round = store.StateChallenged, chs, 1
 		return nil

@@ -279,7 +279,7 @@ func (c *Client) Answer(ctx context.Context, jobID string, answers map[string]st
 
 // MatchChallenges checks that answers (guid → value) answer exactly the
 // given challenges.
-func MatchChallenges(chs []mx.Challenge, answers map[string]string) error {
+func MatchChallenges(chs []store.Challenge, answers map[string]string) error {
 	want := make([]string, 0, len(chs))
 	for _, ch := range chs {
 		want = append(want, ch.GUID)

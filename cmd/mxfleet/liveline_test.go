@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -23,9 +22,9 @@ func TestLiveLine(t *testing.T) {
 	parked := func(round, polls int) *store.Job {
 		j := *running
 		j.State, j.ConnectionStatus, j.Round, j.Polls = store.StateChallenged, "CHALLENGED", round, polls
-		j.Challenges = []mx.Challenge{
+		j.Challenges = []store.Challenge{
 			{GUID: "CRD-1", Type: "TEXT", Label: "What city were you born in?"},
-			{GUID: "CRD-2", Type: "OPTIONS", Label: "Send the code to\x1b[2J", Options: []mx.ChallengeOption{{Label: "Phone", Value: "opt-phone"}}},
+			{GUID: "CRD-2", Type: "OPTIONS", Label: "Send the code to\x1b[2J", Options: []store.ChallengeOption{{Label: "Phone", Value: "opt-phone"}}},
 		}
 		return &j
 	}

@@ -580,7 +580,7 @@ func TestCallbackWaitsForTheRecord(t *testing.T) {
 		t.Fatalf("an event was delivered before its record: %+v", e.events.events)
 	}
 	if _, err := st.Update(ctx, "early", func(j *store.Job) error {
-		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []mx.AccountNumber{{GUID: "ACN-1"}}}
+		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []store.AccountNumber{{GUID: "ACN-1"}}}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -620,7 +620,7 @@ func pagingEnv(t testing.TB, n int) (*env, []string) {
 		}
 		if _, err := st.Update(ctx, id, func(j *store.Job) error {
 			j.State, j.Round, j.ChallengeExp = store.StateChallenged, 1, time.Now().Add(time.Hour)
-			j.Challenges = []mx.Challenge{{GUID: "CRD-" + id, Label: "code", Type: "TEXT"}}
+			j.Challenges = []store.Challenge{{GUID: "CRD-" + id, Label: "code", Type: "TEXT"}}
 			return nil
 		}); err != nil {
 			t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -102,7 +101,7 @@ func redisDown(err error) bool {
 
 // Answers gives every challenge of a round the scenario's value; "@first"
 // picks the first option offered.
-func Answers(chs []mx.Challenge, value string) map[string]string {
+func Answers(chs []store.Challenge, value string) map[string]string {
 	out := make(map[string]string, len(chs))
 	for _, ch := range chs {
 		v := value
