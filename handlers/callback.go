@@ -12,6 +12,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/job"
+
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -65,7 +67,7 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 	if !reached {
 		// A wait, not a failure: the handler that enqueued the event
 		// writes the record right after.
-		return wait(waitDelay, "callback %s: job %s has not recorded it yet", p.EventID, j.ID)
+		return wait(job.WaitDelay, "callback %s: job %s has not recorded it yet", p.EventID, j.ID)
 	}
 	if j.CallbackURL == "" || h.cfg.CallbackClient == nil || h.cfg.CallbackAllow == nil {
 		return stop("job %s has a callback but this worker has no %s", j.ID, "MXFLEET_CALLBACK_ALLOW")

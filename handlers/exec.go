@@ -94,7 +94,7 @@ func (h *Handlers) decided(ctx context.Context, t *asynq.Task, jobID string, d j
 		h.dropped(ctx, t, jobID, d.Drop)
 		return true, nil
 	case d.Wait != nil && d.Wait.Until.IsZero():
-		return true, wait(waitDelay, "%s", d.Wait.Reason)
+		return true, wait(job.WaitDelay, "%s", d.Wait.Reason)
 	case d.Wait != nil:
 		return true, waitUntil(d.Wait.Until, "%s", d.Wait.Reason)
 	}

@@ -68,7 +68,7 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 		if id, err := h.answerPending(j.ID, p.Round); err != nil {
 			return err
 		} else if id != "" {
-			return wait(waitDelay, "job %s: answer task %s for round %d reached the fleet before the expiry ran; it decides", j.ID, id, p.Round)
+			return wait(job.WaitDelay, "job %s: answer task %s for round %d reached the fleet before the expiry ran; it decides", j.ID, id, p.Round)
 		}
 		d = job.Expire(&j.Record, p.Round, fmt.Sprintf("MFA challenge not answered within %s", h.cfg.ChallengeTTL))
 	}

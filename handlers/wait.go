@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/job"
 )
 
 // ErrWait marks what a handler returns when its task has nothing to do
@@ -20,9 +22,6 @@ import (
 // retries_exhausted. errors.Is(err, ErrWait) finds it; *WaitError carries
 // the reason and the delay.
 var ErrWait = errors.New("waiting")
-
-// waitDelay is how long a task waits for a step that is a Redis write away.
-const waitDelay = time.Second
 
 // WaitError is a wait with its reason, and when to run again: after Delay
 // (jittered up to half of it more), or, when Until is set, not before Until.
@@ -51,7 +50,7 @@ func (e *WaitError) after(now time.Time) time.Duration {
 	}
 	d := e.Delay
 	if d <= 0 {
-		d = waitDelay
+		d = job.WaitDelay
 	}
 	return d + rand.N(d/2+1)
 }

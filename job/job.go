@@ -6,22 +6,30 @@
 // executes: the tasks to enqueue (deterministic ids), the callback event to
 // notify, and the guarded change to the record.
 //
-// The transitions, on one screen:
+// The transitions, on one screen (function: guard → state, tasks, event):
 //
-//	state       event                        guard                               → state       tasks / event
-//	pending     start: MX job started        Triggered < 1                       → running     poll 1
-//	running     trigger n: MX job started    Attempt = n > Triggered             → running     poll Polls+1
-//	running     poll n: in progress          Polls < n, Triggered = Attempt      → running     poll n+1 (backoff)
-//	running     poll n: CHALLENGED           Polls < n                           → challenged  expire:round+1, event challenged
-//	running     poll n: CONNECTED + results  Polls < n                           → succeeded   event succeeded
-//	running     poll n: retry later          Polls < n, Attempt < MaxAttempts    → running     trigger Attempt+1
-//	running     poll n: failed status        Polls < n                           → failed      event failed (status code)
-//	challenged  answer claims round r        Round = r, no claim                 → challenged  (ResumeClaim set)
-//	challenged  MX took the answer           ResumeClaim = answer                → running     poll Polls+1
-//	challenged  expire r due or MX EXPIRED   Round = r, no claim                 → failed      event failed (challenge_expired)
-//	challenged  lost claim (sweeper)         record unchanged                    → challenged  expire:round (claim released)
-//	pending/…   lost start (sweeper)         no user or member yet               → failed      task_lost
-//	any live    deadline passed, MX refused, retries spent                        → failed      event failed (code)
+//	state       event                          function          guard                          → state       enqueues / notifies
+//	pending     start: MX job started          StartDue,Started  not started yet                → running     poll 1
+//	running     trigger n: MX job started      TriggerDue        Attempt = n > Triggered        → running     poll Polls+1
+//	running     poll n: in progress            PollDue,Polled    Polls < n, Triggered = Attempt → running     poll n+1 (backoff)
+//	running     poll n: CHALLENGED             Park              Polls < n                      → challenged  expire:<round>, challenged event
+//	running     poll n: CONNECTED, results     Succeed           Polls < n                      → succeeded   succeeded event
+//	running     poll n: CONNECTED, no results  Succeed           Polls < n                      → failed      failed event (no_results)
+//	running     poll n: DEGRADED/FAILED/DISC.  Polled            Attempt < MaxAttempts          → running     trigger Attempt+1
+//	running     poll n: any other end status   Polled            Polls < n                      → failed      failed event (status code)
+//	challenged  answer claims round r          Claim             Round = r, no claim            → challenged  (claim recorded)
+//	challenged  MX took the answer             Sent, Resumed     claim is this answer           → running     poll Polls+1
+//	challenged  check: MX shows EXPIRED        ExpireDue,Checked round open                     → failed      failed event (challenge_expired)
+//	challenged  expiry due, no answer queued   ExpireDue,Expire  round open, due                → failed      failed event (challenge_expired)
+//	any live    deadline passed                Overdue           Deadline ≤ now                 → failed      failed event (timeout)
+//	any live    MX refused, retries spent      Fail              not ended                      → failed      failed event (code)
+//	any live    next task lost (sweeper)       Repair            record unchanged since looked  → same        the lost task again; a lost
+//	                                                                                                          claim is released, a lost start
+//	                                                                                                          before MX fails task_lost
+//
+// Waits (WaitDelay, no retry spent): a poll before its start or trigger
+// is recorded or while an answer resumes; a trigger before its attempt is
+// recorded; a parked round's expiry task between checks.
 //
 // ExpectedTasks says which task must exist for a live job; Sweep and
 // Purge both ask it.
