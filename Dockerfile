@@ -13,6 +13,7 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY cmd ./cmd
 COPY internal ./internal
 COPY handlers ./handlers
+COPY job ./job
 COPY mx ./mx
 COPY store ./store
 COPY tasks ./tasks

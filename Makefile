@@ -48,7 +48,7 @@ redis-server:
 
 # Go micro and end-to-end benchmarks (docs/figures.md).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -count=3 ./mx/ ./store/
+	$(GO) test -run '^$$' -bench . -benchmem -count=3 ./mx/ ./store/ ./job/
 	$(GO) test -run '^$$' -bench VerifyJobsEndToEnd -benchtime 1000x -count=3 ./handlers/
 	$(GO) test -run '^$$' -bench FourWorkers -benchtime 300x -count=1 ./handlers/
 

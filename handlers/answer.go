@@ -5,19 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
-)
-
-// Reasons an answer is refused; the job stays as it was.
-var (
-	errNotParked       = errors.New("job is not parked on a challenge")
-	errAlreadyAnswered = errors.New("this challenge round was already answered")
 )
 
 // handleAnswer runs mx:answer. The first answer to claim the parked round
@@ -31,7 +25,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	}
 	refuse := func(err error) error {
 		h.log.Warn().Str("job", p.JobID).Str("answer", p.AnswerID).Str("reason", err.Error()).Msg("answer refused")
-		return fmt.Errorf("answer %s for job %s refused: %w: %w", p.AnswerID, p.JobID, err, asynq.SkipRetry)
+		return stop("answer %s for job %s refused: %w", p.AnswerID, p.JobID, err)
 	}
 	// refuseNoted is refuse for an answer the producer could not know to
 	// refuse: the job keeps it as its last refused answer, so that it
@@ -78,28 +72,18 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	taskID, _ := asynq.GetTaskID(ctx)
 	other := false // another delivery of this same answer is sending it
 	j, err := h.update(ctx, p.JobID, func(j *store.Job) error {
-		other = false
-		switch {
-		case j.ResumeClaim == p.AnswerID:
-			other = j.ResumeBy != taskID
-			return store.ErrNoChange // ours: a retry, or a duplicate delivery
-		case j.State != store.StateChallenged:
-			return fmt.Errorf("%w (state %s)", errNotParked, j.State)
-		case j.ResumeClaim != "":
-			return errAlreadyAnswered
-		case j.Round != p.Round:
-			return fmt.Errorf("%w: the answers are for MFA round %d, the job is at round %d", errAlreadyAnswered, p.Round, j.Round)
-		}
-		if err := tasks.MatchChallenges(j.Challenges, answers); err != nil {
+		// A claim by this answer already there is a retry, or a
+		// duplicate delivery when another task claimed it.
+		other = j.ResumeClaim == p.AnswerID && j.ResumeBy != taskID
+		if err := job.Claim(p.AnswerID, p.Round, taskID)(&j.Record); err != nil {
 			return err
 		}
-		j.ResumeClaim, j.ResumeBy = p.AnswerID, taskID
-		return nil
+		return tasks.MatchChallenges(j.Challenges, answers)
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return refuse(fmt.Errorf("unknown job"))
-	case errors.Is(err, errNotParked), errors.Is(err, errAlreadyAnswered), errors.Is(err, tasks.ErrChallengeMismatch):
+	case errors.Is(err, job.ErrNotParked), errors.Is(err, job.ErrAlreadyAnswered), errors.Is(err, tasks.ErrChallengeMismatch):
 		return refuseNoted(err)
 	case err != nil:
 		return err
@@ -114,7 +98,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		h.dropped(ctx, t, j.ID, why)
 		return nil
 	}
-	if done, err := h.deadlinePassed(ctx, j); done {
+	if done, err := h.overdue(ctx, j); done {
 		return err
 	}
 	if !j.ResumeSent {
@@ -131,25 +115,11 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 // it moved the job; the answer's task and the sweeper (when that task was
 // lost) both end a round this way.
 func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (bool, error) {
-	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
-		return false, err
+	answered := make([]string, 0, len(j.Challenges))
+	for _, c := range j.Challenges {
+		answered = append(answered, c.GUID)
 	}
-	moved := false
-	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
-		if moved = j.State == store.StateChallenged && j.ResumeClaim == claim; !moved {
-			return store.ErrNoChange
-		}
-		j.Answered = nil
-		for _, c := range j.Challenges {
-			j.Answered = append(j.Answered, c.GUID)
-		}
-		j.State, j.Challenges, j.ChallengeExp = store.StateRunning, nil, time.Time{}
-		j.TriggeredAt, j.SawRunning, j.PollMark = h.store.Now(), false, j.Polls
-		j.ResumeSent = true
-		j.LastRefusedAnswer = nil // an answer was accepted since
-		return nil
-	})
-	return moved && err == nil, err
+	return h.execute(ctx, j, job.Resumed(&j.Record, claim, answered, h.now(), h.core()), payload{})
 }
 
 // noteRefused records on a challenged job that its answer answerID was
@@ -158,25 +128,11 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 // moved on (an answer was accepted, or it ended): nothing is noted then.
 // Noting the same again changes nothing; a job gone is nothing to note.
 func (h *Handlers) noteRefused(ctx context.Context, jobID, answerID, reason string) error {
-	_, err := h.update(ctx, jobID, func(j *store.Job) error {
-		if j.State != store.StateChallenged || j.ResumeClaim == answerID ||
-			(j.LastRefusedAnswer != nil && j.LastRefusedAnswer.AnswerID == answerID && j.LastRefusedAnswer.Reason == reason) {
-			return store.ErrNoChange
-		}
-		j.LastRefusedAnswer = &store.RefusedAnswer{AnswerID: answerID, Reason: reason, At: h.store.Now().UTC()}
-		return nil
-	})
+	_, err := h.execute(ctx, &store.Job{Record: job.Record{ID: jobID}}, job.Decision{Change: job.Refused(answerID, reason, h.now())}, payload{})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	return err
-}
-
-// lastTry tells whether the running task has no retry left.
-func lastTry(ctx context.Context) bool {
-	n, _ := asynq.GetRetryCount(ctx)
-	maxN, ok := asynq.GetMaxRetry(ctx)
-	return ok && n >= maxN
 }
 
 // resume sends the answers to MX once. When this task is a retry, MX is
@@ -198,9 +154,9 @@ func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.Challe
 		if mx.IsRetriable(err) || ctx.Err() != nil {
 			return h.mxErr(ctx, j.ID, "", err)
 		}
-		code := CodeResumeRefused
+		code := job.CodeResumeRefused
 		if st, serr := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID); serr == nil && st.ConnectionStatus == "EXPIRED" {
-			code = CodeChallengeExpired
+			code = job.CodeChallengeExpired
 		}
 		return h.fail(ctx, j.ID, code, err.Error())
 	}
@@ -209,7 +165,7 @@ func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.Challe
 
 // sameGUIDs tells whether MX lists exactly the parked challenges (an empty
 // list from the status read is taken as the same).
-func sameGUIDs(got, parked []mx.Challenge) bool {
+func sameGUIDs(got []mx.Challenge, parked []store.Challenge) bool {
 	if len(got) == 0 {
 		return true
 	}
@@ -217,7 +173,7 @@ func sameGUIDs(got, parked []mx.Challenge) bool {
 		return false
 	}
 	for i := range got {
-		if !slices.ContainsFunc(parked, func(c mx.Challenge) bool { return c.GUID == got[i].GUID }) {
+		if !slices.ContainsFunc(parked, func(c store.Challenge) bool { return c.GUID == got[i].GUID }) {
 			return false
 		}
 	}
@@ -225,12 +181,6 @@ func sameGUIDs(got, parked []mx.Challenge) bool {
 }
 
 func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {
-	_, err := h.store.UpdateFrom(ctx, j, func(cur *store.Job) error {
-		if cur.ResumeClaim != j.ResumeClaim || cur.ResumeSent {
-			return store.ErrNoChange
-		}
-		cur.ResumeSent = true
-		return nil
-	})
+	_, err := h.execute(ctx, j, job.Decision{Change: job.Sent(j.ResumeClaim)}, payload{})
 	return err
 }

@@ -27,7 +27,7 @@ func BenchmarkVerifyJobsEndToEnd(b *testing.B) {
 		c.SchedulerInterval = 10 * time.Millisecond
 	}, mxsim.WithAggregationTime(0))
 	ctx := context.Background()
-	sc := scenarioByName(b, "success")
+	sc := testenv.Scenario(b, "success")
 	before, _ := f.Redis.Client.Info(ctx, "stats").Result()
 	b.ResetTimer()
 	start := time.Now()
@@ -104,7 +104,7 @@ func BenchmarkFourWorkersAtTheMXRateLimit(b *testing.B) {
 		f.StartWorker(b)
 	}
 	ctx := context.Background()
-	sc := scenarioByName(b, "success")
+	sc := testenv.Scenario(b, "success")
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup

@@ -9,11 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/job"
+
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -26,7 +26,7 @@ func (h *Handlers) notify(ctx context.Context, j *store.Job, ev tasks.Callback) 
 	if j.CallbackURL == "" {
 		return nil
 	}
-	ev.JobID, ev.At = j.ID, h.store.Now().UTC()
+	ev.JobID, ev.At = j.ID, h.now().UTC()
 	return h.enqueue(ctx)(tasks.NewCallbackTask(ev))
 }
 
@@ -67,13 +67,13 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 	if !reached {
 		// A wait, not a failure: the handler that enqueued the event
 		// writes the record right after.
-		return wait(waitDelay, "callback %s: job %s has not recorded it yet", p.EventID, j.ID)
+		return wait(job.WaitDelay, "callback %s: job %s has not recorded it yet", p.EventID, j.ID)
 	}
 	if j.CallbackURL == "" || h.cfg.CallbackClient == nil || h.cfg.CallbackAllow == nil {
-		return fmt.Errorf("job %s has a callback but this worker has no %s: %w", j.ID, "MXFLEET_CALLBACK_ALLOW", asynq.SkipRetry)
+		return stop("job %s has a callback but this worker has no %s", j.ID, "MXFLEET_CALLBACK_ALLOW")
 	}
 	if err := h.cfg.CallbackAllow.Check(j.CallbackURL); err != nil {
-		return fmt.Errorf("callback %s refused: %v: %w", p.EventID, err, asynq.SkipRetry)
+		return stop("callback %s refused: %v", p.EventID, err)
 	}
 	// The body is the record; a challenged event shows the round it
 	// announces (the record may have moved on since).
@@ -82,7 +82,7 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 		v.State, v.ConnectionStatus, v.Challenges, v.Error, v.Result = p.State, p.ConnectionStatus, p.Challenges, nil, nil
 	}
 	if v.Challenges == nil {
-		v.Challenges = []mx.Challenge{}
+		v.Challenges = []store.Challenge{}
 	}
 	if p.State != store.StateSucceeded || !j.CallbackResults {
 		v.Result = nil
@@ -93,12 +93,12 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.CallbackURL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("callback for job %s: %w", j.ID, asynq.SkipRetry)
+		return stop("callback for job %s: the URL does not make a request", j.ID) // the URL may carry a token: not quoted
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "mxfleet-callbacks")
 	req.Header.Set(tasks.EventHeader, p.EventID)
-	req.Header.Set(tasks.SignatureHeader, tasks.Sign(h.cfg.CallbackSecret, time.Now(), body))
+	req.Header.Set(tasks.SignatureHeader, tasks.Sign(h.cfg.CallbackSecret, h.now(), body))
 	host := req.URL.Host
 	resp, err := h.cfg.CallbackClient.Do(req)
 	if err != nil {

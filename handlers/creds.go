@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 )
 
@@ -32,12 +33,12 @@ type cachedCredentials struct {
 }
 
 // get returns the institution's fields and whether they came from the
-// cache; fresh skips the cache.
-func (c *credentialCache) get(ctx context.Context, mxc *mx.Client, code string, fresh bool) ([]mx.Credential, bool, error) {
+// cache (fetched less than credentialsTTL before now); fresh skips it.
+func (c *credentialCache) get(ctx context.Context, mxc *mx.Client, code string, fresh bool, now time.Time) ([]mx.Credential, bool, error) {
 	c.mu.Lock()
 	e, ok := c.m[code]
 	c.mu.Unlock()
-	if ok && !fresh && time.Since(e.at) < credentialsTTL {
+	if ok && !fresh && now.Sub(e.at) < credentialsTTL {
 		return slices.Clone(e.fields), true, nil
 	}
 	fields, err := mx.Collect(mxc.InstitutionCredentials(ctx, code))
@@ -48,7 +49,7 @@ func (c *credentialCache) get(ctx context.Context, mxc *mx.Client, code string, 
 	if c.m == nil {
 		c.m = map[string]cachedCredentials{}
 	}
-	c.m[code] = cachedCredentials{fields: fields, at: time.Now()}
+	c.m[code] = cachedCredentials{fields: fields, at: now}
 	c.mu.Unlock()
 	return slices.Clone(fields), false, nil
 }
@@ -76,17 +77,17 @@ func MapCredentials(fields []mx.Credential, given map[string]string) ([]mx.Crede
 	for _, name := range keys {
 		i := matchField(fields, name)
 		if i < 0 {
-			return nil, CodeUnknownCredential, fmt.Sprintf("no credential field %q (fields: %s)", name, usable)
+			return nil, job.CodeUnknownCredential, fmt.Sprintf("no credential field %q (fields: %s)", name, usable)
 		}
 		if byField[i] != "" {
-			return nil, CodeUnknownCredential, fmt.Sprintf("credentials %q and %q both name field %s (fields: %s)", byField[i], name, names[i], usable)
+			return nil, job.CodeUnknownCredential, fmt.Sprintf("credentials %q and %q both name field %s (fields: %s)", byField[i], name, names[i], usable)
 		}
 		byField[i] = name
 	}
 	out := make([]mx.CredentialValue, 0, len(fields))
 	for i, f := range fields {
 		if byField[i] == "" {
-			return nil, CodeMissingCredential, fmt.Sprintf("credential %s is required (fields: %s)", names[i], usable)
+			return nil, job.CodeMissingCredential, fmt.Sprintf("credential %s is required (fields: %s)", names[i], usable)
 		}
 		out = append(out, mx.CredentialValue{GUID: f.GUID, Value: given[byField[i]]})
 	}

@@ -4,10 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 )
 
 func TestMapCredentials(t *testing.T) {
+	t.Parallel()
 	// MX Bank's fields as MX documents them (the spec's example and MX's
 	// SDK samples).
 	mxbank := []mx.Credential{
@@ -28,11 +30,11 @@ func TestMapCredentials(t *testing.T) {
 		{"by guid", mxbank, map[string]string{"CRD-9f61fb4c-912c-bd1e-b175-ccc7f0275cc1": "mxuser", "password": "p3"}, "", []string{"mxuser", "p3"}, nil},
 		{"label ignoring case and spaces", spaced, map[string]string{"username": "u", "pin": "1234"}, "", []string{"u", "1234"}, nil},
 		{"label with its spaces", spaced, map[string]string{"User Name": "u", " PIN ": "1234"}, "", []string{"u", "1234"}, nil},
-		{"unknown name", mxbank, map[string]string{"username": "u", "password": "p", "pin": "1"}, CodeUnknownCredential, nil,
+		{"unknown name", mxbank, map[string]string{"username": "u", "password": "p", "pin": "1"}, job.CodeUnknownCredential, nil,
 			[]string{`"pin"`, "fields: Username (LOGIN), Password"}},
-		{"missing", mxbank, map[string]string{"username": "u"}, CodeMissingCredential, nil, []string{"credential Password is required"}},
-		{"same field twice", mxbank, map[string]string{"username": "u", "LOGIN": "v", "password": "p"}, CodeUnknownCredential, nil, []string{"both name field Username (LOGIN)"}},
-		{"empty name", mxbank, map[string]string{"": "x", "username": "u", "password": "p"}, CodeUnknownCredential, nil, nil},
+		{"missing", mxbank, map[string]string{"username": "u"}, job.CodeMissingCredential, nil, []string{"credential Password is required"}},
+		{"same field twice", mxbank, map[string]string{"username": "u", "LOGIN": "v", "password": "p"}, job.CodeUnknownCredential, nil, []string{"both name field Username (LOGIN)"}},
+		{"empty name", mxbank, map[string]string{"": "x", "username": "u", "password": "p"}, job.CodeUnknownCredential, nil, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, code, msg := MapCredentials(c.fields, c.given)

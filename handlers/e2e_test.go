@@ -19,31 +19,17 @@ import (
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func scenarioByName(t testing.TB, name string) mxsim.Scenario {
-	for _, sc := range mxsim.Scenarios() {
-		if sc.Name == name {
-			return sc
-		}
-	}
-	t.Fatalf("no scenario %q", name)
-	return mxsim.Scenario{}
-}
-
 // Every scenario of the simulator, both kinds, through one fleet, all at
 // once (they wait on MX, not on the CPU).
 func TestEveryScenarioEndToEnd(t *testing.T) {
+	t.Parallel()
 	runEveryScenario(t, testenv.NewFleet(t, nil))
 }
 
 // The same on a local Redis Cluster of three masters: the store's keys
 // share a hash tag, asynq's are tagged per queue.
 func TestEveryScenarioOnRedisCluster(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a three-node cluster")
 	}
@@ -51,7 +37,7 @@ func TestEveryScenarioOnRedisCluster(t *testing.T) {
 }
 
 func runEveryScenario(t *testing.T, f *testenv.Fleet) {
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := testenv.Context(t, 2*time.Minute)
 	type run struct {
 		sc   mxsim.Scenario
 		kind string
@@ -89,9 +75,10 @@ func runEveryScenario(t *testing.T, f *testenv.Fleet) {
 }
 
 func TestSameIDTwiceReturnsTheExistingJob(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
-	req := scenario.Request(scenarioByName(t, "success"), "same-id", "user-same-id")
+	ctx := testenv.Context(t, time.Minute)
+	req := scenario.Request(testenv.Scenario(t, "success"), "same-id", "user-same-id")
 	j1, err := f.Client.Verify(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -128,23 +115,15 @@ func TestSameIDTwiceReturnsTheExistingJob(t *testing.T) {
 }
 
 // waitState waits until the job is in state s.
-func waitState(t *testing.T, ctx context.Context, c *tasks.Client, id string, s store.State) *store.Job {
-	t.Helper()
-	j, err := c.Watch(ctx, id, func(j *store.Job) bool { return j.State != s })
-	if err != nil || j.State != s {
-		t.Fatalf("job %s: want %s, got %+v (%v)", id, s, j, err)
-	}
-	return j
-}
-
 func TestDuplicateAndConcurrentAnswersResumeOnce(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
-	req := scenario.Request(scenarioByName(t, "challenge"), "answers-race", "user-answers-race")
+	ctx := testenv.Context(t, time.Minute)
+	req := scenario.Request(testenv.Scenario(t, "challenge"), "answers-race", "user-answers-race")
 	if _, err := f.Client.Verify(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "answers-race", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "answers-race", store.StateChallenged)
 	answers := scenario.Answers(j.Challenges, "correct")
 
 	// Ten answers race through the producer, and one answer task is
@@ -186,9 +165,10 @@ func ctxWithTimeout(parent context.Context, d time.Duration) (context.Context, c
 // not name (the institution may have changed them). A new user costs one
 // createUser and no listing; a known user a 409 and one listing.
 func TestMXCallsPerJob(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
-	sc := scenarioByName(t, "success")
+	ctx := testenv.Context(t, time.Minute)
+	sc := testenv.Scenario(t, "success")
 	for i, user := range []string{"calls-a", "calls-b", "calls-a"} {
 		id := fmt.Sprintf("calls-%d", i)
 		if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, user)); err != nil {
@@ -223,6 +203,7 @@ func TestMXCallsPerJob(t *testing.T) {
 // The whole scenario table on API version v20111101 (skip_aggregation on
 // create, then verify or identify), which MX still supports.
 func TestEveryScenarioEndToEndOnV20111101(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the previous API version")
 	}
@@ -234,8 +215,9 @@ func TestEveryScenarioEndToEndOnV20111101(t *testing.T) {
 // results at the first poll. The fleet asked MX for nothing, so no read
 // can be a stale one from before its request.
 func TestFollowJobReadsAConnectedMemberAtTheFirstPoll(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil, mxsim.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
 	if err != nil {
 		t.Fatal(err)
@@ -287,8 +269,9 @@ func TestFollowJobReadsAConnectedMemberAtTheFirstPoll(t *testing.T) {
 // MX's documentation shows (the MFA guide's challenged status included),
 // with every request it sends valid against v20250224's spec.
 func TestWorkerSpeaksV20250224AsTheSpecSays(t *testing.T) {
+	t.Parallel()
 	f, checker := testenv.NewCheckedFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	var wg sync.WaitGroup
 	for _, c := range []struct {
 		name string
@@ -297,7 +280,7 @@ func TestWorkerSpeaksV20250224AsTheSpecSays(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := scenarioByName(t, c.name)
+			sc := testenv.Scenario(t, c.name)
 			id := "spec-" + c.name + "-" + string(c.kind)
 			j, err := scenario.Run(ctx, f.Client, sc, c.kind, id, "user-"+id, nil)
 			if err == nil {

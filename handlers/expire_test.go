@@ -13,6 +13,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -44,11 +45,11 @@ func waitTask(t *testing.T, f *testenv.Fleet, queue, id string, states ...asynq.
 func TestEarlyExpiryDoesNotEndTheJob(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
-	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "early", "user-early")); err != nil {
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "early", "user-early")); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "early", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "early", store.StateChallenged)
 	id := tasks.ExpireID(j.ID, j.Round)
 	reads := f.Sim.Stats().Members[j.MemberGUID]["readMemberStatus"]
 	if err := f.Inspector.RunTask(tasks.QueueAnswers, id); err != nil { // the operator's "Run"
@@ -102,11 +103,11 @@ func TestAnswerInTimeWinsOverTheExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.SecretKeys, c.ChallengeTTL = k2, 2*time.Second })
-	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "in-time", "user-in-time")); err != nil {
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "in-time", "user-in-time")); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "in-time", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "in-time", store.StateChallenged)
 	keys, err := tasks.ParseKeys(k1 + "," + k2)
 	if err != nil {
 		t.Fatal(err)
@@ -144,14 +145,14 @@ func TestAnswerInTimeWinsOverTheExpiry(t *testing.T) {
 func TestMXExpiryEndsTheParkedJob(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = 30 * time.Second }, mxsim.WithMFAWindow(3*time.Second))
-	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "mx-expired", "user-mx-expired")); err != nil {
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "mx-expired", "user-mx-expired")); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "mx-expired", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "mx-expired", store.StateChallenged)
 	reads := f.Sim.Stats().Members[j.MemberGUID]["readMemberStatus"]
 	end, err := f.Client.Wait(ctx, j.ID)
-	if err != nil || end.State != store.StateFailed || end.Error == nil || end.Error.Code != handlers.CodeChallengeExpired {
+	if err != nil || end.State != store.StateFailed || end.Error == nil || end.Error.Code != job.CodeChallengeExpired {
 		t.Fatalf("job: %+v %v", end, err)
 	}
 	if !strings.Contains(end.Error.Message, "EXPIRED") {
@@ -173,14 +174,14 @@ func TestMXExpiryEndsTheParkedJob(t *testing.T) {
 func TestParkedJobChecksAreBounded(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = 5 * time.Second })
-	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "checks", "user-checks")); err != nil {
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "checks", "user-checks")); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "checks", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "checks", store.StateChallenged)
 	reads := f.Sim.Stats().Members[j.MemberGUID]["readMemberStatus"]
 	end, err := f.Client.Wait(ctx, j.ID)
-	if err != nil || end.State != store.StateFailed || end.Error.Code != handlers.CodeChallengeExpired || end.UpdatedAt.Before(j.ChallengeExp) {
+	if err != nil || end.State != store.StateFailed || end.Error.Code != job.CodeChallengeExpired || end.UpdatedAt.Before(j.ChallengeExp) {
 		t.Fatalf("job: %+v (%+v) %v; want challenge_expired after %s", end, end.Error, err, j.ChallengeExp)
 	}
 	// Interval max(5s/5, 500ms) = 1s: checks at about 1, 2, 3 and 4 s.
@@ -197,11 +198,11 @@ func TestSimulatorMFAWindowOutlastsTheDefaultTTL(t *testing.T) {
 	var skew atomic.Int64 // the simulator's clock runs ahead by this
 	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute }, mxsim.WithClock(clock))
-	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "late", "user-late")); err != nil {
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "late", "user-late")); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "late", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "late", store.StateChallenged)
 	def := handlers.DefaultConfig()
 	skew.Store(int64(def.ChallengeTTL + def.PollMax - time.Second))
 	if _, err := f.Client.Answer(ctx, j.ID, scenario.Answers(j.Challenges, "correct")); err != nil {

@@ -1,5 +1,7 @@
-// Package handlers is the fleet's state machine: the asynq handlers that
-// drive a verify or identify job through MX.
+// Package handlers executes the fleet's state machine (package job) as
+// asynq handlers: each loads the job record, calls MX, asks package job
+// what to do, and hands the decision to execute, the one place that
+// enqueues follow-ups, enqueues the callback and writes the record.
 //
 //	start ─▶ ensure user ─▶ ensure member ─▶ verify/identify ─▶ poll ─┬─▶ succeeded (results stored)
 //	                                                ▲                 ├─▶ failed (code)
@@ -12,7 +14,9 @@
 // when its work is already done, follow-up tasks have deterministic ids
 // (enqueued before the record moves on, so a crash in between is repaired
 // by the retry), and every record change is a compare-and-set.
-// No handler sleeps: waiting for MX is a scheduled task, and a task that
+// No handler waits for an MX job: waiting for MX is a scheduled task (a
+// handler holds its slot only for an MX or Redis call, plus at most 1 s
+// in place when the fleet-wide MX rate limiter says so), and a task that
 // runs before the step it follows has recorded its work returns a wait
 // (ErrWait), which asynq runs again shortly and counts as no failure.
 // Sweep drives on jobs whose next task Redis lost (a failover).
@@ -23,7 +27,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -33,48 +36,20 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/callback"
 	"github.com/mxfleet/mxfleet/internal/metrics"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
-// Error codes a failed job carries besides the lower-cased connection
-// statuses of mx.Classify ("denied", "rejected", "locked", ...).
-const (
-	CodeTimeout            = "timeout"             // the job deadline passed
-	CodeChallengeExpired   = "challenge_expired"   // MFA not answered within the challenge TTL
-	CodeNoResults          = "no_results"          // MX succeeded but returned no numbers / owners
-	CodeUnknownInstitution = "unknown_institution" // MX does not know the institution code
-	CodeUnknownCredential  = "unknown_credential"  // a credential field the institution does not have
-	CodeMissingCredential  = "missing_credential"  // a credential the institution requires is missing
-	CodeUnsupported        = "unsupported"         // the institution does not support the job (MX 400)
-	CodeResumeRefused      = "resume_refused"      // MX refused the MFA answers
-	CodeMXUnavailable      = "mx_unavailable"      // transient MX errors outlasted every retry
-	CodeMXError            = "mx_error"            // MX refused a call for good (4xx)
-	CodeRetriesExhausted   = "retries_exhausted"   // a step kept failing (Redis, enqueue) past every retry
-	CodeBadPayload         = "bad_payload"         // the job's sealed credentials do not open (altered, or wrong key material)
-	CodeTaskLost           = "task_lost"           // the start task, with the sealed credentials, was lost in Redis (Sweep)
-)
-
-// Config tunes the state machine.
+// Config tunes the state machine (job.Config: polls, deadline, challenge
+// TTL, restarts) and the handlers around it.
 type Config struct {
-	PollInitial     time.Duration   // first poll after MX starts a job; MX asks for ≥3s
-	PollMax         time.Duration   // cap of the poll backoff
-	PollFactor      float64         // growth of the poll delay
-	JobDeadline     time.Duration   // a job not ended by then fails "timeout"
-	ChallengeTTL    time.Duration   // a parked challenge not answered by then fails "challenge_expired"
-	RetryLaterDelay time.Duration   // wait before restarting a job MX failed transiently (DEGRADED, FAILED)
-	MaxAttempts     int             // MX jobs started per fleet job, retry-later restarts included
-	CallbackSecret  []byte          // signs callbacks (HMAC-SHA256)
-	CallbackClient  *http.Client    // posts callbacks; nil: jobs with callbacks fail delivery
-	CallbackAllow   *callback.Allow // checked again at delivery
-	SweepQuiet      time.Duration   // Sweep looks at jobs whose records have not changed for this long
-	// ParkCheck is how often a parked job's expiry task reads the
-	// member's status before the round is due, to end the job
-	// challenge_expired as soon as MX shows EXPIRED: 0 means
-	// max(ChallengeTTL/5, PollMax) (2m by default); negative: no
-	// scheduled checks (an expiry run early still reads it once).
-	ParkCheck time.Duration
+	job.Config
+	CallbackSecret []byte          // signs callbacks (HMAC-SHA256)
+	CallbackClient *http.Client    // posts callbacks; nil: jobs with callbacks fail delivery
+	CallbackAllow  *callback.Allow // checked again at delivery
+	SweepQuiet     time.Duration   // Sweep looks at jobs whose records have not changed for this long
 	// Inspector looks tasks up for Sweep, and for a due expiry the
 	// answers of its round still in asynq.
 	Inspector *asynq.Inspector
@@ -83,9 +58,9 @@ type Config struct {
 
 // DefaultConfig is what a worker uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{PollInitial: 3 * time.Second, PollMax: time.Minute, PollFactor: 1.5,
+	return Config{Config: job.Config{PollInitial: 3 * time.Second, PollMax: time.Minute, PollFactor: 1.5,
 		JobDeadline: 15 * time.Minute, ChallengeTTL: 10 * time.Minute,
-		RetryLaterDelay: 5 * time.Minute, MaxAttempts: 3, SweepQuiet: 2*time.Minute + time.Second}
+		RetryLaterDelay: 5 * time.Minute, MaxAttempts: 3, Jitter: rand.Float64}, SweepQuiet: 2*time.Minute + time.Second}
 }
 
 // Handlers holds what the handlers share.
@@ -97,12 +72,13 @@ type Handlers struct {
 	cfg   Config
 	log   zerolog.Logger
 	creds credentialCache
+	now   func() time.Time // the one clock: the store's (store.WithClock)
 }
 
 // New returns the handlers. q enqueues follow-up tasks; keys open the
 // credentials and answers producers sealed.
 func New(mxc *mx.Client, st *store.Store, q *asynq.Client, keys *tasks.Keyring, cfg Config, log zerolog.Logger) *Handlers {
-	return &Handlers{mx: mxc, store: st, q: q, keys: keys, cfg: cfg, log: log}
+	return &Handlers{mx: mxc, store: st, q: q, keys: keys, cfg: cfg, log: log, now: st.Now}
 }
 
 // Mux routes every task type of the fleet.
@@ -118,50 +94,64 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 	return m
 }
 
-// wrap turns a bad payload into an archived task (it can never succeed),
-// and ends the job when a step fails on the task's last retry, so that no
-// job is left running with nothing scheduled to drive it.
+// wrap is the one place that decides how a task's error ends for asynq:
+// a wait runs again and spends no retry; a refused payload and a stop
+// (the job ended, or the task is refused) are archived without retries
+// (asynq.SkipRetry); and on the task's last retry any other error ends the
+// job (mx_unavailable for a transient MX error, else retries_exhausted), so
+// that no job is left running with nothing scheduled to drive it.
 func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := fn(ctx, t)
 		switch {
-		case err == nil || errors.Is(err, asynq.SkipRetry):
-			return err
-		case errors.Is(err, ErrWait):
-			// Not a failure (IsFailure): it spends no retry, so it
-			// ends no job either.
+		case err == nil || errors.Is(err, ErrWait):
+			// A wait is not a failure (IsFailure): it spends no retry,
+			// so it ends no job either.
 			return err
 		case errors.Is(err, tasks.ErrBadPayload):
 			id, _ := asynq.GetTaskID(ctx)
 			h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("reason", err.Error()).Msg("task refused")
-			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		case !errors.As(err, new(*stopError)) && lastTry(ctx) && t.Type() != tasks.TypeCallback:
+			// A callback that cannot be delivered is the receiver's
+			// problem, not the job's: its task is archived, the job
+			// stays as it is.
+			err = h.exhausted(ctx, t, err)
 		}
-		n, _ := asynq.GetRetryCount(ctx)
-		// A callback that cannot be delivered is the receiver's problem,
-		// not the job's: its task is archived, the job stays as it is.
-		if maxN, ok := asynq.GetMaxRetry(ctx); ok && n >= maxN && t.Type() != tasks.TypeCallback {
-			var ref struct {
-				JobID string `json:"job_id"`
-			}
-			if json.Unmarshal(t.Payload(), &ref) == nil && store.ValidateID(ref.JobID) == nil {
-				// The task's own context may be spent: record the end with a fresh one.
-				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				return h.fail(fctx, ref.JobID, CodeRetriesExhausted, "gave up after "+fmt.Sprint(n)+" retries: "+err.Error())
-			}
+		if errors.Is(err, tasks.ErrBadPayload) || errors.As(err, new(*stopError)) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}
 		return err
 	}
 }
 
+// exhausted ends the job of a task whose step failed on its last retry:
+// mx_unavailable when MX kept failing transiently, else retries_exhausted.
+func (h *Handlers) exhausted(ctx context.Context, t *asynq.Task, err error) error {
+	var ref struct {
+		JobID string `json:"job_id"`
+	}
+	if json.Unmarshal(t.Payload(), &ref) != nil || store.ValidateID(ref.JobID) != nil {
+		return err
+	}
+	n, _ := asynq.GetRetryCount(ctx)
+	code, msg := job.CodeRetriesExhausted, "gave up after "+fmt.Sprint(n)+" retries: "+err.Error()
+	if errors.As(err, new(*mxRetryError)) {
+		code, msg = job.CodeMXUnavailable, "MX kept failing: "+err.Error()
+	}
+	// The task's own context may be spent: record the end with a fresh one.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return h.fail(fctx, ref.JobID, code, msg)
+}
+
 // RetryDelay returns the worker's asynq RetryDelayFunc: exponential
 // backoff from base (doubling per retry, capped at maxDelay) with jitter
 // over the upper half, or MX's Retry-After when it asks for longer. A wait
-// (ErrWait) runs again when it says.
-func RetryDelay(base, maxDelay time.Duration) asynq.RetryDelayFunc {
+// (ErrWait) runs again when it says, by the clock now (the store's).
+func RetryDelay(now func() time.Time, base, maxDelay time.Duration) asynq.RetryDelayFunc {
 	return func(n int, err error, _ *asynq.Task) time.Duration {
 		if w := (*WaitError)(nil); errors.As(err, &w) {
-			return w.after(time.Now())
+			return w.after(now())
 		}
 		d := maxDelay
 		if n < 30 && base<<n > 0 && base<<n < maxDelay {
@@ -173,15 +163,6 @@ func RetryDelay(base, maxDelay time.Duration) asynq.RetryDelayFunc {
 		}
 		return d
 	}
-}
-
-// pollDelay is the wait before the k-th poll since MX was last asked to
-// work (k ≥ 1): exponential from PollInitial, capped, ±20% jitter, never
-// under PollInitial (MX asks for no more than one status read every 3 s).
-func (h *Handlers) pollDelay(k int) time.Duration {
-	d := float64(h.cfg.PollInitial) * math.Pow(h.cfg.PollFactor, float64(max(k-1, 0)))
-	d = min(d, float64(h.cfg.PollMax))
-	return max(time.Duration(d*(0.8+0.4*rand.Float64())), h.cfg.PollInitial)
 }
 
 // enqueue adds a follow-up task built by a tasks constructor:
@@ -201,7 +182,7 @@ func (h *Handlers) enqueue(ctx context.Context) func(*asynq.Task, error) error {
 
 // update changes a job atomically and logs state transitions.
 func (h *Handlers) update(ctx context.Context, id string, fn func(*store.Job) error) (*store.Job, error) {
-	return h.updateFrom(ctx, &store.Job{ID: id}, fn)
+	return h.updateFrom(ctx, &store.Job{Record: job.Record{ID: id}}, fn)
 }
 
 // updateFrom is update starting from a record the handler read (see
@@ -213,7 +194,7 @@ func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*st
 		return fn(j)
 	})
 	if err == nil && j.State != from {
-		h.cfg.Metrics.Transition(from, j, h.store.Now())
+		h.cfg.Metrics.Transition(from, j, h.now())
 		ev := h.log.Info().Str("job", j.ID).Str("kind", string(j.Kind)).Str("member_guid", j.MemberGUID).
 			Str("from", string(from)).Str("state", string(j.State)).Str("connection_status", j.ConnectionStatus).Int("polls", j.Polls)
 		if j.Error != nil {
@@ -224,70 +205,35 @@ func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*st
 	return j, err
 }
 
-// fail ends a running or challenged job and archives the task.
+// fail ends a job that has not ended with code, and stops the task.
 func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
-	if _, err := h.failIf(ctx, id, nil, code, msg); err != nil {
-		return err // not archived: the retry will try to record the failure again
+	j, err := h.store.Get(ctx, id)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("job %s failed: %s: %s: %w", id, code, msg, asynq.SkipRetry)
-}
-
-// failIf ends the job as failed, with its callback, if it has not ended
-// and cond (when not nil) holds for the record as it stands. It tells
-// whether it ended it.
-func (h *Handlers) failIf(ctx context.Context, id string, cond func(*store.Job) bool, code, msg string) (bool, error) {
-	ends := func(j *store.Job) bool { return !j.State.Terminal() && (cond == nil || cond(j)) }
-	known := &store.Job{ID: id}
-	if j, err := h.store.Get(ctx, id); err == nil && ends(j) {
-		if err := h.notify(ctx, j, tasks.Callback{State: store.StateFailed, ConnectionStatus: j.ConnectionStatus,
-			Error: &store.JobError{Code: code, Message: msg}}); err != nil {
-			return false, err
-		}
-		known = j
-	}
-	ended := false
-	_, err := h.updateFrom(ctx, known, func(j *store.Job) error {
-		if ended = ends(j); !ended {
-			return store.ErrNoChange
-		}
-		j.Fail(code, msg)
-		return nil
-	})
-	return ended && err == nil, err
+	return h.ended(ctx, j, job.Fail(&j.Record, code, msg, nil))
 }
 
 // mxErr decides what an MX error means for a job: transient errors are
 // retried by asynq until the task's retries run out, which fails the job
-// "mx_unavailable"; permanent ones fail it with code (or mx_error).
+// "mx_unavailable" (wrap); permanent ones fail it with code (or mx_error).
 func (h *Handlers) mxErr(ctx context.Context, jobID, code string, err error) error {
 	h.cfg.Metrics.Throttled(err)
 	return h.retryOrFail(ctx, jobID, code, err, mx.IsRetriable(err))
 }
 
-// retryOrFail returns err for asynq to retry when retry is set and the
-// task has retries left; otherwise it fails the job with code.
+// retryOrFail returns err for asynq to retry when retry is set (on the
+// task's last retry wrap ends the job mx_unavailable); otherwise it fails
+// the job with code.
 func (h *Handlers) retryOrFail(ctx context.Context, jobID, code string, err error, retry bool) error {
 	if retry {
-		n, _ := asynq.GetRetryCount(ctx)
-		maxN, ok := asynq.GetMaxRetry(ctx)
-		if ok && n >= maxN {
-			return h.fail(ctx, jobID, CodeMXUnavailable, "MX kept failing: "+err.Error())
-		}
-		return err
+		return &mxRetryError{err}
 	}
 	if ctx.Err() != nil {
 		return err // shutting down: asynq hands the task back
 	}
 	if code == "" {
-		code = CodeMXError
+		code = job.CodeMXError
 	}
 	return h.fail(ctx, jobID, code, err.Error())
-}
-
-// deadlinePassed ends a job past its deadline.
-func (h *Handlers) deadlinePassed(ctx context.Context, j *store.Job) (bool, error) {
-	if j.Deadline.IsZero() || h.store.Now().Before(j.Deadline) {
-		return false, nil
-	}
-	return true, h.fail(ctx, j.ID, CodeTimeout, fmt.Sprintf("job not finished within its deadline (%s)", h.cfg.JobDeadline))
 }

@@ -32,11 +32,12 @@ func tag() string {
 // field used or returned in the run. Every secret sent is made unique with
 // a "+tag" the simulator ignores, so finding it anywhere is a leak.
 func TestNoSecretInRedisOrLogs(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
 	if !f.Redis.Real {
 		t.Log("running on miniredis: the dump covers the same keys, but install redis-server for the real thing")
 	}
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := testenv.Context(t, 2*time.Minute)
 	var (
 		mu      sync.Mutex
 		secrets = map[string]string{} // value → where it came from

@@ -15,14 +15,15 @@ import (
 )
 
 func TestPurgeDeletesEverythingOfAJob(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "purge-me", "user-purge")); err != nil {
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "purge-me", "user-purge")); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, ctx, f.Client, "purge-me", store.StateChallenged)
+	testenv.WaitState(t, ctx, f.Client, "purge-me", store.StateChallenged)
 	// Another job's tasks must survive.
-	if _, err := scenario.Run(ctx, f.Client, scenarioByName(t, "success"), store.KindVerify, "keep-me", "user-keep", nil); err != nil {
+	if _, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "keep-me", "user-keep", nil); err != nil {
 		t.Fatal(err)
 	}
 	n, err := f.Client.Purge(ctx, "purge-me")

@@ -12,6 +12,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
@@ -42,8 +43,9 @@ func sealedAnswer(t *testing.T, f *testenv.Fleet, jobID string) []byte {
 }
 
 func TestBadPayloadsAreArchivedOnceWithAReason(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	cases := []struct {
 		name, typ, queue string
 		payload          []byte
@@ -79,7 +81,7 @@ func TestBadPayloadsAreArchivedOnceWithAReason(t *testing.T) {
 		}
 	}
 	// The worker is still serving.
-	sc := scenarioByName(t, "success")
+	sc := testenv.Scenario(t, "success")
 	j, err := scenario.Run(ctx, f.Client, sc, store.KindVerify, "after-bad", "user-after-bad", nil)
 	if err != nil || j.State != store.StateSucceeded {
 		t.Fatalf("job after bad payloads: %+v %v", j, err)
@@ -87,16 +89,17 @@ func TestBadPayloadsAreArchivedOnceWithAReason(t *testing.T) {
 }
 
 func TestAnswersThatDoNotFitAreRefusedAndChangeNothing(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	if _, err := f.Client.Answer(ctx, "no-such-job", map[string]string{"CRD-x": "y"}); !errors.Is(err, tasks.ErrNotFound) {
 		t.Fatalf("unknown job: %v", err)
 	}
 	// A running job is not parked.
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "refuse", "user-refuse")); err != nil {
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "refuse", "user-refuse")); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "refuse", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "refuse", store.StateChallenged)
 	if _, err := f.Client.Answer(ctx, j.ID, map[string]string{"CRD-wrong": "correct"}); !errors.Is(err, tasks.ErrChallengeMismatch) {
 		t.Fatalf("wrong guid: %v", err)
 	}
@@ -128,9 +131,10 @@ func TestAnswersThatDoNotFitAreRefusedAndChangeNothing(t *testing.T) {
 }
 
 func TestDeadlineEndsTheJobTimeout(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.JobDeadline = 700 * time.Millisecond }, mxsim.WithAggregationTime(time.Hour))
-	ctx := ctxT(t, time.Minute)
-	j, err := scenario.Run(ctx, f.Client, scenarioByName(t, "success"), store.KindVerify, "slow", "user-slow", nil)
+	ctx := testenv.Context(t, time.Minute)
+	j, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "slow", "user-slow", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +144,13 @@ func TestDeadlineEndsTheJobTimeout(t *testing.T) {
 }
 
 func TestTransientMXErrorsAreRetried(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil, mxsim.WithFaults(mxsim.Faults{ErrorRate: 0.25, RateLimitRate: 0.1, RetryAfter: time.Second}))
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := testenv.Context(t, 2*time.Minute)
 	for _, name := range []string{"success", "challenge"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sc := scenarioByName(t, name)
+			sc := testenv.Scenario(t, name)
 			j, err := scenario.Run(ctx, f.Client, sc, store.KindVerify, "flaky-"+name, "user-flaky-"+name, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -160,8 +165,9 @@ func TestTransientMXErrorsAreRetried(t *testing.T) {
 // Credentials sealed under the worker's key id but other key material fail
 // the job with a clear error naming the key, not garbage.
 func TestWrongKeyMaterialFailsTheJobNamingTheKey(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	other, err := seal.Generate("test") // the worker's key id, other bytes
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +175,7 @@ func TestWrongKeyMaterialFailsTheJobNamingTheKey(t *testing.T) {
 	keys, _ := tasks.ParseKeys(other)
 	c := tasks.NewClient(f.Redis.Client, keys)
 	defer c.Close()
-	if _, err := c.Verify(ctx, scenario.Request(scenarioByName(t, "success"), "wrong-key", "user-wrong-key")); err != nil {
+	if _, err := c.Verify(ctx, scenario.Request(testenv.Scenario(t, "success"), "wrong-key", "user-wrong-key")); err != nil {
 		t.Fatal(err)
 	}
 	j, err := f.Client.Wait(ctx, "wrong-key")
@@ -182,13 +188,14 @@ func TestWrongKeyMaterialFailsTheJobNamingTheKey(t *testing.T) {
 // job (the start enqueues first, then writes) waits for it: dropping it
 // would leave the job running with nothing scheduled (seen under load).
 func TestPollBeforeItsStartIsRecordedWaits(t *testing.T) {
+	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	st := store.New(f.Redis.Client, f.Keys)
-	if _, _, err := st.Create(ctx, &store.Job{ID: "early-poll", Kind: store.KindVerify, State: store.StatePending}); err != nil {
+	if _, _, err := st.Create(ctx, &store.Job{Record: job.Record{ID: "early-poll", Kind: store.KindVerify, State: store.StatePending}}); err != nil {
 		t.Fatal(err)
 	}
-	task, err := tasks.NewPollTask("early-poll", 1, 0)
+	task, err := tasks.NewPollTask("early-poll", 1, time.Now(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

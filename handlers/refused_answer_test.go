@@ -39,11 +39,11 @@ func waitRefused(t *testing.T, ctx context.Context, f *testenv.Fleet, jobID, ans
 func TestRefusedAnswerShowsOnTheJob(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
-	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "refused", "user-refused")); err != nil {
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "refused", "user-refused")); err != nil {
 		t.Fatal(err)
 	}
-	j := waitState(t, ctx, f.Client, "refused", store.StateChallenged)
+	j := testenv.WaitState(t, ctx, f.Client, "refused", store.StateChallenged)
 
 	// Sealed under a key id the worker does not have.
 	k, err := seal.Generate("elsewhere")

@@ -30,8 +30,8 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 	s := testenv.NewSentinel(t)
 	f := testenv.NewFleetOn(t, s.Redis, func(c *fleet.Config) { c.JobDeadline = 45 * time.Second },
 		mxsim.WithAggregationTime(2*time.Second))
-	ctx := ctxT(t, 2*time.Minute)
-	sc := scenarioByName(t, "success")
+	ctx := testenv.Context(t, 2*time.Minute)
+	sc := testenv.Scenario(t, "success")
 	const n = 20
 	for i := range n {
 		id := fmt.Sprintf("sentinel-%d", i)
@@ -53,7 +53,7 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 	t.Logf("Redis answers again %s after the primary died", time.Since(failedOver).Round(100*time.Millisecond))
 	// A worker sweeps jobs quiet for minutes, every minute; this test does
 	// it sooner, every half second, for jobs quiet for 2 s.
-	h, _ := sweeper(t, f, 2*time.Second)
+	h, _ := f.Sweeper(t, 2*time.Second)
 	done := make(chan struct{})
 	var sw sync.WaitGroup
 	repaired := 0

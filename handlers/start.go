@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -42,7 +42,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		id, _ := asynq.GetTaskID(ctx)
 		h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("job", p.JobID).
 			Msg("start task for a job with no record: archived (producers record a job before enqueueing its start; submit it through the API, the CLI or tasks.Client)")
-		return fmt.Errorf("job %s has no record: a start task runs only for a job its producer recorded: %w", p.JobID, asynq.SkipRetry)
+		return stop("job %s has no record: a start task runs only for a job its producer recorded", p.JobID)
 	}
 	if err != nil {
 		return err
@@ -50,32 +50,19 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	if j.Kind != kind {
 		return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
 	}
-	if j.State != store.StatePending && (j.State != store.StateRunning || j.Triggered > 0) {
-		h.dropped(ctx, t, j.ID, fmt.Sprintf("already started: the job is %s", j.State))
-		return nil // this start already did its work
+	if done, err := h.decided(ctx, t, j.ID, job.StartDue(&j.Record)); done {
+		return err // this start already did its work
 	}
-	if done, err := h.deadlinePassed(ctx, j); done {
+	if done, err := h.overdue(ctx, j); done {
 		return err
 	}
 	var user, member string
-	progress := func(cur *store.Job) error {
-		switch {
-		case cur.State == store.StatePending:
-			cur.State, cur.Deadline, cur.Attempt = store.StateRunning, h.store.Now().Add(h.cfg.JobDeadline), 1
-		case cur.State == store.StateChallenged || (cur.UserGUID != "" || user == "") && (cur.MemberGUID != "" || member == ""):
-			return store.ErrNoChange
-		}
-		// A job that failed on the way keeps them too: they name what
-		// the job left at MX.
-		cur.UserGUID = cmp.Or(cur.UserGUID, user)
-		cur.MemberGUID = cmp.Or(cur.MemberGUID, member)
-		return nil
-	}
+	progress := func(cur *job.Record) error { return job.Started(user, member, h.now(), h.core())(cur) }
 	keep := func(err error) error {
-		if err == nil || ctx.Err() != nil || errors.Is(err, asynq.SkipRetry) && user == "" && member == "" {
+		if err == nil || ctx.Err() != nil || errors.As(err, new(*stopError)) && user == "" && member == "" {
 			return err
 		}
-		if _, kerr := h.updateFrom(ctx, j, progress); kerr != nil {
+		if _, kerr := h.execute(ctx, j, job.Decision{Change: progress}, payload{}); kerr != nil {
 			return fmt.Errorf("%w (and recording progress: %w)", err, kerr)
 		}
 		return err
@@ -137,7 +124,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	}
 	values, err := (&tasks.Job{JobID: j.ID, Member: m}).OpenCredentials(h.keys)
 	if errors.Is(err, tasks.ErrBadPayload) {
-		return "", false, h.fail(ctx, j.ID, CodeBadPayload, err.Error())
+		return "", false, h.fail(ctx, j.ID, job.CodeBadPayload, err.Error())
 	}
 	if err != nil {
 		return "", false, err // a key this worker lacks: retried, maybe by a worker that has it
@@ -152,9 +139,9 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	for fresh := false; ; fresh = true {
 		var fields []mx.Credential
 		var cached bool
-		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh)
+		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh, h.now())
 		if mx.IsNotFound(err) {
-			return "", false, h.fail(ctx, j.ID, CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+			return "", false, h.fail(ctx, j.ID, job.CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
 		}
 		if err != nil {
 			return "", false, h.mxErr(ctx, j.ID, "", err)
@@ -199,9 +186,9 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 			h.log.Info().Str("job", j.ID).Str("member_guid", there[0]).Msg("duplicate member: using the user's existing one")
 			return there[0], false, nil
 		case len(there) > 1:
-			return "", false, h.fail(ctx, j.ID, CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
+			return "", false, h.fail(ctx, j.ID, job.CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
 		}
-		return "", false, h.fail(ctx, j.ID, CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
+		return "", false, h.fail(ctx, j.ID, job.CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
 	}
 	if err != nil {
 		return "", false, h.mxErr(ctx, j.ID, "", err)
@@ -209,7 +196,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	if mem.ProductsFailed {
 		// MX's 201: the member exists but the product did not start. The
 		// start keeps the member on the failed job (handleStart's keep).
-		return mem.GUID, false, h.fail(ctx, j.ID, CodeUnsupported,
+		return mem.GUID, false, h.fail(ctx, j.ID, job.CodeUnsupported,
 			fmt.Sprintf("MX created the member but could not start %s on it (201): %s does not support it", product(j.Kind), m.InstitutionCode))
 	}
 	return mem.GUID, h.mx.Version() != mx.V20111101, nil
@@ -252,14 +239,8 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	if j.State == store.StateRunning && j.Attempt < p.Attempt {
-		// The poll that enqueued this trigger has not recorded the
-		// attempt yet: come back once it has.
-		return wait(waitDelay, "job %s: attempt %d not recorded yet", j.ID, p.Attempt)
-	}
-	if j.State != store.StateRunning || j.Attempt != p.Attempt {
-		h.dropped(ctx, t, j.ID, fmt.Sprintf("attempt %d is not due: the job is %s at attempt %d", p.Attempt, j.State, j.Attempt))
-		return nil
+	if done, err := h.decided(ctx, t, j.ID, job.TriggerDue(&j.Record, p.Attempt)); done {
+		return err
 	}
 	return h.trigger(ctx, j, p.Attempt, false, nil)
 }
@@ -268,17 +249,17 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 // elsewhere, or started is set: creating the member started it) and
 // schedules the first poll. also, when set, is applied to the record in
 // the same write (the start's progress).
-func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, started bool, also func(*store.Job) error) error {
+func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, started bool, also func(*job.Record) error) error {
 	if j.Triggered >= attempt {
 		return nil
 	}
-	if done, err := h.deadlinePassed(ctx, j); done {
+	if done, err := h.overdue(ctx, j); done {
 		return err
 	}
-	asked := h.store.Now()
+	asked := h.now()
 	if j.Follow {
 		// The fleet asks MX for nothing: the member's status is already
-		// the answer, and no read of it can predate a request (poll.stale).
+		// the answer, and no read of it can predate a request (job.Stale).
 		asked = time.Time{}
 	}
 	status := j.ConnectionStatus
@@ -287,29 +268,14 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, start
 		switch {
 		case mx.IsConflict(err):
 			// A different MX job runs on the member: try again later.
-			return h.retryOrFail(ctx, j.ID, CodeMXUnavailable, fmt.Errorf("%w (another MX job is running on the member)", err), true)
+			return h.retryOrFail(ctx, j.ID, job.CodeMXUnavailable, fmt.Errorf("%w (another MX job is running on the member)", err), true)
 		case mx.StatusCode(err) == 400:
-			return h.fail(ctx, j.ID, CodeUnsupported, err.Error())
+			return h.fail(ctx, j.ID, job.CodeUnsupported, err.Error())
 		case err != nil:
 			return h.mxErr(ctx, j.ID, "", err)
 		}
 		status = mem.ConnectionStatus
 	}
-	if err := h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, h.pollDelay(1))); err != nil {
-		return err
-	}
-	_, err := h.updateFrom(ctx, j, func(j *store.Job) error {
-		if also != nil {
-			if err := also(j); err != nil && !errors.Is(err, store.ErrNoChange) {
-				return err
-			}
-		}
-		if j.State != store.StateRunning || j.Triggered >= attempt {
-			return store.ErrNoChange
-		}
-		j.Triggered, j.TriggeredAt, j.SawRunning, j.PollMark = attempt, asked, false, j.Polls
-		j.ConnectionStatus = status
-		return nil
-	})
+	_, err := h.execute(ctx, j, job.Triggered(&j.Record, attempt, asked, status, also, h.now(), h.core()), payload{})
 	return err
 }

@@ -8,15 +8,13 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
 // sweepPage is how many quiet jobs Sweep reads from the live set at once.
 const sweepPage = 500
-
-// taskRef names a task: its queue and id.
-type taskRef struct{ queue, id string }
 
 // Sweep drives on the jobs that have no task left to drive them, and
 // returns how many it repaired.
@@ -35,7 +33,7 @@ func (h *Handlers) Sweep(ctx context.Context) (int, error) {
 	if h.cfg.Inspector == nil {
 		return 0, errors.New("sweep: the handlers have no asynq inspector (Config.Inspector)")
 	}
-	before := h.store.Now().Add(-h.cfg.SweepQuiet)
+	before := h.now().Add(-h.cfg.SweepQuiet)
 	seen := map[string]bool{}
 	repaired, failed := 0, 0
 	var first error
@@ -99,7 +97,7 @@ func (h *Handlers) sweepJob(ctx context.Context, l store.Live) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("sweep: %w", err)
 	}
-	next := nextTasks(j)
+	next := job.ExpectedTasks(&j.Record)
 	for _, t := range next {
 		if ok, err := h.taskExists(t); ok || err != nil {
 			return false, err
@@ -115,37 +113,27 @@ func (h *Handlers) sweepJob(ctx context.Context, l store.Live) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("sweep: %w", err)
 	}
-	reason, done, err := h.repair(ctx, cur)
+	answered := make([]string, 0, len(cur.Challenges))
+	for _, c := range cur.Challenges {
+		answered = append(answered, c.GUID)
+	}
+	// Tasks go in before the record changes, under their own ids (a task
+	// already there is fine), and a change applies only to the job as
+	// the sweeper saw it.
+	d := job.Repair(&cur.Record, answered, h.now(), h.core())
+	done, err := h.execute(ctx, cur, d, payload{})
+	if d.Change == nil && err == nil {
+		done = true // the lost task is back
+	}
 	if err != nil {
-		return false, fmt.Errorf("sweep: job %s lost task %s; repairing it (%s): %w", j.ID, next[0].id, reason, err)
+		return false, fmt.Errorf("sweep: job %s lost task %s; repairing it (%s): %w", j.ID, next[0].ID, d.Repair, err)
 	}
 	if done {
-		h.cfg.Metrics.Repaired(reason)
-		h.log.Warn().Str("job", j.ID).Str("state", string(j.State)).Str("lost_task", next[0].id).Str("repair", reason).
+		h.cfg.Metrics.Repaired(d.Repair)
+		h.log.Warn().Str("job", j.ID).Str("state", string(j.State)).Str("lost_task", next[0].ID).Str("repair", d.Repair).
 			Msg("job had lost its next task (Redis failover?): repaired")
 	}
 	return done, nil
-}
-
-// nextTasks names the task that moves a job that has not ended on: the
-// start task until MX was first asked to run the job (or the trigger of
-// attempt 1 the sweeper put in its place), then the trigger of a restart
-// or the next poll; while parked, the round's expiry, or the answer task
-// that claimed the round. One of them must exist.
-func nextTasks(j *store.Job) []taskRef {
-	switch {
-	case j.State == store.StateChallenged && j.ResumeClaim == "":
-		return []taskRef{{tasks.QueueAnswers, tasks.ExpireID(j.ID, j.Round)}}
-	case j.State == store.StateChallenged:
-		return []taskRef{{tasks.QueueAnswers, j.ResumeBy}}
-	case j.State == store.StatePending:
-		return []taskRef{{tasks.QueueJobs, tasks.StartID(j.ID)}}
-	case j.Triggered == 0 && j.Attempt <= 1:
-		return []taskRef{{tasks.QueueJobs, tasks.StartID(j.ID)}, {tasks.QueuePolls, tasks.TriggerID(j.ID, 1)}}
-	case j.Triggered < j.Attempt:
-		return []taskRef{{tasks.QueuePolls, tasks.TriggerID(j.ID, j.Attempt)}}
-	}
-	return []taskRef{{tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)}}
 }
 
 // taskExists looks a task up in asynq. An archived task will never run
@@ -153,14 +141,15 @@ func nextTasks(j *store.Job) []taskRef {
 // running the handler that would have ended the job) and a completed one
 // is done (an older worker's retention): both are deleted, since their ids
 // would refuse the repair's task, and count as gone.
-func (h *Handlers) taskExists(t taskRef) (bool, error) {
-	ti, err := h.cfg.Inspector.GetTaskInfo(t.queue, t.id)
+func (h *Handlers) taskExists(t job.Task) (bool, error) {
+	queue := tasks.Queue(t.Kind)
+	ti, err := h.cfg.Inspector.GetTaskInfo(queue, t.ID)
 	switch {
 	case err == nil && (ti.State == asynq.TaskStateArchived || ti.State == asynq.TaskStateCompleted):
-		if err := h.cfg.Inspector.DeleteTask(t.queue, t.id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return false, fmt.Errorf("sweep: delete %s task %s: %w", ti.State, t.id, err)
+		if err := h.cfg.Inspector.DeleteTask(queue, t.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return false, fmt.Errorf("sweep: delete %s task %s: %w", ti.State, t.ID, err)
 		}
-		h.log.Warn().Str("task_id", t.id).Str("task_state", ti.State.String()).Str("last_error", ti.LastErr).
+		h.log.Warn().Str("task_id", t.ID).Str("task_state", ti.State.String()).Str("last_error", ti.LastErr).
 			Msg("sweep: a job's next task will never run: deleted, the job is repaired")
 		return false, nil
 	case err == nil:
@@ -168,50 +157,5 @@ func (h *Handlers) taskExists(t taskRef) (bool, error) {
 	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 		return false, nil
 	}
-	return false, fmt.Errorf("sweep: look up task %s: %w", t.id, err)
-}
-
-// repair drives on a job whose next task is gone, as that task would
-// have, and says how and whether it did. Tasks go in before the record
-// changes, under their own ids (a task already there is fine), and a
-// record change applies only to the job as the sweeper saw it.
-func (h *Handlers) repair(ctx context.Context, j *store.Job) (string, bool, error) {
-	unchanged := func(cur *store.Job) bool { return cur.UpdatedAt.Equal(j.UpdatedAt) }
-	switch {
-	case j.State == store.StateChallenged && j.ResumeClaim == "":
-		return "expire", true, h.enqueue(ctx)(tasks.NewExpireTask(j.ID, j.Round, j.ChallengeExp))
-	case j.State == store.StateChallenged && j.ResumeSent:
-		// MX took the answers: move on as the answer's task would have.
-		moved, err := h.resumed(ctx, j, j.ResumeClaim)
-		return "resumed", moved, err
-	case j.State == store.StateChallenged:
-		// The answers went with the task and may never have reached MX:
-		// the round waits for an answer again, or for its expiry (whose
-		// task did nothing if it ran while the round was claimed).
-		if err := h.enqueue(ctx)(tasks.NewExpireTask(j.ID, j.Round, j.ChallengeExp)); err != nil {
-			return "claim_released", false, err
-		}
-		released := false
-		_, err := h.updateFrom(ctx, j, func(cur *store.Job) error {
-			if released = unchanged(cur); !released {
-				return store.ErrNoChange
-			}
-			cur.ResumeClaim, cur.ResumeBy = "", ""
-			return nil
-		})
-		return "claim_released", released && err == nil, err
-	case j.State == store.StatePending || j.UserGUID == "" || j.MemberGUID == "":
-		// The credentials were sealed in the lost task alone.
-		failed, err := h.failIf(ctx, j.ID, unchanged, CodeTaskLost,
-			"the job's start task, which alone held its sealed credentials, was lost in Redis (a failover?) before MX started the job: submit it again with a new job id")
-		return "task_lost", failed, err
-	case j.Triggered < j.Attempt:
-		// A restart is due RetryLaterDelay after the poll that recorded it.
-		delay := time.Duration(0)
-		if j.Attempt > 1 {
-			delay = max(0, j.UpdatedAt.Add(h.cfg.RetryLaterDelay).Sub(h.store.Now()))
-		}
-		return "trigger", true, h.enqueue(ctx)(tasks.NewTriggerTask(j.ID, j.Attempt, delay))
-	}
-	return "poll", true, h.enqueue(ctx)(tasks.NewPollTask(j.ID, j.Polls+1, 0))
+	return false, fmt.Errorf("sweep: look up task %s: %w", t.ID, err)
 }

@@ -9,13 +9,13 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/handlers"
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
@@ -23,22 +23,6 @@ import (
 )
 
 const liveKey = "mxfleet:{store}:live"
-
-// sweeper is a worker's handlers on the fleet's Redis that sweep every job
-// quiet for quiet (a worker's own sweeps wait minutes for that).
-func sweeper(t *testing.T, f *testenv.Fleet, quiet time.Duration) (*handlers.Handlers, *metrics.Metrics) {
-	t.Helper()
-	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(f.Config.MXClientID, f.Config.MXAPIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := asynq.NewClientFromRedisClient(f.Redis.Client)
-	t.Cleanup(func() { _ = q.Close() })
-	cfg := f.Config.Handlers()
-	cfg.SweepQuiet, cfg.Inspector, cfg.Metrics = quiet, f.Inspector, metrics.New()
-	st := store.New(f.Redis.Client, f.Keys, store.WithRetention(f.Config.JobRetention))
-	return handlers.New(mxc, st, q, f.Keys, cfg, zerolog.New(f.Logs)), cfg.Metrics
-}
 
 // sweep runs one sweep and checks how many jobs it repaired.
 func sweep(t *testing.T, h *handlers.Handlers, want int) {
@@ -126,6 +110,7 @@ func repairedTotal(t *testing.T, m *metrics.Metrics, reason string) float64 {
 // deleted. One sweep repairs it, a second finds nothing to do, and the job
 // ends as it should once a worker runs again.
 func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
+	t.Parallel()
 	// A poll deleted (lost with a primary) or archived (asynq archives a
 	// task whose lease ran out on its last retry without running the
 	// handler that would have ended the job; its id would also refuse a
@@ -138,8 +123,8 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := testenv.NewFleet(t, nil, mxsim.WithAggregationTime(3*time.Second))
-			ctx := ctxT(t, time.Minute)
-			if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "success"), id, "u1")); err != nil {
+			ctx := testenv.Context(t, time.Minute)
+			if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "success"), id, "u1")); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, ctx, f, id, func(j *store.Job) bool { return j.State == store.StateRunning && j.Polls >= 1 })
@@ -158,7 +143,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 					return tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)
 				})
 			}
-			h, m := sweeper(t, f, 0)
+			h, m := f.Sweeper(t, 0)
 			sweep(t, h, 1)
 			sweep(t, h, 0)
 			if ti := taskThere(t, f, tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); ti.State == asynq.TaskStateArchived {
@@ -177,15 +162,15 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("trigger of a restart", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, func(c *fleet.Config) { c.RetryLaterDelay = time.Minute })
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "degraded"), "lost-trigger", "u1")); err != nil {
+		ctx := testenv.Context(t, time.Minute)
+		if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "degraded"), "lost-trigger", "u1")); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, ctx, f, "lost-trigger", func(j *store.Job) bool { return j.Attempt == 2 })
 		j := lose(t, ctx, f, "lost-trigger", func(j *store.Job) (string, string) {
 			return tasks.QueuePolls, tasks.TriggerID(j.ID, 2)
 		})
-		h, _ := sweeper(t, f, 0)
+		h, _ := f.Sweeper(t, 0)
 		sweep(t, h, 1)
 		sweep(t, h, 0)
 		// Due when the lost one was: RetryLaterDelay after the poll that asked for it.
@@ -202,7 +187,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("start after the member exists", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, nil)
-		ctx := ctxT(t, time.Minute)
+		ctx := testenv.Context(t, time.Minute)
 		mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(f.Config.MXClientID, f.Config.MXAPIKey))
 		if err != nil {
 			t.Fatal(err)
@@ -215,13 +200,13 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		// user and member, and waits to ask MX to verify it again.
 		f.Sim.SetFaults(mxsim.Faults{ErrorRate: 1})
 		if _, err := f.Client.Verify(ctx, tasks.Request{ID: "lost-start", User: tasks.User{GUID: u.GUID},
-			Member: tasks.Member{GUID: scenarioByName(t, "test_nexus_member").MemberGUID}}); err != nil {
+			Member: tasks.Member{GUID: testenv.Scenario(t, "test_nexus_member").MemberGUID}}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, ctx, f, "lost-start", func(j *store.Job) bool { return j.State == store.StateRunning })
 		lose(t, ctx, f, "lost-start", func(j *store.Job) (string, string) { return tasks.QueueJobs, tasks.StartID(j.ID) })
 		f.Sim.SetFaults(mxsim.Faults{})
-		h, _ := sweeper(t, f, 0)
+		h, _ := f.Sweeper(t, 0)
 		sweep(t, h, 1)
 		sweep(t, h, 0)
 		taskThere(t, f, tasks.QueuePolls, tasks.TriggerID("lost-start", 1))
@@ -231,15 +216,15 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("expiry", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), "lost-expiry", "u1")); err != nil {
+		ctx := testenv.Context(t, time.Minute)
+		if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "lost-expiry", "u1")); err != nil {
 			t.Fatal(err)
 		}
-		waitState(t, ctx, f.Client, "lost-expiry", store.StateChallenged)
+		testenv.WaitState(t, ctx, f.Client, "lost-expiry", store.StateChallenged)
 		j := lose(t, ctx, f, "lost-expiry", func(j *store.Job) (string, string) {
 			return tasks.QueueAnswers, tasks.ExpireID(j.ID, j.Round)
 		})
-		h, _ := sweeper(t, f, 0)
+		h, _ := f.Sweeper(t, 0)
 		sweep(t, h, 1)
 		sweep(t, h, 0)
 		ti := taskThere(t, f, tasks.QueueAnswers, tasks.ExpireID(j.ID, j.Round))
@@ -257,18 +242,18 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		if err := f.Inspector.RunTask(tasks.QueueAnswers, ti.ID); err != nil {
 			t.Fatal(err)
 		}
-		ends(t, ctx, f, "lost-expiry", store.StateFailed, handlers.CodeChallengeExpired)
+		ends(t, ctx, f, "lost-expiry", store.StateFailed, job.CodeChallengeExpired)
 	})
 
 	// An answer claims the round, MX fails the resume, and the answer's
 	// task is lost while it waits for its retry.
 	claimed := func(t *testing.T, id string) (*testenv.Fleet, context.Context, *store.Job, map[string]string) {
 		f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
-		ctx := ctxT(t, time.Minute)
-		if _, err := f.Client.Verify(ctx, scenario.Request(scenarioByName(t, "challenge"), id, "u1")); err != nil {
+		ctx := testenv.Context(t, time.Minute)
+		if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), id, "u1")); err != nil {
 			t.Fatal(err)
 		}
-		j := waitState(t, ctx, f.Client, id, store.StateChallenged)
+		j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
 		answers := scenario.Answers(j.Challenges, "correct")
 		f.Sim.SetFaults(mxsim.Faults{ErrorRate: 1})
 		if _, err := f.Client.Answer(ctx, id, answers); err != nil {
@@ -286,7 +271,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("answer before the resume", func(t *testing.T) {
 		t.Parallel()
 		f, ctx, j, answers := claimed(t, "lost-answer")
-		h, _ := sweeper(t, f, 0)
+		h, _ := f.Sweeper(t, 0)
 		sweep(t, h, 1)
 		sweep(t, h, 0)
 		// Parked again: the round can be answered again, or expire.
@@ -320,7 +305,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		if _, err := st.Update(ctx, j.ID, func(j *store.Job) error { j.ResumeSent = true; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		h, _ := sweeper(t, f, 0)
+		h, _ := f.Sweeper(t, 0)
 		sweep(t, h, 1)
 		sweep(t, h, 0)
 		if got, _ := f.Client.Status(ctx, j.ID); got.State != store.StateRunning {
@@ -339,8 +324,8 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("start", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, nil)
-		ctx := ctxT(t, time.Minute)
-		sc := scenarioByName(t, "success")
+		ctx := testenv.Context(t, time.Minute)
+		sc := testenv.Scenario(t, "success")
 		f.Sim.SetFaults(mxsim.Faults{ErrorRate: 1}) // the start records the job running and waits for MX
 		if _, err := f.Client.Verify(ctx, scenario.Request(sc, "lost-start-running", "u1")); err != nil {
 			t.Fatal(err)
@@ -353,14 +338,14 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 			t.Fatal(err)
 		}
 		lose(t, ctx, f, "lost-start-pending", start)
-		h, m := sweeper(t, f, 0)
+		h, m := f.Sweeper(t, 0)
 		sweep(t, h, 2)
 		sweep(t, h, 0)
 		if n := repairedTotal(t, m, "task_lost"); n != 2 {
 			t.Errorf("mxfleet_jobs_repaired_total{reason=task_lost} = %v, want 2", n)
 		}
 		for _, id := range []string{"lost-start-running", "lost-start-pending"} {
-			j := ends(t, ctx, f, id, store.StateFailed, handlers.CodeTaskLost)
+			j := ends(t, ctx, f, id, store.StateFailed, job.CodeTaskLost)
 			if !strings.Contains(j.Error.Message, "submit it again") {
 				t.Errorf("job %s: message %q does not say what to do", id, j.Error.Message)
 			}
@@ -370,8 +355,8 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 	t.Run("entry of an ended job", func(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, nil)
-		ctx := ctxT(t, time.Minute)
-		if j, err := scenario.Run(ctx, f.Client, scenarioByName(t, "success"), store.KindVerify, "ended", "u1", nil); err != nil || j.State != store.StateSucceeded {
+		ctx := testenv.Context(t, time.Minute)
+		if j, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "ended", "u1", nil); err != nil || j.State != store.StateSucceeded {
 			t.Fatalf("%+v %v", j, err)
 		}
 		// Left behind by a worker that does not keep the set (an older
@@ -379,7 +364,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		if err := f.Redis.Client.ZAdd(ctx, liveKey, redisZ("ended"), redisZ("expired")).Err(); err != nil {
 			t.Fatal(err)
 		}
-		h, _ := sweeper(t, f, 0)
+		h, _ := f.Sweeper(t, 0)
 		sweep(t, h, 0)
 		if n, err := f.Redis.Client.ZCard(ctx, liveKey).Result(); err != nil || n != 0 {
 			t.Fatalf("live entries left: %d %v", n, err)
@@ -396,7 +381,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 func TestSweepOnAHealthyFleetRepairsNothing(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := testenv.Context(t, 2*time.Minute)
 	type run struct {
 		sc   mxsim.Scenario
 		kind store.Kind
@@ -425,7 +410,7 @@ func TestSweepOnAHealthyFleetRepairsNothing(t *testing.T) {
 	var sweepErr error
 	var sw sync.WaitGroup
 	sw.Go(func() {
-		h, _ := sweeper(t, f, 0)
+		h, _ := f.Sweeper(t, 0)
 		for {
 			select {
 			case <-done:

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/mxfleet/mxfleet/job"
 )
 
 // ErrWait marks what a handler returns when its task has nothing to do
@@ -20,9 +22,6 @@ import (
 // retries_exhausted. errors.Is(err, ErrWait) finds it; *WaitError carries
 // the reason and the delay.
 var ErrWait = errors.New("waiting")
-
-// waitDelay is how long a task waits for a step that is a Redis write away.
-const waitDelay = time.Second
 
 // WaitError is a wait with its reason, and when to run again: after Delay
 // (jittered up to half of it more), or, when Until is set, not before Until.
@@ -51,7 +50,7 @@ func (e *WaitError) after(now time.Time) time.Duration {
 	}
 	d := e.Delay
 	if d <= 0 {
-		d = waitDelay
+		d = job.WaitDelay
 	}
 	return d + rand.N(d/2+1)
 }
@@ -70,6 +69,36 @@ func waitUntil(t time.Time, format string, args ...any) error {
 // wait. asynq (v0.26) then moves a waiting task to its retry set for the
 // delay RetryDelay gives, without increasing its retry count.
 func IsFailure(err error) bool { return err != nil && !errors.Is(err, ErrWait) }
+
+// stopError is an error after which a task must not run again: its job
+// has ended (fail), or the task is refused (an answer for a round that is
+// over, a start without a record, a callback this worker may not send).
+// wrap alone turns it, and tasks.ErrBadPayload, into asynq.SkipRetry.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
+
+// stop returns a stopError.
+func stop(format string, args ...any) error {
+	return &stopError{fmt.Errorf(format, args...)}
+}
+
+// mxRetryError is a transient MX error (5xx, 429, a timeout, another MX
+// job on the member): asynq retries it, and on the task's last retry wrap
+// ends the job mx_unavailable.
+type mxRetryError struct{ err error }
+
+func (e *mxRetryError) Error() string { return e.err.Error() }
+func (e *mxRetryError) Unwrap() error { return e.err }
+
+// lastTry tells whether the running task has no retry left: the one test
+// of it in the handlers.
+func lastTry(ctx context.Context) bool {
+	n, _ := asynq.GetRetryCount(ctx)
+	maxN, ok := asynq.GetMaxRetry(ctx)
+	return ok && n >= maxN
+}
 
 // dropped logs a well-formed task that has nothing to do and ends: its job
 // is gone or has moved past the step the task is for.

@@ -16,6 +16,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -72,7 +73,7 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 	f := testenv.NewFleet(t, func(c *fleet.Config) {
 		c.CallbackAllow, c.CallbackSecret = "127.0.0.1", "0123456789abcdef"
 	})
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	st := store.New(f.Redis.Client, f.Keys)
 	for _, c := range []struct {
 		name, queue, id, why string
@@ -80,13 +81,13 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 		task                 func() (*asynq.Task, error)
 	}{
 		{"poll", tasks.QueuePolls, tasks.PollID("wait-poll", 1), "not recorded as started yet",
-			store.Job{ID: "wait-poll", State: store.StatePending},
-			func() (*asynq.Task, error) { return tasks.NewPollTask("wait-poll", 1, 0) }},
+			store.Job{Record: job.Record{ID: "wait-poll", State: store.StatePending}},
+			func() (*asynq.Task, error) { return tasks.NewPollTask("wait-poll", 1, time.Now(), time.Now()) }},
 		{"trigger", tasks.QueuePolls, tasks.TriggerID("wait-trigger", 2), "attempt 2 not recorded yet",
-			store.Job{ID: "wait-trigger", State: store.StateRunning, Attempt: 1, Triggered: 1},
-			func() (*asynq.Task, error) { return tasks.NewTriggerTask("wait-trigger", 2, 0) }},
+			store.Job{Record: job.Record{ID: "wait-trigger", State: store.StateRunning, Attempt: 1, Triggered: 1}},
+			func() (*asynq.Task, error) { return tasks.NewTriggerTask("wait-trigger", 2, time.Now(), time.Now()) }},
 		{"callback", tasks.QueueCallbacks, "callback:" + tasks.EventID("wait-callback", store.StateFailed, 0), "has not recorded it yet",
-			store.Job{ID: "wait-callback", State: store.StateRunning, Attempt: 1, Triggered: 1, CallbackURL: rcv.URL},
+			store.Job{Record: job.Record{ID: "wait-callback", State: store.StateRunning, Attempt: 1, Triggered: 1, CallbackURL: rcv.URL}},
 			func() (*asynq.Task, error) {
 				return tasks.NewCallbackTask(tasks.Callback{JobID: "wait-callback", State: store.StateFailed, Error: &store.JobError{Code: "x", Message: "x"}})
 			}},
@@ -146,7 +147,7 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 func TestStartWithoutARecordIsArchived(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
+	ctx := testenv.Context(t, time.Minute)
 	task, err := tasks.NewJobTask(f.Keys, store.KindVerify, tasks.Job{JobID: "no-record", User: tasks.User{ID: "u-no-record"},
 		Member: tasks.Member{InstitutionCode: "mxbank", Credentials: map[string]string{"username": "mxuser", "password": "correct"}}})
 	if err != nil {
@@ -176,8 +177,8 @@ func TestStartWithoutARecordIsArchived(t *testing.T) {
 func TestTasksWithNothingToDoAreLogged(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
-	ctx := ctxT(t, time.Minute)
-	j, err := scenario.Run(ctx, f.Client, scenarioByName(t, "success"), store.KindVerify, "done", "user-done", nil)
+	ctx := testenv.Context(t, time.Minute)
+	j, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "done", "user-done", nil)
 	if err != nil || j.State != store.StateSucceeded {
 		t.Fatalf("%+v %v", j, err)
 	}
@@ -187,15 +188,15 @@ func TestTasksWithNothingToDoAreLogged(t *testing.T) {
 	}
 	for _, d := range []drop{
 		{tasks.TypePoll, tasks.QueuePolls, tasks.PollID("ghost", 1), "ghost", "no job record",
-			func() (*asynq.Task, error) { return tasks.NewPollTask("ghost", 1, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewPollTask("ghost", 1, time.Now(), time.Now()) }},
 		{tasks.TypeTrigger, tasks.QueuePolls, tasks.TriggerID("ghost", 2), "ghost", "no job record",
-			func() (*asynq.Task, error) { return tasks.NewTriggerTask("ghost", 2, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewTriggerTask("ghost", 2, time.Now(), time.Now()) }},
 		{tasks.TypeExpire, tasks.QueueAnswers, tasks.ExpireID("ghost", 1), "ghost", "no job record",
-			func() (*asynq.Task, error) { return tasks.NewExpireTask("ghost", 1, time.Now()) }},
+			func() (*asynq.Task, error) { return tasks.NewExpireTask("ghost", 1, time.Now(), time.Now()) }},
 		{tasks.TypePoll, tasks.QueuePolls, tasks.PollID("done", 1), "done", "poll 1 is not due: the job is succeeded",
-			func() (*asynq.Task, error) { return tasks.NewPollTask("done", 1, 0) }},
+			func() (*asynq.Task, error) { return tasks.NewPollTask("done", 1, time.Now(), time.Now()) }},
 		{tasks.TypeExpire, tasks.QueueAnswers, tasks.ExpireID("done", 1), "done", "round 1 is over: the job is succeeded",
-			func() (*asynq.Task, error) { return tasks.NewExpireTask("done", 1, time.Now()) }},
+			func() (*asynq.Task, error) { return tasks.NewExpireTask("done", 1, time.Now(), time.Now()) }},
 	} {
 		task, err := d.task()
 		if err != nil {
@@ -215,7 +216,7 @@ func TestTasksWithNothingToDoAreLogged(t *testing.T) {
 // RetryDelay: a wait runs again when it says, not on the failure backoff.
 func TestRetryDelayOfAWait(t *testing.T) {
 	t.Parallel()
-	rd := handlers.RetryDelay(time.Minute, time.Hour)
+	rd := handlers.RetryDelay(time.Now, time.Minute, time.Hour)
 	if d := rd(5, &handlers.WaitError{Reason: "x", Delay: time.Second}, nil); d < time.Second || d > 1500*time.Millisecond {
 		t.Fatalf("short wait: %s", d)
 	}

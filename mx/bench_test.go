@@ -24,11 +24,3 @@ func BenchmarkReadMemberStatus(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkClassify is the status table lookup each poll makes.
-func BenchmarkClassify(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = mx.Classify("CONNECTED", false)
-	}
-}

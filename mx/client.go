@@ -30,8 +30,10 @@ const maxBody = 32 << 20
 // Client calls the MX Platform API. It is safe for concurrent use. Build it
 // with New; the zero value is not usable.
 //
-// The client makes exactly one attempt per call and never sleeps: retries
-// of transient failures belong to asynq, which reschedules the task with
+// The client makes exactly one attempt per call and never sleeps between
+// attempts; the one wait in place is the fleet-wide rate limiter's
+// (WithLimiter), at most about a second. Retries of transient failures
+// belong to asynq, which reschedules the task with
 // jittered backoff (honouring Retry-After, see RetryAfter) and keeps the
 // worker slot free meanwhile. Every handler step is safe to run twice, so a
 // retried task resumes where the job stands.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 )
 
@@ -157,28 +158,28 @@ func TestEmptyInstitutionSearchIsRefusedLocally(t *testing.T) {
 }
 
 func TestClassifyCoversEveryStatus(t *testing.T) {
-	if len(mx.Statuses) != 22 {
-		t.Fatalf("%d statuses, MX documents 22", len(mx.Statuses))
+	if len(job.Statuses) != 22 {
+		t.Fatalf("%d statuses, MX documents 22", len(job.Statuses))
 	}
-	for i, s := range mx.Statuses {
+	for i, s := range job.Statuses {
 		if s.ID != i {
 			t.Errorf("%s has id %d at position %d", s.Status, s.ID, i)
 		}
-		c := mx.Classify(s.Status, false)
+		c := job.Classify(s.Status, false)
 		if c.Outcome != s.Outcome {
 			t.Errorf("%s: %v, want %v", s.Status, c.Outcome, s.Outcome)
 		}
-		if (c.Outcome == mx.Failed || c.Outcome == mx.RetryLater) && c.Reason != strings.ToLower(s.Status) {
+		if (c.Outcome == job.Failed || c.Outcome == job.RetryLater) && c.Reason != strings.ToLower(s.Status) {
 			t.Errorf("%s: reason %q", s.Status, c.Reason)
 		}
-		if s.Status != "CHALLENGED" && mx.Classify(s.Status, true).Outcome != mx.InProgress {
+		if s.Status != "CHALLENGED" && job.Classify(s.Status, true).Outcome != job.InProgress {
 			t.Errorf("%s while aggregating is not in progress", s.Status)
 		}
 	}
-	if c := mx.Classify("", false); c.Outcome != mx.Failed || c.Reason != "no_connection_status" {
+	if c := job.Classify("", false); c.Outcome != job.Failed || c.Reason != "no_connection_status" {
 		t.Errorf("null status: %+v", c)
 	}
-	if c := mx.Classify("SOMETHING_NEW", false); c.Outcome != mx.Failed {
+	if c := job.Classify("SOMETHING_NEW", false); c.Outcome != job.Failed {
 		t.Errorf("unknown status: %+v", c)
 	}
 }

@@ -89,7 +89,9 @@
 // request body, so credentials and MFA answers cannot leak through them, and
 // error bodies are read through a 16 KiB cap.
 //
-// The client tries each call once and never sleeps. Retries live in exactly
+// The client tries each call once and never sleeps between attempts (the
+// fleet-wide rate limiter, WithLimiter, may hold a call about a second
+// before it is sent). Retries live in exactly
 // one layer, asynq: a handler returns the error, and the worker's retry delay
 // (jittered exponential backoff that honours RetryAfter) reschedules the
 // task, leaving the worker slot free for other jobs while MX recovers. Two

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
@@ -117,7 +118,7 @@ func TestReauthenticationThroughTheClient(t *testing.T) {
 }
 
 // TestOAuthDeniedThenApprovedThroughTheClient: the end user denies, the
-// member is DENIED (mx.Classify: failed, reason denied); a fresh window
+// member is DENIED (job.Classify: failed, reason denied); a fresh window
 // approved connects the same member.
 func TestOAuthDeniedThenApprovedThroughTheClient(t *testing.T) {
 	for _, version := range mx.Versions {
@@ -136,12 +137,12 @@ func TestOAuthDeniedThenApprovedThroughTheClient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cl := mx.Classify(m.ConnectionStatus, m.IsBeingAggregated); m.ConnectionStatus != "PENDING" || cl.Outcome != mx.InProgress {
+			if cl := job.Classify(m.ConnectionStatus, m.IsBeingAggregated); m.ConnectionStatus != "PENDING" || cl.Outcome != job.InProgress {
 				t.Fatalf("created: %+v %+v", m, cl)
 			}
 			decide(t, m.OAuthWindowURI, "deny")
 			st := settle(t, ctx, c, u.GUID, m.GUID)
-			if cl := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated); st.ConnectionStatus != "DENIED" || cl.Outcome != mx.Failed || cl.Reason != "denied" {
+			if cl := job.Classify(st.ConnectionStatus, st.IsBeingAggregated); st.ConnectionStatus != "DENIED" || cl.Outcome != job.Failed || cl.Reason != "denied" {
 				t.Fatalf("denied: %+v %+v", st, cl)
 			}
 			w, err := c.RequestOAuthWindowURI(ctx, u.GUID, m.GUID, mx.OAuthOptions{})
@@ -160,7 +161,7 @@ func TestOAuthDeniedThenApprovedThroughTheClient(t *testing.T) {
 }
 
 // TestOAuthExpiredThroughTheClient: an unused window turns the member
-// EXPIRED (mx.Classify: failed, reason expired).
+// EXPIRED (job.Classify: failed, reason expired).
 func TestOAuthExpiredThroughTheClient(t *testing.T) {
 	c, _, _ := newSim(t, nil, mxsim.WithOAuthWindow(50*time.Millisecond))
 	ctx := context.Background()
@@ -178,7 +179,7 @@ func TestOAuthExpiredThroughTheClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cl := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated); st.ConnectionStatus != "EXPIRED" || cl.Outcome != mx.Failed || cl.Reason != "expired" {
+	if cl := job.Classify(st.ConnectionStatus, st.IsBeingAggregated); st.ConnectionStatus != "EXPIRED" || cl.Outcome != job.Failed || cl.Reason != "expired" {
 		t.Fatalf("expired: %+v %+v", st, cl)
 	}
 }

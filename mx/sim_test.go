@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
@@ -105,12 +106,12 @@ func drive(t *testing.T, ctx context.Context, c *mx.Client, sc mxsim.Scenario, k
 		if err != nil {
 			t.Fatalf("status: %v", err)
 		}
-		cl := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated)
+		cl := job.Classify(st.ConnectionStatus, st.IsBeingAggregated)
 		switch cl.Outcome {
-		case mx.InProgress:
+		case job.InProgress:
 			time.Sleep(10 * time.Millisecond)
 			continue
-		case mx.NeedsUser:
+		case job.NeedsUser:
 			if out.rounds >= len(sc.Answers) {
 				time.Sleep(50 * time.Millisecond) // left unanswered: MX expires it
 				continue
@@ -136,7 +137,7 @@ func drive(t *testing.T, ctx context.Context, c *mx.Client, sc mxsim.Scenario, k
 			}
 			out.rounds++
 			continue
-		case mx.RetryLater:
+		case job.RetryLater:
 			if restarts < 2 {
 				restarts++
 				start()

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 )
 
@@ -220,7 +221,7 @@ func TestDecodesMXDocumentedExamples(t *testing.T) {
 		st.Challenges[0].Type != mx.ChallengeText || st.Challenges[0].FieldName != "" || st.Challenges[0].GUID != "CRD-8f841084-66cb-4e3d-9253-96f97093100a" {
 		t.Errorf("decoded %+v", st)
 	}
-	if c := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated); c.Outcome != mx.NeedsUser {
+	if c := job.Classify(st.ConnectionStatus, st.IsBeingAggregated); c.Outcome != job.NeedsUser {
 		t.Errorf("CHALLENGED while is_being_aggregated is %v, want needs_user", c.Outcome)
 	}
 	creds, err := mx.Collect(c.InstitutionCredentials(ctx, "mxbank"))

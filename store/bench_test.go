@@ -6,6 +6,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -16,7 +17,7 @@ func BenchmarkUpdate(b *testing.B) {
 	r := testenv.NewRedis(b)
 	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
-	if _, _, err := s.Create(ctx, &store.Job{ID: "b", State: store.StateRunning}); err != nil {
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "b", State: store.StateRunning}}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -34,7 +35,7 @@ func BenchmarkUpdateFrom(b *testing.B) {
 	r := testenv.NewRedis(b)
 	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
-	j, _, err := s.Create(ctx, &store.Job{ID: "b", State: store.StateRunning})
+	j, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "b", State: store.StateRunning}})
 	if err != nil {
 		b.Fatal(err)
 	}

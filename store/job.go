@@ -4,118 +4,68 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
 
-	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/job"
 )
 
-// Kind is what a job asks of MX.
-type Kind string
+// The job's kinds, states and record fields are the state machine's
+// (package job); the store adds what it keeps with them.
+type (
+	Kind          = job.Kind
+	State         = job.State
+	JobError      = job.Error
+	RefusedAnswer = job.RefusedAnswer
+)
 
 const (
-	KindVerify   Kind = "verify"   // account and routing numbers
-	KindIdentify Kind = "identify" // account owners
+	KindVerify      = job.KindVerify
+	KindIdentify    = job.KindIdentify
+	StatePending    = job.StatePending
+	StateRunning    = job.StateRunning
+	StateChallenged = job.StateChallenged
+	StateSucceeded  = job.StateSucceeded
+	StateFailed     = job.StateFailed
 )
 
-// Valid tells whether k is a known kind.
-func (k Kind) Valid() bool { return k == KindVerify || k == KindIdentify }
-
-// State is where a job stands.
-type State string
-
-const (
-	StatePending    State = "pending"    // enqueued, no worker has started it
-	StateRunning    State = "running"    // a worker is driving MX
-	StateChallenged State = "challenged" // parked until the end user answers MFA
-	StateSucceeded  State = "succeeded"  // results stored
-	StateFailed     State = "failed"     // ended; Error says why
-)
-
-// Terminal tells whether a job in state s has ended.
-func (s State) Terminal() bool { return s == StateSucceeded || s == StateFailed }
-
-// Job is the record of one verify or identify job.
+// Job is the record of one verify or identify job: the state machine's
+// Record (its fields are the record's JSON fields) plus the payloads.
 type Job struct {
-	ID               string         `json:"id"`
-	Kind             Kind           `json:"kind"`
-	State            State          `json:"state"`
-	ConnectionStatus string         `json:"connection_status,omitempty"`
-	UserGUID         string         `json:"user_guid,omitempty"`
-	MemberGUID       string         `json:"member_guid,omitempty"`
-	InstitutionCode  string         `json:"institution_code,omitempty"`
-	Follow           bool           `json:"follow,omitempty"`
-	CallbackURL      string         `json:"callback_url,omitempty"`
-	CallbackResults  bool           `json:"callback_results,omitempty"` // results go in the succeeded event
-	Challenges       []mx.Challenge `json:"challenges,omitempty"`
-	Result           *Result        `json:"-"`                       // sealed at rest in SealedResult
-	SealedResult     string         `json:"result_sealed,omitempty"` // AES-GCM, see internal/seal
-	Error            *JobError      `json:"error,omitempty"`
-	Polls            int            `json:"polls"`
-	CreatedAt        time.Time      `json:"created_at"`
-	UpdatedAt        time.Time      `json:"updated_at"`
-
-	// Progress, for the handlers: where the job is, so that a task run
-	// twice finds its step done.
-	Round        int       `json:"round,omitempty"`        // MFA rounds parked so far
-	Attempt      int       `json:"attempt,omitempty"`      // MX jobs started (retry_later restarts)
-	Triggered    int       `json:"triggered,omitempty"`    // attempt whose MX job is known started
-	TriggeredAt  time.Time `json:"triggered_at,omitzero"`  // when MX was asked, for stale reads
-	SawRunning   bool      `json:"saw_running,omitempty"`  // is_being_aggregated seen since TriggeredAt
-	PollMark     int       `json:"poll_mark,omitempty"`    // Polls when MX was last asked to work; backoff restarts there
-	Deadline     time.Time `json:"deadline,omitzero"`      // the job fails "timeout" after it
-	ChallengeExp time.Time `json:"challenge_exp,omitzero"` // while parked
-	ParkedAt     time.Time `json:"parked_at,omitzero"`     // when the current round was parked
-	ResumeClaim  string    `json:"resume_claim,omitempty"` // answer id that won the latest round
-	ResumeBy     string    `json:"resume_by,omitempty"`    // asynq task id of the delivery that sends it
-	Answered     []string  `json:"answered,omitempty"`     // challenge guids of the round answered last
-	ResumeSent   bool      `json:"resume_sent,omitempty"`  // MX accepted the claimed answer
-
-	// LastRefusedAnswer is the latest answer the worker refused while the
-	// job went on as it was (cleared when an answer is accepted).
-	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
+	job.Record
+	Challenges   []Challenge `json:"challenges,omitempty"`    // while parked
+	Result       *Result     `json:"-"`                       // sealed at rest in SealedResult
+	SealedResult string      `json:"result_sealed,omitempty"` // AES-GCM, see internal/seal
 
 	raw []byte // the record as read or written, for UpdateFrom's compare-and-set
 }
 
-// Result is what a succeeded job read from MX, as MX returned it.
+// Result is what a succeeded job read from MX (mapped by ResultFrom).
 type Result struct {
-	AccountNumbers []mx.AccountNumber `json:"account_numbers,omitempty"`
-	AccountOwners  []mx.AccountOwner  `json:"account_owners,omitempty"`
-}
-
-// JobError says why a job failed. Code is stable and machine-readable.
-type JobError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// RefusedAnswer says why a worker refused an answer: which one and the
-// reason (never an answer value).
-type RefusedAnswer struct {
-	AnswerID string    `json:"answer_id"`
-	Reason   string    `json:"reason"`
-	At       time.Time `json:"at"`
+	AccountNumbers []AccountNumber `json:"account_numbers,omitempty"`
+	AccountOwners  []AccountOwner  `json:"account_owners,omitempty"`
 }
 
 // Parked is one entry of the parked hash: a job waiting for MFA answers.
 type Parked struct {
-	JobID      string         `json:"job_id"`
-	UserGUID   string         `json:"user_guid"`
-	MemberGUID string         `json:"member_guid"`
-	Challenges []mx.Challenge `json:"challenges"`
-	Round      int            `json:"round"`
-	ExpiresAt  time.Time      `json:"expires_at"`
+	JobID      string      `json:"job_id"`
+	UserGUID   string      `json:"user_guid"`
+	MemberGUID string      `json:"member_guid"`
+	Challenges []Challenge `json:"challenges"`
+	Round      int         `json:"round"`
+	ExpiresAt  time.Time   `json:"expires_at"`
 }
 
 // Fail ends j as failed with a code and a message.
 func (j *Job) Fail(code, msg string) {
-	j.State = StateFailed
-	j.Error = &JobError{Code: code, Message: msg}
+	j.Record.Fail(code, msg)
 	j.Challenges = nil
-	j.ResumeClaim = ""
 }
+
+// ErrInvalidID is a job id no job can have (ValidateID).
+var ErrInvalidID = errors.New("invalid job id")
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
@@ -123,7 +73,7 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 // letter or digit. Ids become parts of Redis keys and task ids.
 func ValidateID(id string) error {
 	if !idPattern.MatchString(id) {
-		return fmt.Errorf("invalid job id %q: want 1-128 characters of A-Z a-z 0-9 _ . - starting with a letter or digit", truncate(id, 40))
+		return fmt.Errorf("%w %q: want 1-128 characters of A-Z a-z 0-9 _ . - starting with a letter or digit", ErrInvalidID, truncate(id, 40))
 	}
 	return nil
 }
@@ -138,18 +88,18 @@ func truncate(s string, n int) string {
 // View is the public shape of a job record: what `mxfleet status --json`
 // prints and the producer shows to callers. Progress bookkeeping is left out.
 type View struct {
-	ID               string         `json:"id"`
-	Kind             Kind           `json:"kind"`
-	State            State          `json:"state"`
-	ConnectionStatus string         `json:"connection_status"`
-	UserGUID         string         `json:"user_guid"`
-	MemberGUID       string         `json:"member_guid"`
-	Challenges       []mx.Challenge `json:"challenges"`
-	Result           *Result        `json:"result"`
-	Error            *JobError      `json:"error"`
-	Polls            int            `json:"polls"`
-	CreatedAt        time.Time      `json:"created_at"`
-	UpdatedAt        time.Time      `json:"updated_at"`
+	ID               string      `json:"id"`
+	Kind             Kind        `json:"kind"`
+	State            State       `json:"state"`
+	ConnectionStatus string      `json:"connection_status"`
+	UserGUID         string      `json:"user_guid"`
+	MemberGUID       string      `json:"member_guid"`
+	Challenges       []Challenge `json:"challenges"`
+	Result           *Result     `json:"result"`
+	Error            *JobError   `json:"error"`
+	Polls            int         `json:"polls"`
+	CreatedAt        time.Time   `json:"created_at"`
+	UpdatedAt        time.Time   `json:"updated_at"`
 	// LastRefusedAnswer: the latest answer the worker refused, the job
 	// unchanged (until an answer is accepted).
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
@@ -159,7 +109,7 @@ type View struct {
 func (j *Job) View() View {
 	chs := j.Challenges
 	if chs == nil {
-		chs = []mx.Challenge{}
+		chs = []Challenge{}
 	}
 	return View{ID: j.ID, Kind: j.Kind, State: j.State, ConnectionStatus: j.ConnectionStatus,
 		UserGUID: j.UserGUID, MemberGUID: j.MemberGUID, Challenges: chs, Result: j.Result, Error: j.Error,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
-	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -26,7 +26,7 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 	keys := seal.Ephemeral()
 	s := store.New(r.Client, keys, store.WithRetention(time.Hour))
 	ctx := context.Background()
-	if _, _, err := s.Create(ctx, &store.Job{ID: "a", State: store.StatePending, MemberGUID: "MBR-1"}); err != nil {
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "a", State: store.StatePending, MemberGUID: "MBR-1"}}); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.Update(ctx, "a", func(j *store.Job) error {
@@ -42,7 +42,7 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 	}
 	parkedAt := j.ParkedAt
 	end := func(j *store.Job) error {
-		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []mx.AccountNumber{{AccountNumber: "1"}}}
+		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []store.AccountNumber{{AccountNumber: "1"}}}
 		return nil
 	}
 	if j, err = s.UpdateFrom(ctx, j, end); err != nil {
@@ -84,7 +84,7 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 
 	// A later job follows the member; the ended job written again (ending
 	// twice, a retried task) leaves the new job's index alone.
-	if _, _, err := s.Create(ctx, &store.Job{ID: "b", State: store.StateRunning, MemberGUID: "MBR-1"}); err != nil {
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "b", State: store.StateRunning, MemberGUID: "MBR-1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Update(ctx, "a", func(j *store.Job) error { j.Fail("late", "ended twice"); return nil }); err != nil {
@@ -100,7 +100,7 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 		t.Fatalf("job b ended, its index stays: %v", err)
 	}
 	// Created already ended: no index at all.
-	if _, _, err := s.Create(ctx, &store.Job{ID: "c", State: store.StateFailed, MemberGUID: "MBR-2"}); err != nil {
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "c", State: store.StateFailed, MemberGUID: "MBR-2"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.JobByMember(ctx, "MBR-2"); !errors.Is(err, store.ErrNotFound) {
@@ -115,7 +115,7 @@ func TestAStaleEndWritesNothing(t *testing.T) {
 	r := testenv.NewRedis(t)
 	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
-	stale, _, err := s.Create(ctx, &store.Job{ID: "s", State: store.StateRunning, MemberGUID: "MBR-S"})
+	stale, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "s", State: store.StateRunning, MemberGUID: "MBR-S"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,9 +158,9 @@ func TestRetainedBytesPerJob(t *testing.T) {
 	const n = 2000
 	guid := func(p string, i int) string { return fmt.Sprintf("%s-%08d-1b2c-4d5e-8f90-%012d", p, i, i) }
 	job := func(i int) *store.Job {
-		return &store.Job{ID: fmt.Sprintf("job-%08d-%d", i, i), Kind: store.KindVerify, State: store.StatePending,
+		return &store.Job{Record: job.Record{ID: fmt.Sprintf("job-%08d-%d", i, i), Kind: store.KindVerify, State: store.StatePending,
 			UserGUID: guid("USR", i), MemberGUID: guid("MBR", i), InstitutionCode: "mxbank",
-			CallbackURL: "https://callbacks.example.com/mx/jobs"}
+			CallbackURL: "https://callbacks.example.com/mx/jobs"}}
 	}
 	run := func(i int, j *store.Job) (*store.Job, error) {
 		return s.UpdateFrom(ctx, j, func(j *store.Job) error {
@@ -172,7 +172,7 @@ func TestRetainedBytesPerJob(t *testing.T) {
 	succeed := func(i int, j *store.Job) (*store.Job, error) {
 		return s.UpdateFrom(ctx, j, func(j *store.Job) error {
 			j.State, j.ConnectionStatus = store.StateSucceeded, "CONNECTED"
-			j.Result = &store.Result{AccountNumbers: []mx.AccountNumber{{GUID: guid("ACN", i), AccountGUID: guid("ACT", i),
+			j.Result = &store.Result{AccountNumbers: []store.AccountNumber{{GUID: guid("ACN", i), AccountGUID: guid("ACT", i),
 				MemberGUID: j.MemberGUID, UserGUID: j.UserGUID, AccountNumber: "1234567890", RoutingNumber: "068499246", PassedValidation: true}}}
 			return nil
 		})
@@ -226,7 +226,7 @@ func TestRetainedBytesPerJob(t *testing.T) {
 	q := asynq.NewClientFromRedisClient(r.Client)
 	before = used()
 	for _, j := range waiting {
-		task, err := tasks.NewPollTask(j.ID, 6, time.Minute)
+		task, err := tasks.NewPollTask(j.ID, 6, time.Now(), time.Now().Add(time.Minute))
 		if err == nil {
 			_, err = q.EnqueueContext(ctx, task)
 		}

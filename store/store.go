@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/job"
 )
 
 // ErrNotFound is returned for a job id with no record.
@@ -18,7 +19,7 @@ var ErrNotFound = errors.New("job not found")
 
 // ErrNoChange, returned by an Update function, ends the update without
 // writing anything.
-var ErrNoChange = errors.New("no change")
+var ErrNoChange = job.ErrNoChange
 
 // DefaultRetention is how long a job record is kept after the job ends.
 const DefaultRetention = 7 * 24 * time.Hour
@@ -172,7 +173,7 @@ func (s *Store) decode(id string, b []byte) (*Job, error) {
 // challenged job whose round nobody has claimed is in it, every other job
 // is not.
 func (s *Store) Update(ctx context.Context, id string, fn func(*Job) error) (*Job, error) {
-	return s.UpdateFrom(ctx, &Job{ID: id}, fn)
+	return s.UpdateFrom(ctx, &Job{Record: job.Record{ID: id}}, fn)
 }
 
 // UpdateFrom is Update starting from known, a record this caller read

@@ -11,7 +11,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
-	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -19,15 +19,15 @@ func TestCreateIsIdempotent(t *testing.T) {
 	r := testenv.NewRedis(t)
 	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
-	j, created, err := s.Create(ctx, &store.Job{ID: "a", Kind: store.KindVerify, State: store.StatePending})
+	j, created, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "a", Kind: store.KindVerify, State: store.StatePending}})
 	if err != nil || !created {
 		t.Fatalf("first create: %v %v", created, err)
 	}
-	again, created, err := s.Create(ctx, &store.Job{ID: "a", Kind: store.KindIdentify, State: store.StatePending})
+	again, created, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "a", Kind: store.KindIdentify, State: store.StatePending}})
 	if err != nil || created || again.Kind != store.KindVerify || !again.CreatedAt.Equal(j.CreatedAt) {
 		t.Fatalf("second create changed the job: %+v %v %v", again, created, err)
 	}
-	if _, _, err := s.Create(ctx, &store.Job{ID: "bad id!"}); err == nil {
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "bad id!"}}); err == nil {
 		t.Fatal("a bad id was accepted")
 	}
 	if _, err := s.Get(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
@@ -39,7 +39,7 @@ func TestUpdateIsCompareAndSet(t *testing.T) {
 	r := testenv.NewRedis(t)
 	s := store.New(r.Client, seal.Ephemeral())
 	ctx := context.Background()
-	if _, _, err := s.Create(ctx, &store.Job{ID: "n", State: store.StateRunning}); err != nil {
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "n", State: store.StateRunning}}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -63,10 +63,10 @@ func TestParkedHashFollowsTheRecord(t *testing.T) {
 	r := testenv.NewRedis(t)
 	s := store.New(r.Client, seal.Ephemeral(), store.WithRetention(time.Minute))
 	ctx := context.Background()
-	if _, _, err := s.Create(ctx, &store.Job{ID: "p", State: store.StateRunning, UserGUID: "USR-1", MemberGUID: "MBR-1"}); err != nil {
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "p", State: store.StateRunning, UserGUID: "USR-1", MemberGUID: "MBR-1"}}); err != nil {
 		t.Fatal(err)
 	}
-	chs := []mx.Challenge{{GUID: "CRD-1", Label: "City?", Type: "TEXT"}}
+	chs := []store.Challenge{{GUID: "CRD-1", Label: "City?", Type: "TEXT"}}
 	if _, err := s.Update(ctx, "p", func(j *store.Job) error {
 		j.State, j.Challenges, j.Round = store.StateChallenged, chs, 1
 		return nil
@@ -110,7 +110,7 @@ func TestLiveSetFollowsTheRecord(t *testing.T) {
 	s := store.New(r.Client, seal.Ephemeral(), store.WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	for _, id := range []string{"a", "b", "c"} {
-		if _, _, err := s.Create(ctx, &store.Job{ID: id, State: store.StatePending, MemberGUID: "MBR-" + id}); err != nil {
+		if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: id, State: store.StatePending, MemberGUID: "MBR-" + id}}); err != nil {
 			t.Fatal(err)
 		}
 		now = now.Add(time.Second)
@@ -175,7 +175,7 @@ func TestQuietPagesThroughOneMillisecond(t *testing.T) {
 	s := store.New(r.Client, seal.Ephemeral(), store.WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	for i := range 5 {
-		if _, _, err := s.Create(ctx, &store.Job{ID: fmt.Sprint("same-", i), State: store.StatePending}); err != nil {
+		if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: fmt.Sprint("same-", i), State: store.StatePending}}); err != nil {
 			t.Fatal(err)
 		}
 	}

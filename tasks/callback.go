@@ -12,7 +12,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -33,15 +32,15 @@ const EventHeader = "X-Mxfleet-Event"
 // no secret: a succeeded event's results, when the job asked for them, are
 // read from the (sealed) job record at delivery.
 type Callback struct {
-	V                int             `json:"v"`
-	EventID          string          `json:"event_id"`
-	JobID            string          `json:"job_id"`
-	State            store.State     `json:"state"`
-	Round            int             `json:"round,omitempty"`
-	ConnectionStatus string          `json:"connection_status,omitempty"`
-	Challenges       []mx.Challenge  `json:"challenges,omitempty"`
-	Error            *store.JobError `json:"error,omitempty"`
-	At               time.Time       `json:"at"`
+	V                int               `json:"v"`
+	EventID          string            `json:"event_id"`
+	JobID            string            `json:"job_id"`
+	State            store.State       `json:"state"`
+	Round            int               `json:"round,omitempty"`
+	ConnectionStatus string            `json:"connection_status,omitempty"`
+	Challenges       []store.Challenge `json:"challenges,omitempty"`
+	Error            *store.JobError   `json:"error,omitempty"`
+	At               time.Time         `json:"at"`
 }
 
 func (p *Callback) version() int { return p.V }

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
@@ -100,11 +101,11 @@ func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store
 	if err != nil {
 		return nil, false, err
 	}
-	j, created, err := c.store.Create(ctx, &store.Job{
+	j, created, err := c.store.Create(ctx, &store.Job{Record: job.Record{
 		ID: r.ID, Kind: kind, State: store.StatePending,
 		UserGUID: r.User.GUID, MemberGUID: r.Member.GUID, InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow,
 		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults,
-	})
+	}})
 	if err != nil {
 		return nil, false, err
 	}
@@ -278,7 +279,7 @@ func (c *Client) Answer(ctx context.Context, jobID string, answers map[string]st
 
 // MatchChallenges checks that answers (guid → value) answer exactly the
 // given challenges.
-func MatchChallenges(chs []mx.Challenge, answers map[string]string) error {
+func MatchChallenges(chs []store.Challenge, answers map[string]string) error {
 	want := make([]string, 0, len(chs))
 	for _, ch := range chs {
 		want = append(want, ch.GUID)

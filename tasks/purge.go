@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -24,15 +25,8 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 	switch {
 	case err == nil:
 		// Follow-up ids are deterministic: name them instead of scanning.
-		ids[QueueJobs] = []string{StartID(jobID)}
-		for n := 1; n <= j.Polls+1; n++ {
-			ids[QueuePolls] = append(ids[QueuePolls], PollID(jobID, n))
-		}
-		for a := 1; a <= j.Attempt+1; a++ {
-			ids[QueuePolls] = append(ids[QueuePolls], TriggerID(jobID, a))
-		}
-		for r := 1; r <= j.Round; r++ {
-			ids[QueueAnswers] = append(ids[QueueAnswers], ExpireID(jobID, r))
+		for _, t := range job.AllTasks(&j.Record) {
+			ids[Queue(t.Kind)] = append(ids[Queue(t.Kind)], t.ID)
 		}
 		events := []string{EventID(jobID, store.StateSucceeded, 0), EventID(jobID, store.StateFailed, 0)}
 		for r := 1; r <= j.Round; r++ {
@@ -83,7 +77,9 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 			case err == nil:
 				deleted++
 			case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			case strings.Contains(err.Error(), "active"):
+			case c.active(q, id):
+				// asynq refuses to delete a running task, with no error
+				// type to say so: its state does.
 				running = append(running, id)
 			default:
 				return deleted, fmt.Errorf("delete task %s: %w", id, err)
@@ -97,6 +93,12 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 		return deleted, fmt.Errorf("tasks %s are running now and were not deleted; purge again once they end", strings.Join(running, ", "))
 	}
 	return deleted, nil
+}
+
+// active tells whether a task is running now.
+func (c *Client) active(queue, id string) bool {
+	ti, err := c.insp.GetTaskInfo(queue, id)
+	return err == nil && ti.State == asynq.TaskStateActive
 }
 
 // scan lists the ids of a queue's tasks, in every state, that match.

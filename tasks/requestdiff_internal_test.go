@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -21,8 +22,8 @@ func TestRequestDiff(t *testing.T) {
 	byID := Request{ID: "j", User: User{ID: "alice"}, Member: Member{InstitutionCode: "mxbank", Credentials: map[string]string{"username": "u", "password": "p"}}}
 	byGUID := Request{ID: "j", User: User{GUID: "USR-1"}, Member: Member{GUID: "MBR-1"}}
 	recordOf := func(r Request, state store.State) *store.Job {
-		return &store.Job{ID: r.ID, State: state, UserGUID: r.User.GUID, MemberGUID: r.Member.GUID,
-			InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow, CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults}
+		return &store.Job{Record: job.Record{ID: r.ID, State: state, UserGUID: r.User.GUID, MemberGUID: r.Member.GUID,
+			InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow, CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults}}
 	}
 	payloadOf := func(r Request) *Job {
 		p := &Job{V: Version, JobID: r.ID, User: r.User, Member: r.Member}

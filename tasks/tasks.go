@@ -16,6 +16,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/internal/strictjson"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
@@ -216,13 +218,10 @@ func Decode(payload []byte, v interface {
 	if len(payload) > MaxPayload {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrBadPayload, len(payload), MaxPayload)
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Decode(bytes.NewReader(payload), v); errors.Is(err, strictjson.ErrTrailing) {
+		return fmt.Errorf("%w: %w", ErrBadPayload, err)
+	} else if err != nil {
 		return fmt.Errorf("%w: malformed JSON: %s", ErrBadPayload, jsonErr(err))
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data after the JSON object", ErrBadPayload)
 	}
 	if got := v.version(); got != Version {
 		return fmt.Errorf("%w: payload version %d, this worker reads version %d", ErrBadPayload, got, Version)
@@ -238,13 +237,14 @@ func Decode(payload []byte, v interface {
 func jsonErr(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var uf *strictjson.UnknownFieldError
 	switch {
 	case errors.As(err, &se):
 		return "syntax error at offset " + strconv.FormatInt(se.Offset, 10)
 	case errors.As(err, &te):
 		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return strings.TrimPrefix(err.Error(), "json: ")
+	case errors.As(err, &uf):
+		return uf.Error()
 	}
 	return "not a JSON object"
 }
@@ -312,10 +312,21 @@ func plainValue(what, v string) error {
 
 // Task ids of a job's own tasks. They are deterministic, so a task
 // enqueued twice is one task, and the sweeper can look a job's next task up.
-func StartID(jobID string) string                { return "start:" + jobID }
-func PollID(jobID string, n int) string          { return fmt.Sprintf("poll:%s:%d", jobID, n) }
-func TriggerID(jobID string, attempt int) string { return fmt.Sprintf("trigger:%s:%d", jobID, attempt) }
-func ExpireID(jobID string, round int) string    { return fmt.Sprintf("expire:%s:%d", jobID, round) }
+func StartID(jobID string) string                { return job.StartID(jobID) }
+func PollID(jobID string, n int) string          { return job.PollID(jobID, n) }
+func TriggerID(jobID string, attempt int) string { return job.TriggerID(jobID, attempt) }
+func ExpireID(jobID string, round int) string    { return job.ExpireID(jobID, round) }
+
+// Queue is the queue of a job task of the state machine's.
+func Queue(k job.TaskKind) string {
+	switch k {
+	case job.TaskStart:
+		return QueueJobs
+	case job.TaskPoll, job.TaskTrigger:
+		return QueuePolls
+	}
+	return QueueAnswers // expiries and answers
+}
 
 // NewJobTask builds the task that starts a job of the given kind, sealing
 // the credential values of p with k. Its id is "start:<job id>", so a job is
@@ -401,46 +412,49 @@ func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
-// notBefore schedules a task to run at t, not earlier. asynq keeps
-// scheduled times in whole seconds (the score is t.Unix()) and moves a
-// task once the clock's second reaches it, so a task at 12:00:02.9 could
-// run at 12:00:02.0: a first poll meant for 2.4 s after MX started the job
-// ran at 1.4 s, under MX's 3 s minimum and before short jobs ended. Times
-// are rounded up to the next second instead. Waits under a second (tests,
-// benchmarks) mean "soon" and are kept as they are.
-func notBefore(t time.Time) asynq.Option {
-	if d := time.Until(t); d < time.Second {
+// notBefore schedules a task to run at t by the clock that read now, not
+// earlier. asynq keeps scheduled times in whole seconds (the score is
+// t.Unix()) and moves a task once the clock's second reaches it, so a task
+// at 12:00:02.9 could run at 12:00:02.0: a first poll meant for 2.4 s
+// after MX started the job ran at 1.4 s, under MX's 3 s minimum and before
+// short jobs ended. Times are rounded up to the next second instead. Waits
+// of a second or less (tests, benchmarks) mean "soon" and are kept as they
+// are. asynq adds the delay to its own reading of the clock, which is later
+// than now: the task runs no earlier than t.
+func notBefore(now, t time.Time) asynq.Option {
+	if d := t.Sub(now); d <= time.Second {
 		return asynq.ProcessIn(max(d, 0))
 	}
 	if r := t.Truncate(time.Second); !r.Equal(t) {
 		t = r.Add(time.Second)
 	}
-	return asynq.ProcessAt(t)
+	return asynq.ProcessIn(t.Sub(now))
 }
 
-// NewPollTask builds the n-th poll of a job, to run after delay. Its id is
+// NewPollTask builds the n-th poll of a job, to run at at (now is the
+// clock's reading that at was computed from). Its id is
 // "poll:<job id>:<n>": a handler that runs twice cannot fork a second chain.
 //
 // Follow-up tasks (poll, trigger, expire) are not retained once done: a
 // late duplicate that enqueues one again after it ran finds the job record
 // past it and does nothing, so keeping finished ones (about 450 bytes of
 // Redis each, several per waiting job) would buy nothing.
-func NewPollTask(jobID string, n int, delay time.Duration) (*asynq.Task, error) {
+func NewPollTask(jobID string, n int, now, at time.Time) (*asynq.Task, error) {
 	return newTask(TypePoll, Poll{V: Version, JobID: jobID, N: n}, asynq.Queue(QueuePolls),
-		asynq.TaskID(PollID(jobID, n)), notBefore(time.Now().Add(delay)),
+		asynq.TaskID(PollID(jobID, n)), notBefore(now, at),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
-// NewTriggerTask builds the task that starts MX job number attempt after delay.
-func NewTriggerTask(jobID string, attempt int, delay time.Duration) (*asynq.Task, error) {
+// NewTriggerTask builds the task that starts MX job number attempt at at.
+func NewTriggerTask(jobID string, attempt int, now, at time.Time) (*asynq.Task, error) {
 	return newTask(TypeTrigger, Trigger{V: Version, JobID: jobID, Attempt: attempt}, asynq.Queue(QueuePolls),
-		asynq.TaskID(TriggerID(jobID, attempt)), notBefore(time.Now().Add(delay)),
+		asynq.TaskID(TriggerID(jobID, attempt)), notBefore(now, at),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }
 
 // NewExpireTask builds the task that ends MFA round round at at.
-func NewExpireTask(jobID string, round int, at time.Time) (*asynq.Task, error) {
+func NewExpireTask(jobID string, round int, now, at time.Time) (*asynq.Task, error) {
 	return newTask(TypeExpire, Expire{V: Version, JobID: jobID, Round: round}, asynq.Queue(QueueAnswers),
-		asynq.TaskID(ExpireID(jobID, round)), notBefore(at),
+		asynq.TaskID(ExpireID(jobID, round)), notBefore(now, at),
 		asynq.MaxRetry(taskMaxRetry), asynq.Timeout(taskTimeout))
 }

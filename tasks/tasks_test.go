@@ -118,8 +118,9 @@ func TestFollowUpsNeverRunEarly(t *testing.T) {
 	q := asynq.NewClientFromRedisClient(r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	for i, d := range []time.Duration{2400 * time.Millisecond, 3 * time.Second, 7*time.Second + time.Millisecond} {
-		due := time.Now().Add(d)
-		task, err := tasks.NewPollTask("j", i+1, d)
+		now := time.Now()
+		due := now.Add(d)
+		task, err := tasks.NewPollTask("j", i+1, now, due)
 		if err != nil {
 			t.Fatal(err)
 		}

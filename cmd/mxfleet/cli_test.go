@@ -208,7 +208,7 @@ func TestPurgeSaysAJobDoesNotExist(t *testing.T) {
 		t.Fatalf("purge twice: %+v", r)
 	}
 	// No record but a task left behind: it is found and deleted.
-	task, err := tasks.NewPollTask("ghost", 1, time.Hour)
+	task, err := tasks.NewPollTask("ghost", 1, time.Now(), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -18,13 +18,13 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func TestLiveLine(t *testing.T) {
-	running := &store.Job{ID: "job_4f1c7b0e-9a51-4c1e-8d55-3b0f2f6a9e21", Kind: store.KindVerify, State: store.StateRunning, ConnectionStatus: "SYNCING", Polls: 2}
+	running := &store.Job{Record: job.Record{ID: "job_4f1c7b0e-9a51-4c1e-8d55-3b0f2f6a9e21", Kind: store.KindVerify, State: store.StateRunning, ConnectionStatus: "SYNCING", Polls: 2}}
 	parked := func(round, polls int) *store.Job {
 		j := *running
 		j.State, j.ConnectionStatus, j.Round, j.Polls = store.StateChallenged, "CHALLENGED", round, polls
-		j.Challenges = []mx.Challenge{
+		j.Challenges = []store.Challenge{
 			{GUID: "CRD-1", Type: "TEXT", Label: "What city were you born in?"},
-			{GUID: "CRD-2", Type: "OPTIONS", Label: "Send the code to\x1b[2J", Options: []mx.ChallengeOption{{Label: "Phone", Value: "opt-phone"}}},
+			{GUID: "CRD-2", Type: "OPTIONS", Label: "Send the code to\x1b[2J", Options: []store.ChallengeOption{{Label: "Phone", Value: "opt-phone"}}},
 		}
 		return &j
 	}

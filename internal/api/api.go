@@ -1,6 +1,7 @@
 // Package api is the fleet's HTTP way in for any language: jobs, answers,
-// purge, Connect widget URLs, institutions, and MX webhooks that run a
-// job's scheduled poll at once. Its
+// purge, Connect widget URLs, institutions, and MX webhooks that wake a
+// job's scheduled poll (run it now; a parked job waits for its answer, not a
+// poll). Its
 // OpenAPI document is openapi.json, served at /v1/openapi.json.
 package api
 
@@ -23,6 +24,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/callback"
 	"github.com/mxfleet/mxfleet/internal/institutions"
 	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/internal/strictjson"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -156,15 +158,11 @@ func (s *Server) tokenOK(tok string) bool {
 // decode reads a JSON body strictly: size limit (413), syntax (400),
 // unknown fields (400). It never quotes the body.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON object")
-	}
+	err := strictjson.Decode(http.MaxBytesReader(w, r.Body, MaxBody), v)
 	var tooBig *http.MaxBytesError
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var unknown *strictjson.UnknownFieldError
 	switch {
 	case err == nil:
 		return true
@@ -174,8 +172,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeErr(w, http.StatusBadRequest, "malformed_json", "malformed JSON at offset "+strconv.FormatInt(syn.Offset, 10))
 	case errors.As(err, &typ):
 		writeErr(w, http.StatusBadRequest, "malformed_json", fmt.Sprintf("field %q must be %s", typ.Field, typ.Type))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		writeErr(w, http.StatusBadRequest, "unknown_field", strings.TrimPrefix(err.Error(), "json: "))
+	case errors.As(err, &unknown):
+		writeErr(w, http.StatusBadRequest, "unknown_field", unknown.Error())
 	case errors.Is(err, io.EOF):
 		writeErr(w, http.StatusBadRequest, "malformed_json", "empty body")
 	default:
@@ -283,11 +281,14 @@ func (s *Server) validAnswers(id string, answers map[string]string) error {
 // jobErr answers an error of the store for a valid job id: 404 for no
 // such job, else 503.
 func (s *Server) jobErr(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		writeErr(w, http.StatusNotFound, "not_found", err.Error())
-		return
+	case errors.Is(err, store.ErrInvalidID):
+		writeErr(w, http.StatusBadRequest, "invalid_id", err.Error())
+	default:
+		s.unavailable(w, r, err, "the job store is unavailable; try again later")
 	}
-	s.unavailable(w, r, err, "the job store is unavailable; try again later")
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {

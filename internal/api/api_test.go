@@ -30,6 +30,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/institutions"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
@@ -562,8 +563,8 @@ func TestCallbackWaitsForTheRecord(t *testing.T) {
 	e := newEnv(t, func(c *fleet.Config) { c.RetryBase, c.RetryMax = 100*time.Millisecond, 200*time.Millisecond })
 	ctx := context.Background()
 	st := store.New(e.f.Redis.Client, e.f.Keys)
-	if _, _, err := st.Create(ctx, &store.Job{ID: "early", Kind: store.KindVerify, State: store.StateRunning,
-		CallbackURL: e.events.srv.URL + "/hook"}); err != nil {
+	if _, _, err := st.Create(ctx, &store.Job{Record: job.Record{ID: "early", Kind: store.KindVerify, State: store.StateRunning,
+		CallbackURL: e.events.srv.URL + "/hook"}}); err != nil {
 		t.Fatal(err)
 	}
 	task, err := tasks.NewCallbackTask(tasks.Callback{JobID: "early", State: store.StateSucceeded, At: time.Now()})
@@ -581,7 +582,7 @@ func TestCallbackWaitsForTheRecord(t *testing.T) {
 		t.Fatalf("an event was delivered before its record: %+v", e.events.events)
 	}
 	if _, err := st.Update(ctx, "early", func(j *store.Job) error {
-		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []mx.AccountNumber{{GUID: "ACN-1"}}}
+		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []store.AccountNumber{{GUID: "ACN-1"}}}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -616,12 +617,12 @@ func pagingEnv(t testing.TB, n int) (*env, []string) {
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("page-%02d", i)
-		if _, _, err := st.Create(ctx, &store.Job{ID: id, Kind: store.KindVerify, State: store.StateRunning}); err != nil {
+		if _, _, err := st.Create(ctx, &store.Job{Record: job.Record{ID: id, Kind: store.KindVerify, State: store.StateRunning}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Update(ctx, id, func(j *store.Job) error {
 			j.State, j.Round, j.ChallengeExp = store.StateChallenged, 1, time.Now().Add(time.Hour)
-			j.Challenges = []mx.Challenge{{GUID: "CRD-" + id, Label: "code", Type: "TEXT"}}
+			j.Challenges = []store.Challenge{{GUID: "CRD-" + id, Label: "code", Type: "TEXT"}}
 			return nil
 		}); err != nil {
 			t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/handlers"
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 )
 
@@ -264,19 +265,19 @@ func (d *doctor) wait(ctx context.Context, user, member string, asked time.Time)
 			fmt.Fprintln(d.out, now)
 			last = now
 		}
-		c := mx.Classify(st.ConnectionStatus, st.IsBeingAggregated)
-		if c.Outcome != mx.InProgress && c.Outcome != mx.NeedsUser && !sawRunning && reads <= 3 {
+		c := job.Classify(st.ConnectionStatus, st.IsBeingAggregated)
+		if c.Outcome != job.InProgress && c.Outcome != job.NeedsUser && !sawRunning && reads <= 3 {
 			// A read right after the request may still show the run before it.
 			if at, err := time.Parse(time.RFC3339, st.AggregatedAt); err == nil && at.Before(asked.Add(-2*time.Second)) {
 				continue
 			}
 		}
 		switch c.Outcome {
-		case mx.InProgress:
+		case job.InProgress:
 			continue
-		case mx.Succeeded:
+		case job.Succeeded:
 			return true
-		case mx.NeedsUser:
+		case job.NeedsUser:
 			if len(st.Challenges) == 0 || answered[st.Challenges[0].GUID] {
 				continue
 			}

@@ -72,7 +72,7 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   queues,
-		RetryDelayFunc:           handlers.RetryDelay(cfg.RetryBase, cfg.RetryMax),
+		RetryDelayFunc:           handlers.RetryDelay(st.Now, cfg.RetryBase, cfg.RetryMax),
 		IsFailure:                handlers.IsFailure, // a wait (handlers.ErrWait) runs again without spending a retry
 		DelayedTaskCheckInterval: cfg.SchedulerInterval,
 		TaskCheckInterval:        cfg.TaskCheckInterval,

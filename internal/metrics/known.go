@@ -3,7 +3,7 @@ package metrics
 import (
 	"strings"
 
-	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -18,14 +18,14 @@ var (
 	EndStates = []string{string(store.StateSucceeded), string(store.StateFailed)}
 	// ParkedOutcomes: how a wait on an MFA challenge ended.
 	ParkedOutcomes = []string{ParkedAnswered, ParkedExpired, ParkedEnded}
-	// HandlerCodes are the handlers package's Code* error codes. The
-	// handlers import this package, so they are listed here;
+	// HandlerCodes are package job's Code* error codes;
 	// TestKnownCodesMatchHandlers fails when the two drift apart.
-	HandlerCodes = []string{"timeout", "challenge_expired", "no_results", "unknown_institution", "unknown_credential",
-		"missing_credential", "unsupported", "resume_refused", "mx_unavailable", "mx_error", "retries_exhausted",
-		"bad_payload", "task_lost"}
-	// Repairs are the sweeper's repairs (handlers' repair); checked
-	// against the handlers' source by TestKnownRepairsMatchHandlers.
+	HandlerCodes = []string{job.CodeTimeout, job.CodeChallengeExpired, job.CodeNoResults, job.CodeUnknownInstitution,
+		job.CodeUnknownCredential, job.CodeMissingCredential, job.CodeUnsupported, job.CodeResumeRefused,
+		job.CodeMXUnavailable, job.CodeMXError, job.CodeRetriesExhausted, job.CodeBadPayload, job.CodeTaskLost,
+		job.CodeNoStatus, job.CodeUnknownStatus}
+	// Repairs are the sweeper's repairs (job.Repair); checked against its
+	// source by TestKnownRepairsMatchHandlers.
 	Repairs = []string{"poll", "trigger", "expire", "claim_released", "resumed", "task_lost"}
 )
 
@@ -36,18 +36,13 @@ const (
 	ParkedEnded    = "ended"    // ended otherwise (deadline, MX refused the answers, ...)
 )
 
-// Reasons mx.Classify gives besides the lower-cased connection statuses.
-const (
-	reasonNoStatus      = "no_connection_status"
-	reasonUnknownStatus = "unknown_connection_status"
-)
-
-// ErrorCodes is every error code a failed job can carry: the handlers'
-// codes, then the reasons of mx.Classify (the lower-cased statuses whose
-// outcome is Failed or RetryLater, a missing and an unknown status).
+// ErrorCodes is every error code a failed job can carry: package job's
+// codes (a missing and an unknown status among them), then the reasons of
+// job.Classify (the lower-cased statuses whose outcome is Failed or
+// RetryLater).
 func ErrorCodes() []string {
 	codes := append([]string(nil), HandlerCodes...)
-	seen := make(map[string]bool, len(codes)+len(mx.Statuses))
+	seen := make(map[string]bool, len(codes)+len(job.Statuses))
 	for _, c := range codes {
 		seen[c] = true
 	}
@@ -57,13 +52,11 @@ func ErrorCodes() []string {
 			codes = append(codes, c)
 		}
 	}
-	for _, s := range mx.Statuses {
-		if s.Outcome == mx.Failed || s.Outcome == mx.RetryLater {
+	for _, s := range job.Statuses {
+		if s.Outcome == job.Failed || s.Outcome == job.RetryLater {
 			add(strings.ToLower(s.Status))
 		}
 	}
-	add(reasonNoStatus)
-	add(reasonUnknownStatus)
 	return codes
 }
 

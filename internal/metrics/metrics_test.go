@@ -26,6 +26,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -141,8 +142,8 @@ func TestFreshRegistryExportsZeroSeries(t *testing.T) {
 
 	// Recording still counts on the zero series.
 	now := time.Now()
-	j := &store.Job{ID: "j", Kind: store.KindVerify, State: store.StateFailed, CreatedAt: now.Add(-time.Minute),
-		Error: &store.JobError{Code: "denied"}}
+	j := &store.Job{Record: job.Record{ID: "j", Kind: store.KindVerify, State: store.StateFailed, CreatedAt: now.Add(-time.Minute),
+		Error: &store.JobError{Code: "denied"}}}
 	m.Transition(store.StateRunning, j, now)
 	all, _ = gather(t, m.Registry)
 	if v, _ := find(all, "mxfleet_jobs_ended_total", map[string]string{"kind": "verify", "state": "failed", "code": "denied"}); v != 1 {
@@ -228,10 +229,12 @@ func TestQueueSeriesSkipUnreadableQueue(t *testing.T) {
 
 // handlersSource parses the handlers package (which imports metrics, so
 // metrics lists its label values itself).
-func handlersSource(t *testing.T) []*ast.File {
+// coreSource is the state machine's source, package job: its error
+// codes and its repairs.
+func coreSource(t *testing.T) []*ast.File {
 	t.Helper()
 	fset := token.NewFileSet()
-	paths, _ := filepath.Glob("../../handlers/*.go")
+	paths, _ := filepath.Glob("../../job/*.go")
 	var files []*ast.File
 	for _, p := range paths {
 		if strings.HasSuffix(p, "_test.go") {
@@ -244,7 +247,7 @@ func handlersSource(t *testing.T) []*ast.File {
 		files = append(files, f)
 	}
 	if len(files) == 0 {
-		t.Fatal("no source in ../../handlers")
+		t.Fatal("no source in ../../job")
 	}
 	return files
 }
@@ -263,7 +266,7 @@ func unquote(t *testing.T, e ast.Expr) (string, bool) {
 
 func TestKnownCodesMatchHandlers(t *testing.T) {
 	var codes []string
-	for _, f := range handlersSource(t) {
+	for _, f := range coreSource(t) {
 		for _, d := range f.Decls {
 			g, ok := d.(*ast.GenDecl)
 			if !ok || g.Tok != token.CONST {
@@ -283,22 +286,33 @@ func TestKnownCodesMatchHandlers(t *testing.T) {
 	}
 	slices.Sort(codes)
 	if known := slices.Sorted(slices.Values(metrics.HandlerCodes)); !slices.Equal(codes, known) {
-		t.Errorf("handlers' Code* constants %v\nmetrics.HandlerCodes      %v\nupdate internal/metrics/known.go", codes, known)
+		t.Errorf("job's Code* constants %v\nmetrics.HandlerCodes %v\nupdate internal/metrics/known.go", codes, known)
 	}
 }
 
 func TestKnownRepairsMatchHandlers(t *testing.T) {
 	var reasons []string
-	for _, f := range handlersSource(t) {
+	for _, f := range coreSource(t) {
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Name.Name != "repair" || fn.Recv == nil {
+			if !ok || fn.Name.Name != "Repair" || fn.Recv != nil {
 				continue
 			}
+			// Each case names its repair: Decision{Repair: "…"} or d.Repair = "…".
+			add := func(e ast.Expr) {
+				if s, ok := unquote(t, e); ok && !slices.Contains(reasons, s) {
+					reasons = append(reasons, s)
+				}
+			}
 			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				if r, ok := n.(*ast.ReturnStmt); ok && len(r.Results) > 0 {
-					if s, ok := unquote(t, r.Results[0]); ok && !slices.Contains(reasons, s) {
-						reasons = append(reasons, s)
+				switch n := n.(type) {
+				case *ast.KeyValueExpr:
+					if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Repair" {
+						add(n.Value)
+					}
+				case *ast.AssignStmt:
+					if sel, ok := n.Lhs[0].(*ast.SelectorExpr); ok && sel.Sel.Name == "Repair" {
+						add(n.Rhs[0])
 					}
 				}
 				return true
@@ -307,22 +321,22 @@ func TestKnownRepairsMatchHandlers(t *testing.T) {
 	}
 	slices.Sort(reasons)
 	if len(reasons) == 0 {
-		t.Fatal("no (*Handlers).repair in ../../handlers")
+		t.Fatal("no job.Repair in ../../job")
 	}
 	if known := slices.Sorted(slices.Values(metrics.Repairs)); !slices.Equal(reasons, known) {
-		t.Errorf("handlers' repairs %v\nmetrics.Repairs    %v\nupdate internal/metrics/known.go", reasons, known)
+		t.Errorf("job.Repair's repairs %v\nmetrics.Repairs    %v\nupdate internal/metrics/known.go", reasons, known)
 	}
 }
 
 func TestKnownCodesCoverMXReasons(t *testing.T) {
 	codes := metrics.ErrorCodes()
-	reasons := []string{mx.Classify("", false).Reason, mx.Classify("NOT_A_STATUS", false).Reason}
-	for _, s := range mx.Statuses {
-		reasons = append(reasons, mx.Classify(s.Status, false).Reason)
+	reasons := []string{job.Classify("", false).Reason, job.Classify("NOT_A_STATUS", false).Reason}
+	for _, s := range job.Statuses {
+		reasons = append(reasons, job.Classify(s.Status, false).Reason)
 	}
 	for _, r := range reasons {
 		if r != "" && !slices.Contains(codes, r) {
-			t.Errorf("mx.Classify reason %q is not in metrics.ErrorCodes()", r)
+			t.Errorf("job.Classify reason %q is not in metrics.ErrorCodes()", r)
 		}
 	}
 	if len(codes) != len(slices.Compact(slices.Sorted(slices.Values(codes)))) {

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -107,7 +107,7 @@ func redisDown(err error) bool {
 
 // Answers gives every challenge of a round the scenario's value; "@first"
 // picks the first option offered.
-func Answers(chs []mx.Challenge, value string) map[string]string {
+func Answers(chs []store.Challenge, value string) map[string]string {
 	out := make(map[string]string, len(chs))
 	for _, ch := range chs {
 		v := value
@@ -196,16 +196,16 @@ func Markdown() string {
 func StatusMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| id | connection_status | outcome (not aggregating) | job ends / error code | meaning |\n|---|---|---|---|---|\n")
-	for _, s := range mx.Statuses {
+	for _, s := range job.Statuses {
 		end := "keeps polling"
 		switch s.Outcome {
-		case mx.NeedsUser:
+		case job.NeedsUser:
 			end = "parked: `challenged`"
-		case mx.Succeeded:
+		case job.Succeeded:
 			end = "`succeeded` (results read)"
-		case mx.Failed:
+		case job.Failed:
 			end = "`failed` · `" + strings.ToLower(s.Status) + "`"
-		case mx.RetryLater:
+		case job.RetryLater:
 			end = "restarted after MXFLEET_RETRY_LATER_DELAY, then `failed` · `" + strings.ToLower(s.Status) + "`"
 		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", s.ID, s.Status, s.Outcome, end, s.Meaning)

@@ -1,6 +1,7 @@
-package handlers_test
+package crashtest_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -75,6 +76,25 @@ func startChild(t *testing.T, f *testenv.Fleet, env ...string) (*exec.Cmd, *test
 	return child, logs
 }
 
+// runningJobs submits four jobs of the success scenario and waits until
+// the worker runs each.
+func runningJobs(t *testing.T, ctx context.Context, f *testenv.Fleet, prefix string) []string {
+	t.Helper()
+	sc := testenv.Scenario(t, "success")
+	var ids []string
+	for i := range 4 {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, "user-"+id)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		testenv.WaitState(t, ctx, f.Client, id, store.StateRunning)
+	}
+	return ids
+}
+
 // A worker killed mid-job (no graceful shutdown) leaves its tasks active;
 // once their lease runs out asynq hands them to another worker, which
 // finishes every job.
@@ -85,23 +105,12 @@ func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
 	f.StopWorker()
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := testenv.Context(t, 3*time.Minute)
 	f.Sim.SetFaults(mxsim.Faults{Latency: 5 * time.Second})
 
 	child, logs := startChild(t, f)
-	sc := scenarioByName(t, "success")
-	var ids []string
-	for i := range 4 {
-		id := fmt.Sprintf("crash-%d", i)
-		if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, "user-"+id)); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
+	ids := runningJobs(t, ctx, f, "crash")
 	// Kill the child while every job is inside an MX call.
-	for _, id := range ids {
-		waitState(t, ctx, f.Client, id, store.StateRunning)
-	}
 	time.Sleep(500 * time.Millisecond)
 	if err := child.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -140,21 +149,10 @@ func TestWorkerSIGTERMHandsBackItsJobs(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
 	f.StopWorker()
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := testenv.Context(t, 2*time.Minute)
 	f.Sim.SetFaults(mxsim.Faults{Latency: 3 * time.Second})
 	child, logs := startChild(t, f, "MXFLEET_SHUTDOWN_TIMEOUT=500ms")
-	sc := scenarioByName(t, "success")
-	var ids []string
-	for i := range 4 {
-		id := fmt.Sprintf("term-%d", i)
-		if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, "user-"+id)); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		waitState(t, ctx, f.Client, id, store.StateRunning)
-	}
+	ids := runningJobs(t, ctx, f, "term")
 	time.Sleep(300 * time.Millisecond) // inside the slow MX calls
 	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,10 @@
-package mx
+package job
 
 import "strings"
 
 // Outcome is what a member's connection status means for a running
-// verify or identify job.
+// verify or identify job. This is the fleet's policy; package mx only
+// reads the status over HTTP.
 type Outcome int
 
 const (
@@ -102,11 +103,11 @@ func Classify(status string, beingAggregated bool) Classification {
 		return Classification{Outcome: InProgress}
 	}
 	if status == "" {
-		return Classification{Outcome: Failed, Reason: "no_connection_status"}
+		return Classification{Outcome: Failed, Reason: CodeNoStatus}
 	}
 	info, ok := statusByName[status]
 	if !ok {
-		return Classification{Outcome: Failed, Reason: "unknown_connection_status"}
+		return Classification{Outcome: Failed, Reason: CodeUnknownStatus}
 	}
 	c := Classification{Outcome: info.Outcome}
 	if c.Outcome == Failed || c.Outcome == RetryLater {
