@@ -31,7 +31,10 @@ func TestConformanceWithMXSpec(t *testing.T) {
 
 func conformance(t *testing.T, version mx.Version) {
 	lb := &lateBound{}
-	c, _, hs := newSimVersion(t, lb, version)
+	// MX takes 250 ms per job here (not the package's usual 30 ms), so that
+	// "a verify while the create's aggregation runs is a 409" holds on a
+	// loaded machine too.
+	c, _, hs := newSimVersion(t, lb, version, mxsim.WithAggregationTime(250*time.Millisecond))
 	v := mxspec.NewChecker(t, hs.URL, string(version))
 	v.Accept = func(string) string { return version.Accept() }
 	lb.c = v
