@@ -382,7 +382,11 @@ func TestSubmitWaitOnATerminal(t *testing.T) {
 	if code := <-done; code != 0 || !strings.Contains(out.String(), "state      succeeded\n") {
 		t.Fatalf("verify --wait: exit %d, stdout %q, terminal %q", code, out.String(), termOut())
 	}
-	time.Sleep(100 * time.Millisecond) // the terminal's last bytes
+	// The terminal's last bytes reach the reader a moment later (longer on
+	// a loaded machine): wait for the line's end, within a bound.
+	for deadline := time.Now().Add(10 * time.Second); !strings.HasSuffix(termOut(), "\n") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	got := termOut()
 	// Every redraw clears the line first and fits in 59 columns.
 	parked := map[string]bool{}
