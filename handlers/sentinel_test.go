@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,28 +50,8 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("Redis answers again %s after the primary died", time.Since(failedOver).Round(100*time.Millisecond))
-	// A worker sweeps jobs quiet for minutes, every minute; this test does
-	// it sooner, every half second, for jobs quiet for 2 s.
-	h, _ := f.Sweeper(t, 2*time.Second)
-	done := make(chan struct{})
-	var sw sync.WaitGroup
-	repaired := 0
-	sw.Go(func() {
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			n, err := h.Sweep(ctx)
-			repaired += n
-			if err != nil {
-				t.Logf("sweep: %v", err) // Redis may still be settling
-			}
-		}
-	})
+	// Sweeps as a worker would, but often (testenv.Fleet.SweepOften).
+	stopSweeps := f.SweepOften(t, ctx)
 	// Give every job until 40 s after the failover to end.
 	settle := failedOver.Add(40 * time.Second)
 	succeeded, gone := 0, 0
@@ -117,8 +96,7 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 			t.Logf("job %s ended %s: %+v", id, j.State, j.Error)
 		}
 	}
-	close(done)
-	sw.Wait()
+	repaired := stopSweeps()
 	t.Logf("Sentinel failover mid-run: %d of %d jobs succeeded, %d records lost, %d jobs repaired by the sweeper",
 		succeeded, n, gone, repaired)
 	if len(stuck) > 0 {

@@ -140,31 +140,10 @@ func TestClusterFailoverMidRun(t *testing.T) {
 		start(success, "", id)
 	}
 
-	// A worker sweeps jobs quiet for minutes, every minute; this test does
-	// it every half second for jobs quiet for 2 s.
-	h, _ := f.Sweeper(t, 2*time.Second)
-	done := make(chan struct{})
-	var sw sync.WaitGroup
-	repaired := 0
-	sw.Go(func() {
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			n, err := h.Sweep(ctx)
-			repaired += n
-			if err != nil {
-				t.Logf("sweep: %v", err)
-			}
-		}
-	})
+	// Sweeps as a worker would, but often (testenv.Fleet.SweepOften).
+	stopSweeps := f.SweepOften(t, ctx)
 	wg.Wait()
-	close(done)
-	sw.Wait()
+	repaired := stopSweeps()
 
 	var firstEnd time.Time // the workers' writes: the first job they ended after the recovery
 	asExpected, taskLost, gone := 0, 0, 0

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -141,6 +142,38 @@ func (f *Fleet) Sweeper(t testing.TB, quiet time.Duration) (*handlers.Handlers, 
 	cfg.SweepQuiet, cfg.Inspector, cfg.Metrics = quiet, f.Inspector, metrics.New()
 	st := store.New(f.Redis.Client, f.Keys, store.WithRetention(f.Config.JobRetention))
 	return handlers.New(mxc, st, q, f.Keys, cfg, zerolog.New(f.Logs)), cfg.Metrics
+}
+
+// SweepOften sweeps, every half second until the returned stop is called,
+// the jobs quiet for 2 s (a worker sweeps jobs quiet for minutes, every
+// minute): what failover tests need to see lost tasks repaired within
+// their runs. stop returns how many jobs were repaired.
+func (f *Fleet) SweepOften(t testing.TB, ctx context.Context) (stop func() int) {
+	h, _ := f.Sweeper(t, 2*time.Second)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	repaired := 0
+	wg.Go(func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			n, err := h.Sweep(ctx)
+			repaired += n
+			if err != nil {
+				t.Logf("sweep: %v", err) // Redis may still be settling
+			}
+		}
+	})
+	return func() int {
+		close(done)
+		wg.Wait()
+		return repaired
+	}
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
