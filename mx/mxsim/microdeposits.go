@@ -323,7 +323,7 @@ func (s *Server) dropMicrodeposit(md *microdeposit) {
 type microdepositJSON struct {
 	AccountName     string  `json:"account_name,omitempty"`
 	AccountNumber   string  `json:"account_number"`
-	AccountType     *string `json:"account_type"`
+	AccountType     *string `json:"account_type,omitempty"` // none when pre-initiated (v20111101's is not nullable)
 	CreatedAt       string  `json:"created_at"`
 	Email           string  `json:"email,omitempty"`
 	ErrorCode       *string `json:"error_code"`
