@@ -34,7 +34,7 @@ func conformance(t *testing.T, version mx.Version) {
 	// MX takes 250 ms per job here (not the package's usual 30 ms), so that
 	// "a verify while the create's aggregation runs is a 409" holds on a
 	// loaded machine too.
-	c, _, hs := newSimVersion(t, lb, version, mxsim.WithAggregationTime(250*time.Millisecond))
+	c, sim, hs := newSimVersion(t, lb, version, mxsim.WithAggregationTime(250*time.Millisecond), mdTiming)
 	v := mxspec.NewChecker(t, hs.URL, string(version))
 	v.Accept = func(string) string { return version.Accept() }
 	lb.c = v
@@ -52,11 +52,13 @@ func conformance(t *testing.T, version mx.Version) {
 		}
 	})
 	t.Run("other calls", func(t *testing.T) { exerciseEveryCall(t, ctx, c) })
+	t.Run("micro-deposits", func(t *testing.T) { exerciseMicrodeposits(t, ctx, c, sim) })
 
 	v.Report(t, "createUser", "readUser", "listUsers", "listInstitutions", "readInstitution", "listInstitutionCredentials",
 		"createMember", "readMember", "listMembers", "updateMember", "deleteMember", "readMemberStatus", "identifyMember", "verifyMember",
 		"aggregateMember", "listMemberChallenges", "resumeAggregation", "listAccountOwnersByMember", "listAccountNumbersByMember",
-		"listAccountNumbersByAccount", "requestWidgetURL", "requestOAuthWindowURI", "deleteUser")
+		"listAccountNumbersByAccount", "requestWidgetURL", "requestOAuthWindowURI", "deleteUser",
+		"createMicrodeposit", "readUserMicrodeposit", "listUserMicrodeposits", "verifyMicrodeposit", "deleteMicrodeposit")
 	if v.Departed("challenge type as an integer") == 0 {
 		t.Error("no CHALLENGED status in the MFA guide's shape was seen: the integer challenge type is not exercised")
 	}

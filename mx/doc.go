@@ -99,6 +99,18 @@
 // slots in sleeps; the handlers are written so that re-running a task from
 // the top is safe.
 //
+// # Micro-deposits
+//
+// CreateMicrodeposit, ReadMicrodeposit, Microdeposits, VerifyMicrodeposit
+// and DeleteMicrodeposit are MX's microdeposits operations (the same in
+// both versions). ClassifyMicrodeposit reads a status: PREINITIATED,
+// INITIATED, REQUESTED in progress; DEPOSITED awaiting the end user's two
+// amounts; VERIFIED verified; ERRORED, DENIED, PREVENTED (three wrong
+// attempts) failed with reason microdeposit_<status>. A 404 for a
+// micro-deposit the caller created is MX's 21-day soft delete
+// (MicrodepositGone). Account and routing numbers and amounts are masked
+// in strings, zerolog objects and errors. Sources are in microdeposits.go.
+//
 // # Connection statuses
 //
 // Classify maps a connection_status and is_being_aggregated to an Outcome.

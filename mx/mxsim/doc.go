@@ -445,6 +445,22 @@
 // (false while CHALLENGED, unlike the API's). They are counted in Stats
 // under the operationIds they stand for.
 //
+// # Micro-deposits
+//
+// createMicrodeposit, readUserMicrodeposit, listUserMicrodeposits,
+// verifyMicrodeposit and deleteMicrodeposit, as MX documents them:
+// INITIATED, REQUESTED after MicrodepositTiming.Refresh (MX refreshes
+// every minute), DEPOSITED after .Deposit more (the integration
+// environment's two minutes) for an account number beginning 3333,
+// VERIFIED on the right amounts, PREVENTED at the third wrong attempt, a
+// 404 once MX's 21-day soft delete (.Expiry) has passed; routing numbers
+// checked by the ABA rules; MX's microdeposit webhook ("created",
+// "updated"). Answers are application/json in both versions (v20111101's
+// spec declares it for these operations). Sources, and what is the
+// simulator's own (ERRORED for other account numbers, the amounts, verify
+// in either order, the 409 of a verify that is not DEPOSITED), are in
+// microdeposits.go.
+//
 // # Simulator endpoints
 //
 // Under /_sim/, without auth and without faults: GET scenarios, GET stats
@@ -452,5 +468,8 @@
 // faults (latency, jitter, 5xx, 429 with Retry-After, dropped connections;
 // see Faults), connect/{token}, the Connect widget a widget URL points
 // to (see Connect widget), and oauth/{token}, the OAuth page an
-// oauth_window_uri points to (see OAuth).
+// oauth_window_uri points to (see OAuth). GET micro_deposits/{guid} gives
+// the two amounts deposited, {"guid","deposit_amount_1","deposit_amount_2"}
+// (the simulator's own, so that a test can answer as the end user would;
+// also Server.MicrodepositAmounts).
 package mxsim

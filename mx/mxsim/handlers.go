@@ -43,6 +43,7 @@ func (s *Server) apiRoutes() {
 	s.route("GET /users/{user_guid}/accounts/{account_guid}/account_numbers", "listAccountNumbersByAccount", s.listAccountNumbersByAccount)
 
 	s.route("POST /users/{user_guid}/widget_urls", "requestWidgetURL", s.requestWidgetURL)
+	s.microdepositRoutes()
 }
 
 // ---- users

@@ -66,6 +66,8 @@ type Server struct {
 	calls       map[string]int
 	memberCalls map[string]map[string]int
 	closed      bool // Close was called: no timers, no webhooks
+
+	micro microdepositStore // micro-deposits (microdeposits.go), under mu
 }
 
 // Option configures a Server.

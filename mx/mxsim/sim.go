@@ -39,6 +39,7 @@ func (s *Server) simRoutes() {
 	})
 	s.connectRoutes()
 	s.oauthRoutes()
+	s.microdepositSimRoutes()
 	s.sim.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeSimJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"message": "no such simulator route"}})
 	})

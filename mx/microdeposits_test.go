@@ -1,0 +1,385 @@
+package mx_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+)
+
+// mdTiming is the simulator's micro-deposit timing in these tests.
+var mdTiming = mxsim.WithMicrodepositTiming(mxsim.MicrodepositTiming{Refresh: 15 * time.Millisecond, Deposit: 15 * time.Millisecond, Expiry: 2 * time.Second})
+
+var mdAccount = mx.MicrodepositCreate{AccountName: "My test account", AccountNumber: "333312345", AccountType: mx.AccountTypeChecking,
+	Email: "josh@example.com", FirstName: "Josh", LastName: "Grobanne", RoutingNumber: "091000019"}
+
+func TestClassifyMicrodeposit(t *testing.T) {
+	for _, tc := range []struct {
+		status mx.MicrodepositStatus
+		want   mx.MicrodepositOutcome
+		reason string
+	}{
+		{"PREINITIATED", mx.MicrodepositInProgress, ""},
+		{"INITIATED", mx.MicrodepositInProgress, ""},
+		{"REQUESTED", mx.MicrodepositInProgress, ""},
+		{"DEPOSITED", mx.MicrodepositAwaitingAmounts, ""},
+		{"deposited ", mx.MicrodepositAwaitingAmounts, ""},
+		{"VERIFIED", mx.MicrodepositSucceeded, ""},
+		{"ERRORED", mx.MicrodepositFailed, "microdeposit_errored"},
+		{"DENIED", mx.MicrodepositFailed, "microdeposit_denied"},
+		{"PREVENTED", mx.MicrodepositFailed, "microdeposit_prevented"},
+		{"", mx.MicrodepositFailed, "no_microdeposit_status"},
+		{"RETURNED", mx.MicrodepositFailed, "unknown_microdeposit_status"},
+		{"7", mx.MicrodepositFailed, "unknown_microdeposit_status"},
+	} {
+		got := mx.ClassifyMicrodeposit(tc.status)
+		if got.Outcome != tc.want || got.Reason != tc.reason {
+			t.Errorf("%q: %v %q, want %v %q", tc.status, got.Outcome, got.Reason, tc.want, tc.reason)
+		}
+	}
+	for o, s := range map[mx.MicrodepositOutcome]string{mx.MicrodepositInProgress: "in_progress", mx.MicrodepositAwaitingAmounts: "awaiting_amounts",
+		mx.MicrodepositSucceeded: "verified", mx.MicrodepositFailed: "failed", 9: "unknown"} {
+		if o.String() != s {
+			t.Errorf("%d: %s", o, o)
+		}
+	}
+}
+
+// TestMicrodepositDecodesMX: MX's sample response
+// (docs.mx.com/products/connectivity/microdeposits), the webhook's integer
+// status, the spec's array-shaped micro_deposit, unknown values kept.
+func TestMicrodepositDecodesMX(t *testing.T) {
+	const sample = `{"micro_deposit": {"account_name": "My Test Account","account_number": "33331261","account_type": "CHECKING",
+"created_at": "2023-06-01T21:12:49Z","email": "example@example.com","error_code": null,"error_message": null,"first_name": "Josh",
+"guid": "MIC-d1351d87-fafc-4935-b2f0-158973e68d34","institution_code": null,"institution_name": null,"last_name": "Smith",
+"routing_number": "091000019","status": "REQUESTED","updated_at": "2023-06-01T21:12:49Z","verified_at": null}}`
+	for name, body := range map[string]string{
+		"object": sample,
+		"array":  strings.Replace(strings.Replace(sample, `"micro_deposit": {`, `"micro_deposit": [{`, 1), "}}", "}]}", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := fixed(t, http.StatusOK, body)
+			md, err := c.ReadMicrodeposit(context.Background(), "USR-1", "MIC-d1351d87-fafc-4935-b2f0-158973e68d34")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if md.Status != mx.MicrodepositRequested || md.AccountNumber != "33331261" || md.InstitutionCode != "" || md.ErrorMessage != "" ||
+				md.VerifiedAt != "" || md.CreatedAt != "2023-06-01T21:12:49Z" || md.FirstName != "Josh" {
+				t.Fatalf("%#v / %+v", md, *md)
+			}
+		})
+	}
+	for raw, want := range map[string]mx.MicrodepositStatus{`0`: "INITIATED", `2`: "DEPOSITED", `3`: "VERIFIED", `6`: "6", `"NEW"`: "NEW", `null`: ""} {
+		var s mx.MicrodepositStatus
+		if err := json.Unmarshal([]byte(raw), &s); err != nil || s != want {
+			t.Errorf("%s: %q %v, want %q", raw, s, err, want)
+		}
+	}
+	if _, err := fixed(t, http.StatusOK, `{}`).ReadMicrodeposit(context.Background(), "U", "M"); err == nil {
+		t.Fatal("an answer without micro_deposit was accepted")
+	}
+}
+
+// fixed is a client of a server that answers every call with status and body.
+func fixed(t *testing.T, status int, body string) *mx.Client {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(hs.Close)
+	c, err := mx.New(mx.WithBaseURL(hs.URL), mx.WithCredentials("id", "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// recorded is one request as a server saw it.
+type recorded struct {
+	method, path, accept, version string
+	body                          map[string]any
+}
+
+// TestMicrodepositRequestShapes: what each call sends, in both versions
+// (the same paths and bodies in both specs; only the headers differ).
+func TestMicrodepositRequestShapes(t *testing.T) {
+	for _, version := range mx.Versions {
+		t.Run(string(version), func(t *testing.T) {
+			var mu sync.Mutex
+			var got []recorded
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				rec := recorded{method: r.Method, path: r.URL.Path, accept: r.Header.Get("Accept"), version: r.Header.Get("Accept-Version")}
+				if len(b) > 0 {
+					_ = json.Unmarshal(b, &rec.body)
+				}
+				mu.Lock()
+				got = append(got, rec)
+				mu.Unlock()
+				if r.Method == http.MethodDelete {
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/micro_deposits") {
+					_, _ = io.WriteString(w, `{"micro_deposits":[{"guid":"MIC-1","status":"INITIATED"}],"pagination":{"current_page":1,"per_page":100,"total_entries":1,"total_pages":1}}`)
+					return
+				}
+				_, _ = io.WriteString(w, `{"micro_deposit":{"guid":"MIC-1","status":"INITIATED"}}`)
+			}))
+			t.Cleanup(hs.Close)
+			c, err := mx.New(mx.WithBaseURL(hs.URL), mx.WithCredentials("id", "key"), mx.WithVersion(version))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := c.CreateMicrodeposit(ctx, "USR-1", mdAccount); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CreateMicrodeposit(ctx, "USR-1", mx.MicrodepositCreate{AccountNumber: "333312345", AccountType: "SAVINGS", RoutingNumber: "091000019"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.ReadMicrodeposit(ctx, "USR-1", "MIC-1"); err != nil {
+				t.Fatal(err)
+			}
+			if l, err := mx.Collect(c.Microdeposits(ctx, "USR-1")); err != nil || len(l) != 1 {
+				t.Fatalf("list: %v %v", err, l)
+			}
+			if _, err := c.VerifyMicrodeposit(ctx, "MIC-1", mx.MicrodepositAmounts{First: 12, Second: 5}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.DeleteMicrodeposit(ctx, "USR-1", "MIC-1"); err != nil {
+				t.Fatal(err)
+			}
+			want := []struct {
+				method, path, body string
+			}{
+				{"POST", "/users/USR-1/micro_deposits", `{"micro_deposit":{"account_name":"My test account","account_number":"333312345","account_type":"CHECKING","email":"josh@example.com","first_name":"Josh","last_name":"Grobanne","routing_number":"091000019"}}`},
+				{"POST", "/users/USR-1/micro_deposits", `{"micro_deposit":{"account_number":"333312345","account_type":"SAVINGS","routing_number":"091000019"}}`},
+				{"GET", "/users/USR-1/micro_deposits/MIC-1", ``},
+				{"GET", "/users/USR-1/micro_deposits", ``},
+				{"PUT", "/micro_deposits/MIC-1/verify", `{"micro_deposit":{"deposit_amount_1":0.12,"deposit_amount_2":0.05}}`},
+				{"DELETE", "/users/USR-1/micro_deposits/MIC-1", ``},
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d requests: %+v", len(got), got)
+			}
+			for i, w := range want {
+				g := got[i]
+				var body string
+				if g.body != nil {
+					b, _ := json.Marshal(g.body)
+					body = string(b)
+				}
+				if g.method != w.method || g.path != w.path || body != w.body || g.accept != version.Accept() || g.version != string(version) {
+					t.Errorf("request %d: %s %s %s (%s, %s), want %s %s %s", i, g.method, g.path, body, g.accept, g.version, w.method, w.path, w.body)
+				}
+			}
+		})
+	}
+	c := fixed(t, 200, `{}`)
+	if _, err := c.CreateMicrodeposit(context.Background(), "U", mx.MicrodepositCreate{AccountNumber: "333312345"}); err == nil {
+		t.Fatal("create without routing number and type was sent")
+	}
+	if _, err := c.VerifyMicrodeposit(context.Background(), "M", mx.MicrodepositAmounts{First: 12}); err == nil {
+		t.Fatal("verify with one amount was sent")
+	}
+}
+
+// TestMicrodepositSecrets: numbers and amounts reach no string, log line
+// or error.
+func TestMicrodepositSecrets(t *testing.T) {
+	md := mx.Microdeposit{GUID: "MIC-1", Status: "DEPOSITED", AccountNumber: "333312345", RoutingNumber: "091000019"}
+	amounts := mx.MicrodepositAmounts{First: 12, Second: 34}
+	var logged bytes.Buffer
+	log := zerolog.New(&logged)
+	log.Info().Object("md", md).Object("create", mdAccount).Object("amounts", amounts).Msg("x")
+	for _, s := range []string{fmt.Sprint(md), fmt.Sprintf("%+v %#v %v", md, md, &md), fmt.Sprintf("%v %+v %#v", mdAccount, mdAccount, mdAccount),
+		fmt.Sprintf("%v %+v %#v", amounts, amounts, amounts), logged.String()} {
+		for _, secret := range []string{"333312345", "091000019", "12", "34"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%q shows %s", s, secret)
+			}
+		}
+	}
+	// MX's message echoing what was sent is masked
+	c := fixed(t, http.StatusBadRequest, `{"error":{"message":"account 333312345 at 091000019: amounts 0.12 and .34 do not match"}}`)
+	_, err := c.CreateMicrodeposit(context.Background(), "U", mdAccount)
+	if err == nil || strings.Contains(err.Error(), "333312345") || strings.Contains(err.Error(), "091000019") {
+		t.Fatalf("create error: %v", err)
+	}
+	_, err = c.VerifyMicrodeposit(context.Background(), "M", amounts)
+	if err == nil || strings.Contains(err.Error(), "0.12") || strings.Contains(err.Error(), ".34") {
+		t.Fatalf("verify error: %v", err)
+	}
+}
+
+func TestParseMicrodepositAmount(t *testing.T) {
+	for in, want := range map[string]int64{"0.12": 12, ".12": 12, "$0.12": 12, " 0.1 ": 10, "0.99": 99, "0.01": 1,
+		"12": -1, "1.00": -1, "0.00": -1, "0.123": -1, "-0.12": -1, "abc": -1, "": -1, "1e-1": -1, "$": -1} {
+		got, err := mx.ParseMicrodepositAmount(in)
+		if want < 0 {
+			if err == nil {
+				t.Errorf("%q: %d accepted", in, got)
+			} else if in != "" && strings.Contains(err.Error(), in) {
+				t.Errorf("%q: error quotes it: %v", in, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, err, want)
+		}
+	}
+}
+
+// TestMicrodepositFlowOverHTTP runs the flows through the client against
+// the simulator over HTTP, in both versions.
+func TestMicrodepositFlowOverHTTP(t *testing.T) {
+	for _, version := range mx.Versions {
+		t.Run(string(version), func(t *testing.T) {
+			t.Parallel()
+			c, sim, _ := newSimVersion(t, nil, version, mdTiming)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			exerciseMicrodeposits(t, ctx, c, sim)
+		})
+	}
+}
+
+// waitMicrodeposit polls until the micro-deposit leaves in-progress.
+func waitMicrodeposit(t *testing.T, ctx context.Context, c *mx.Client, userGUID, guid string) (*mx.Microdeposit, mx.MicrodepositClassification) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		md, err := c.ReadMicrodeposit(ctx, userGUID, guid)
+		if err != nil {
+			t.Fatalf("read micro-deposit: %v", err)
+		}
+		if cl := mx.ClassifyMicrodeposit(md.Status); cl.Outcome != mx.MicrodepositInProgress || time.Now().After(deadline) {
+			return md, cl
+		}
+	}
+}
+
+// exerciseMicrodeposits: create → DEPOSITED → right amounts → VERIFIED;
+// wrong amounts until PREVENTED; ERRORED; expiry (MX's soft delete); list;
+// delete. The simulator's timing must be mdTiming's.
+func exerciseMicrodeposits(t *testing.T, ctx context.Context, c *mx.Client, sim *mxsim.Server) {
+	u, err := c.CreateUser(ctx, mx.UserCreate{ID: "md-" + string(c.Version()), Email: "md@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the right amounts
+	md, err := c.CreateMicrodeposit(ctx, u.GUID, mdAccount)
+	if err != nil || md.Status != mx.MicrodepositInitiated || md.GUID == "" || md.AccountNumber != mdAccount.AccountNumber {
+		t.Fatalf("create: %v %v", err, md)
+	}
+	if _, err := c.VerifyMicrodeposit(ctx, md.GUID, mx.MicrodepositAmounts{First: 1, Second: 2}); !mx.IsConflict(err) {
+		t.Fatalf("verify before DEPOSITED: %v", err)
+	}
+	got, cl := waitMicrodeposit(t, ctx, c, u.GUID, md.GUID)
+	if cl.Outcome != mx.MicrodepositAwaitingAmounts || got.Status != mx.MicrodepositDeposited {
+		t.Fatalf("deposited: %v %v", cl, got)
+	}
+	a1, a2, ok := sim.MicrodepositAmounts(md.GUID)
+	if !ok {
+		t.Fatal("no amounts")
+	}
+	first, err1 := mx.ParseMicrodepositAmount(fmt.Sprintf("%.2f", a1))
+	second, err2 := mx.ParseMicrodepositAmount(fmt.Sprintf("$%.2f", a2))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	v, err := c.VerifyMicrodeposit(ctx, md.GUID, mx.MicrodepositAmounts{First: first, Second: second})
+	if err != nil || v.Status != mx.MicrodepositVerified || v.VerifiedAt == "" || mx.ClassifyMicrodeposit(v.Status).Outcome != mx.MicrodepositSucceeded {
+		t.Fatalf("verify: %v %v", err, v)
+	}
+
+	// wrong amounts: DEPOSITED with a message twice, then PREVENTED
+	wrong, err := c.CreateMicrodeposit(ctx, u.GUID, mdAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMicrodeposit(t, ctx, c, u.GUID, wrong.GUID)
+	w1, w2, _ := sim.MicrodepositAmounts(wrong.GUID)
+	bad := mx.MicrodepositAmounts{First: int64(w1*100+0.5)%99 + 1, Second: int64(w2*100 + 0.5)}
+	for i, want := range []mx.MicrodepositOutcome{mx.MicrodepositAwaitingAmounts, mx.MicrodepositAwaitingAmounts, mx.MicrodepositFailed} {
+		got, err := c.VerifyMicrodeposit(ctx, wrong.GUID, bad)
+		if err != nil {
+			t.Fatalf("wrong attempt %d: %v", i+1, err)
+		}
+		if cl := mx.ClassifyMicrodeposit(got.Status); cl.Outcome != want || got.ErrorMessage == "" {
+			t.Fatalf("wrong attempt %d: %v %v", i+1, cl, got)
+		}
+	}
+	if cl := mx.ClassifyMicrodeposit(mustRead(t, ctx, c, u.GUID, wrong.GUID).Status); cl.Reason != "microdeposit_prevented" {
+		t.Fatalf("after three wrong attempts: %v", cl)
+	}
+
+	// an account MX's integration environment does not take as valid
+	acct := mdAccount
+	acct.AccountNumber = "123456789"
+	errored, err := c.CreateMicrodeposit(ctx, u.GUID, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, cl := waitMicrodeposit(t, ctx, c, u.GUID, errored.GUID); cl.Reason != "microdeposit_errored" || got.ErrorMessage == "" {
+		t.Fatalf("errored: %v %v", cl, got)
+	}
+
+	// a refused routing number is a 400 that does not quote it
+	acct = mdAccount
+	acct.RoutingNumber = "091000018"
+	if _, err := c.CreateMicrodeposit(ctx, u.GUID, acct); !mx.IsPermanent(err) || strings.Contains(err.Error(), "091000018") {
+		t.Fatalf("bad routing number: %v", err)
+	}
+
+	// expiry: DEPOSITED and never verified, MX soft-deletes it
+	waiting, err := c.CreateMicrodeposit(ctx, u.GUID, mdAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, err := c.ReadMicrodeposit(ctx, u.GUID, waiting.GUID)
+		if mx.MicrodepositGone(err) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("expiry: %v", err)
+		}
+	}
+	if _, err := c.VerifyMicrodeposit(ctx, waiting.GUID, mx.MicrodepositAmounts{First: 1, Second: 2}); !mx.MicrodepositGone(err) {
+		t.Fatalf("verify an expired micro-deposit: %v", err)
+	}
+
+	all, err := mx.Collect(c.Microdeposits(ctx, u.GUID))
+	if err != nil || len(all) != 3 {
+		t.Fatalf("list: %v %v", err, all)
+	}
+	if err := c.DeleteMicrodeposit(ctx, u.GUID, md.GUID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadMicrodeposit(ctx, u.GUID, md.GUID); !mx.MicrodepositGone(err) {
+		t.Fatalf("read deleted: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, ctx context.Context, c *mx.Client, userGUID, guid string) *mx.Microdeposit {
+	t.Helper()
+	md, err := c.ReadMicrodeposit(ctx, userGUID, guid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md
+}
