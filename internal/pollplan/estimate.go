@@ -266,3 +266,13 @@ func (e *Estimate) UnmarshalBinary(b []byte) error {
 	*e = out
 	return nil
 }
+
+// Key names the estimate of an institution (its code) and job kind
+// (aggregate, verify, identify): "code/kind", and "code/kind/resume" for
+// the run after MFA answers, which MX times differently.
+func Key(institution, kind string, resume bool) string {
+	if resume {
+		return institution + "/" + kind + "/resume"
+	}
+	return institution + "/" + kind
+}

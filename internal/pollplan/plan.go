@@ -23,7 +23,9 @@ type Config struct {
 	// the estimate needs before a schedule trusts it.
 	MinWeight float64
 	// Quantile is the share of jobs whose lateness the plan minimises the
-	// worst of: 0.99 minimises the estimated p99 lateness.
+	// worst of: 0.99 minimises the estimated p99 lateness. The default,
+	// 0.995, keeps a margin so that the p99 does not swing with the
+	// estimate's errors (see the package documentation).
 	Quantile float64
 	// MaxPolls caps the budget of planned reads, however slow MX is.
 	MaxPolls int
@@ -37,11 +39,11 @@ type Config struct {
 }
 
 // DefaultConfig is MX's 3 s minimum, the fleet's default backoff (3 s,
-// ×1.5, 1 m), trust after 50 observations, the p99, the per-job budget
-// and at most 12 planned reads.
+// ×1.5, 1 m), trust after 50 observations, the p99.5 (for a steady p99),
+// the per-job budget and at most 12 planned reads.
 func DefaultConfig() Config {
 	return Config{MinGap: 3 * time.Second, Initial: 3 * time.Second, Factor: 1.5, Max: time.Minute,
-		MinWeight: 50, Quantile: 0.99, MaxPolls: 12, PerJob: true}
+		MinWeight: 50, Quantile: 0.995, MaxPolls: 12, PerJob: true}
 }
 
 // Budget is the number of planned reads for a key whose median is median

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +171,4 @@ func planString(p Plan) string {
 	return s + "] budget " + itoa(p.Budget) + ", est. p99 " + p.Lateness.Round(100*time.Millisecond).String()
 }
 
-func itoa(n int) string { return time.Duration(n).String()[:len(time.Duration(n).String())-2] }
+func itoa(n int) string { return strconv.Itoa(n) }
