@@ -1,6 +1,7 @@
 package mxsim_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -40,4 +41,18 @@ func TestAggregationDistributionThroughTheAPI(t *testing.T) {
 	other := e.createMemberAt(u, "filler_bank_01", map[string]string{"username": "mxuser", "password": "correct"})
 	e.must(200, "POST", "/users/"+u+"/members/"+other+"/verify", nil)
 	wait(other, 2*time.Second, "CONNECTED") // newEnv's WithAggregationTime
+}
+
+// The webhook timer goes off at the drawn time, not the fixed one.
+func TestAggregationDistributionWebhook(t *testing.T) {
+	rcv := newReceiver(t, http.StatusOK)
+	e := realEnv(t, rcv, mxsim.WithAggregationDistribution(map[string]mxsim.LogNormal{"mxbank": {Median: 400 * time.Millisecond}}, 1))
+	u := e.createUser("hook-user")
+	m := e.createMember(u, "correct")
+	start := time.Now()
+	e.must(200, "POST", "/users/"+u+"/members/"+m+"/verify", nil)
+	rcv.expect("MEMBER", map[string]any{"member_guid": m, "connection_status": "CONNECTED"})
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Fatalf("CONNECTED webhook %v after the verify, before the drawn 400ms (the fixed time is 30ms)", d)
+	}
 }
