@@ -143,7 +143,9 @@
 // A member records its job (kind, start, MFA round) and every read applies
 // what the clock says has happened. A job or resume run lasts the
 // aggregation time (WithAggregationTime, 2s by default; WithClock swaps the
-// clock). Starting the job type that is already running (or waiting for
+// clock), or a seeded log-normal draw per institution and kind
+// (WithAggregationDistribution, WithResumeDistribution, SimulatedTimes).
+// Starting the job type that is already running (or waiting for
 // MFA answers) is a no-op answered 202; another type gets 409 (MX's errors
 // page). A premium job the institution does not support is a 400 ("Member's
 // institution does not support instant account verification." / "…account

@@ -16,6 +16,7 @@ type institution struct {
 	supportsIdentify     bool
 	supportsOAuth        bool
 	credentials          []credential
+	timing               *timing // run lengths (timing.go); nil: fixed
 }
 
 // credential is one login field of an institution.

@@ -45,6 +45,7 @@ const maxBody = 1 << 20
 type Server struct {
 	clientID, apiKey string
 	aggTime          time.Duration
+	timing           *timing // nil: every run lasts aggTime (timing.go)
 	mfaWindow        time.Duration
 	oauthWindow      time.Duration
 	now              func() time.Time
@@ -129,6 +130,7 @@ func New(opts ...Option) *Server {
 	for _, in := range s.institutions {
 		s.instByCode[in.code] = in
 	}
+	s.initTiming()
 	s.apiRoutes()
 	s.simRoutes()
 	return s

@@ -83,6 +83,7 @@ type job struct {
 	stage    stage             // the MFA round asked (and, in a resume run, answered)
 	asked    []challengeJSON   // the challenges being answered
 	answers  map[string]string // the answers, by challenge guid
+	runTime  time.Duration     // the current run's drawn length; 0: the fixed time (timing.go)
 }
 
 // Job kinds.
@@ -163,6 +164,7 @@ func (m *member) beginRun(now time.Time) {
 	m.authenticated = false
 	m.processed, m.processedNumbers, m.processedTx = false, false, false
 	m.challenges = nil
+	m.drawRunTime()
 }
 
 // resume starts a resume run with answers to the outstanding challenges.
@@ -196,7 +198,7 @@ func (m *member) advance(now time.Time, aggTime, mfaWindow time.Duration, applie
 			}
 			return
 		}
-		end := j.started.Add(aggTime)
+		end := j.started.Add(j.length(aggTime))
 		if now.Before(end) {
 			return
 		}

@@ -253,7 +253,7 @@ func (m *member) deadline(aggTime, mfaWindow time.Duration) (time.Time, bool) {
 	case m.job == nil:
 		return time.Time{}, false
 	case m.job.running:
-		return m.job.started.Add(aggTime), true
+		return m.job.started.Add(m.job.length(aggTime)), true
 	case m.status == statusChallenged:
 		return m.challengedAt.Add(mfaWindow), true
 	}
