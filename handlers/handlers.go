@@ -214,6 +214,19 @@ func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
 	return h.ended(ctx, j, job.Fail(&j.Record, code, msg, nil))
 }
 
+// failStart is fail for the start, which may know the job's MX user (and
+// member) before its record does: the failed record names them.
+func (h *Handlers) failStart(ctx context.Context, j *store.Job, member, code, msg string) error {
+	cur, err := h.store.Get(ctx, j.ID)
+	if err != nil {
+		return err
+	}
+	if member == "" {
+		member = j.MemberGUID
+	}
+	return h.ended(ctx, cur, job.FailStart(&cur.Record, j.UserGUID, member, code, msg))
+}
+
 // mxErr decides what an MX error means for a job: transient errors are
 // retried by asynq until the task's retries run out, which fails the job
 // "mx_unavailable" (wrap); permanent ones fail it with code (or mx_error).

@@ -124,7 +124,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	}
 	values, err := (&tasks.Job{JobID: j.ID, Member: m}).OpenCredentials(h.keys)
 	if errors.Is(err, tasks.ErrBadPayload) {
-		return "", false, h.fail(ctx, j.ID, job.CodeBadPayload, err.Error())
+		return "", false, h.failStart(ctx, j, "", job.CodeBadPayload, err.Error())
 	}
 	if err != nil {
 		return "", false, err // a key this worker lacks: retried, maybe by a worker that has it
@@ -141,14 +141,14 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		var cached bool
 		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh, h.now())
 		if mx.IsNotFound(err) {
-			return "", false, h.fail(ctx, j.ID, job.CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+			return "", false, h.failStart(ctx, j, "", job.CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
 		}
 		if err != nil {
 			return "", false, h.mxErr(ctx, j.ID, "", err)
 		}
 		creds, code, msg := MapCredentials(fields, values)
 		if code != "" && !cached {
-			return "", false, h.fail(ctx, j.ID, code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
+			return "", false, h.failStart(ctx, j, "", code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
 		}
 		if code == "" {
 			create.Credentials = creds
@@ -186,17 +186,17 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 			h.log.Info().Str("job", j.ID).Str("member_guid", there[0]).Msg("duplicate member: using the user's existing one")
 			return there[0], false, nil
 		case len(there) > 1:
-			return "", false, h.fail(ctx, j.ID, job.CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
+			return "", false, h.failStart(ctx, j, "", job.CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
 		}
-		return "", false, h.fail(ctx, j.ID, job.CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
+		return "", false, h.failStart(ctx, j, "", job.CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
 	}
 	if err != nil {
 		return "", false, h.mxErr(ctx, j.ID, "", err)
 	}
 	if mem.ProductsFailed {
-		// MX's 201: the member exists but the product did not start. The
-		// start keeps the member on the failed job (handleStart's keep).
-		return mem.GUID, false, h.fail(ctx, j.ID, job.CodeUnsupported,
+		// MX's 201: the member exists but the product did not start; the
+		// failed job keeps it.
+		return mem.GUID, false, h.failStart(ctx, j, mem.GUID, job.CodeUnsupported,
 			fmt.Sprintf("MX created the member but could not start %s on it (201): %s does not support it", product(j.Kind), m.InstitutionCode))
 	}
 	return mem.GUID, h.mx.Version() != mx.V20111101, nil

@@ -144,6 +144,22 @@ func Fail(r *Record, code, msg string, cond func(*Record) bool) Decision {
 	}
 }
 
+// FailStart is Fail for a start that knows the job's MX user and member
+// before its record does: the failed record names them, in the same write
+// (a caller reading the failed job sees whom MX knows it by).
+func FailStart(r *Record, user, member, code, msg string) Decision {
+	d := Fail(r, code, msg, nil)
+	end := d.Change
+	d.Change = func(cur *Record) error {
+		if err := end(cur); err != nil {
+			return err
+		}
+		cur.UserGUID, cur.MemberGUID = cmpOr(cur.UserGUID, user), cmpOr(cur.MemberGUID, member)
+		return nil
+	}
+	return d
+}
+
 // Overdue fails a job past its deadline; ok is false when it is not.
 func Overdue(r *Record, now time.Time, cfg Config) (Decision, bool) {
 	if r.Deadline.IsZero() || now.Before(r.Deadline) {

@@ -127,3 +127,19 @@ func pollWith(st Read) func(*Record) Decision {
 		return Polled(r, n, st, t0, cfg)
 	}
 }
+
+// A start that fails after MX created the user (and member) names them in
+// the failing write; an ended job is left as it was.
+func TestFailStartNamesWhatTheStartFound(t *testing.T) {
+	r := &Record{State: StateRunning}
+	if err := FailStart(r, "USR-1", "MBR-1", CodeUnknownCredential, "no field").Change(r); err != nil {
+		t.Fatal(err)
+	}
+	if r.State != StateFailed || r.UserGUID != "USR-1" || r.MemberGUID != "MBR-1" || r.Error == nil || r.Error.Code != CodeUnknownCredential {
+		t.Fatalf("failed start: %+v", r)
+	}
+	done := &Record{State: StateSucceeded, UserGUID: "USR-0"}
+	if err := FailStart(done, "USR-1", "MBR-1", CodeMXError, "x").Change(done); err != ErrNoChange || done.UserGUID != "USR-0" || done.MemberGUID != "" {
+		t.Fatalf("ended job: %v %+v", err, done)
+	}
+}
