@@ -15,9 +15,10 @@ import (
 )
 
 // handleAnswer runs mx:answer. The first answer to claim the parked round
-// wins; the claim is a compare-and-set on the job record, so of duplicate
-// or racing answers exactly one resume call reaches MX. A retry of the
-// winning answer checks MX before resuming again.
+// wins; the claim is a compare-and-set on the job record (the executor's,
+// guarded also by the parked challenges), so of duplicate or racing
+// answers exactly one resume call reaches MX. A retry of the winning
+// answer checks MX before resuming again.
 func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	var p tasks.Answer
 	if err := tasks.Decode(t.Payload(), &p); err != nil {
@@ -70,16 +71,9 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		answers[a.GUID] = a.Value
 	}
 	taskID, _ := asynq.GetTaskID(ctx)
-	other := false // another delivery of this same answer is sending it
-	j, err := h.update(ctx, p.JobID, func(j *store.Job) error {
-		// A claim by this answer already there is a retry, or a
-		// duplicate delivery when another task claimed it.
-		other = j.ResumeClaim == p.AnswerID && j.ResumeBy != taskID
-		if err := job.Claim(p.AnswerID, p.Round, taskID)(&j.Record); err != nil {
-			return err
-		}
-		return tasks.MatchChallenges(j.Challenges, answers)
-	})
+	claim := job.Decision{Change: job.Claim(p.AnswerID, p.Round, taskID)}
+	matches := payload{guard: func(cur *store.Job) error { return tasks.MatchChallenges(cur.Challenges, answers) }}
+	j, _, err := h.execute(ctx, &store.Job{Record: job.Record{ID: p.JobID}}, claim, matches)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return refuse(fmt.Errorf("unknown job"))
@@ -88,6 +82,10 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	case err != nil:
 		return err
 	}
+	// A claim by this answer already there (Claim changed nothing) is a
+	// retry, or a duplicate delivery when another task claimed it: then
+	// that task is sending it.
+	other := j.ResumeClaim == p.AnswerID && j.ResumeBy != taskID
 	if j.State != store.StateChallenged || other {
 		// Applied already, or being applied by the delivery that claimed
 		// it; if that one dies, asynq retries it, not this one.
@@ -119,7 +117,8 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 	for _, c := range j.Challenges {
 		answered = append(answered, c.GUID)
 	}
-	return h.execute(ctx, j, job.Resumed(&j.Record, claim, answered, h.now(), h.core()), payload{})
+	_, moved, err := h.execute(ctx, j, job.Resumed(&j.Record, claim, answered, h.now(), h.core()), payload{})
+	return moved, err
 }
 
 // noteRefused records on a challenged job that its answer answerID was
@@ -128,7 +127,7 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 // moved on (an answer was accepted, or it ended): nothing is noted then.
 // Noting the same again changes nothing; a job gone is nothing to note.
 func (h *Handlers) noteRefused(ctx context.Context, jobID, answerID, reason string) error {
-	_, err := h.execute(ctx, &store.Job{Record: job.Record{ID: jobID}}, job.Decision{Change: job.Refused(answerID, reason, h.now())}, payload{})
+	_, _, err := h.execute(ctx, &store.Job{Record: job.Record{ID: jobID}}, job.Decision{Change: job.Refused(answerID, reason, h.now())}, payload{})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -181,6 +180,6 @@ func sameGUIDs(got []mx.Challenge, parked []store.Challenge) bool {
 }
 
 func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {
-	_, err := h.execute(ctx, j, job.Decision{Change: job.Sent(j.ResumeClaim)}, payload{})
+	_, _, err := h.execute(ctx, j, job.Decision{Change: job.Sent(j.ResumeClaim)}, payload{})
 	return err
 }

@@ -41,7 +41,7 @@ func runEveryScenario(t *testing.T, f *testenv.Fleet) {
 	type run struct {
 		sc   mxsim.Scenario
 		kind string
-		job  *store.Job
+		job  *store.View
 		err  error
 	}
 	var runs []*run

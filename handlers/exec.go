@@ -14,43 +14,58 @@ import (
 // core is the state machine's configuration.
 func (h *Handlers) core() job.Config { return h.cfg.Config }
 
-// payload is what a decision writes besides the record's own fields: the
-// challenges of a round being parked, the results of a job succeeding.
+// payload is what a decision writes or checks besides the record's own
+// fields: the challenges of a round being parked, the results of a job
+// succeeding, and a guard on what only the store's record holds.
 type payload struct {
 	challenges []store.Challenge
 	result     *store.Result
+	// guard, when set, is checked in the same compare-and-set after the
+	// change's own guard, against the record as it stands: an error
+	// leaves the record unwritten and is returned. The core sees the
+	// Record only; an answer's claim must also match the challenges
+	// parked with it (a payload), and guard is where that is checked.
+	guard func(*store.Job) error
 }
 
 // execute carries out a decision on the job j as the handler read it, in
 // the order that keeps a crash at any line safe: the tasks first (their
 // ids are deterministic: one already there is fine), then the callback
 // event (only when the change applies to the record as read), then the
-// change as a compare-and-set, with pay in the same write. A change that
-// no longer applies (the record moved on) writes nothing. It tells
-// whether the change was written; every handler goes through it.
-func (h *Handlers) execute(ctx context.Context, j *store.Job, d job.Decision, pay payload) (bool, error) {
+// change as a compare-and-set, with pay in the same write (and pay.guard
+// in the same check). A change that no longer applies (the record moved
+// on) writes nothing. It returns the record as it stands afterwards (nil
+// when the decision has no change) and whether the change was written;
+// every handler goes through it, and it is the one compare-and-set of
+// package handlers.
+func (h *Handlers) execute(ctx context.Context, j *store.Job, d job.Decision, pay payload) (*store.Job, bool, error) {
 	for _, t := range d.Tasks {
 		if err := h.enqueue(ctx)(h.task(j.ID, t)); err != nil {
-			return false, err
+			return nil, false, err
 		}
 	}
 	if d.Change == nil {
-		return false, nil
+		return nil, false, nil
 	}
 	if d.Event != nil && j.CallbackURL != "" {
 		if dry := j.Record; d.Change(&dry) == nil {
 			ev := tasks.Callback{State: d.Event.State, Round: d.Event.Round, ConnectionStatus: d.Event.ConnectionStatus,
 				Error: d.Event.Error, Challenges: pay.challenges}
 			if err := h.notify(ctx, j, ev); err != nil {
-				return false, err
+				return nil, false, err
 			}
 		}
 	}
 	wrote := false
-	_, err := h.updateFrom(ctx, j, func(cur *store.Job) error {
+	after, err := h.updateFrom(ctx, j, func(cur *store.Job) error {
 		wrote = false
 		if err := d.Change(&cur.Record); err != nil {
 			return err
+		}
+		if pay.guard != nil {
+			if err := pay.guard(cur); err != nil {
+				return err
+			}
 		}
 		if pay.challenges != nil {
 			cur.Challenges = pay.challenges
@@ -64,7 +79,7 @@ func (h *Handlers) execute(ctx context.Context, j *store.Job, d job.Decision, pa
 		wrote = true
 		return nil
 	})
-	return wrote && err == nil, err
+	return after, wrote && err == nil, err
 }
 
 // task builds the asynq task of a decision's task.
@@ -112,7 +127,7 @@ func (h *Handlers) overdue(ctx context.Context, j *store.Job) (bool, error) {
 
 // ended executes a decision that ends the job and stops the task.
 func (h *Handlers) ended(ctx context.Context, j *store.Job, d job.Decision) error {
-	if _, err := h.execute(ctx, j, d, payload{}); err != nil {
+	if _, _, err := h.execute(ctx, j, d, payload{}); err != nil {
 		return err // not stopped: the retry will try to record the end again
 	}
 	if ev := d.Event; ev != nil && ev.Error != nil {

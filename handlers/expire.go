@@ -75,7 +75,7 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 	if done, err := h.decided(ctx, t, j.ID, d); done {
 		return err
 	}
-	_, err = h.execute(ctx, j, d, payload{})
+	_, _, err = h.execute(ctx, j, d, payload{})
 	return err
 }
 

@@ -180,13 +180,9 @@ func (h *Handlers) enqueue(ctx context.Context) func(*asynq.Task, error) error {
 	}
 }
 
-// update changes a job atomically and logs state transitions.
-func (h *Handlers) update(ctx context.Context, id string, fn func(*store.Job) error) (*store.Job, error) {
-	return h.updateFrom(ctx, &store.Job{Record: job.Record{ID: id}}, fn)
-}
-
-// updateFrom is update starting from a record the handler read (see
-// store.UpdateFrom): one Redis round trip when nobody changed it since.
+// updateFrom changes a job atomically, starting from a record the handler
+// read (see store.UpdateFrom: one Redis round trip when nobody changed it
+// since), and logs state transitions. execute is its one caller.
 func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*store.Job) error) (*store.Job, error) {
 	var from store.State
 	j, err := h.store.UpdateFrom(ctx, known, func(j *store.Job) error {

@@ -42,7 +42,7 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 		mu      sync.Mutex
 		secrets = map[string]string{} // value → where it came from
 		wg      sync.WaitGroup
-		jobs    []*store.Job
+		jobs    []*store.View
 	)
 	addSecret := func(v, what string) {
 		if len(v) >= 5 {

@@ -65,7 +65,7 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 		h.log.Info().Str("job", j.ID).Str("connection_status", st.ConnectionStatus).Int("attempt", d.Tasks[0].N).
 			Dur("in", h.cfg.RetryLaterDelay).Msg("MX failed transiently: job will start again")
 	}
-	_, err = h.execute(ctx, j, d, pay)
+	_, _, err = h.execute(ctx, j, d, pay)
 	return err
 }
 

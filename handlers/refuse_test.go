@@ -116,7 +116,7 @@ func TestAnswersThatDoNotFitAreRefusedAndChangeNothing(t *testing.T) {
 		t.Fatalf("last error %q", ti.LastErr)
 	}
 	after, err := f.Client.Status(ctx, j.ID)
-	if err != nil || after.State != store.StateChallenged || after.ResumeClaim != "" || after.Round != j.Round {
+	if err != nil || after.State != store.StateChallenged || after.AnswerPending || after.Round != j.Round {
 		t.Fatalf("job changed by a refused answer: %+v %v", after, err)
 	}
 	if _, err := f.Client.Answer(ctx, j.ID, scenario.Answers(j.Challenges, "correct")); err != nil {

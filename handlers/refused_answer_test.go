@@ -17,12 +17,12 @@ import (
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
-// waitRefused reads the job until it shows answerID as its last refused
-// answer.
+// waitRefused reads the job's record until it shows answerID as its last
+// refused answer; the record, so that the test sees the claim too.
 func waitRefused(t *testing.T, ctx context.Context, f *testenv.Fleet, jobID, answerID string) *store.Job {
 	t.Helper()
 	for {
-		j, err := f.Client.Status(ctx, jobID)
+		j, err := f.Store.Get(ctx, jobID)
 		if err == nil && j.LastRefusedAnswer != nil && j.LastRefusedAnswer.AnswerID == answerID {
 			return j
 		}

@@ -58,10 +58,10 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 	var stuck []string // not ended, and no task left to drive them
 	for i := range n {
 		id := fmt.Sprintf("sentinel-%d", i)
-		var j *store.Job
+		var j *store.Job // the record: Attempt names the task that drives it
 		var err error
 		for {
-			j, err = f.Client.Status(ctx, id)
+			j, err = f.Store.Get(ctx, id)
 			if err == nil && j.State.Terminal() || time.Now().After(settle) {
 				break
 			}

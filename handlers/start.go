@@ -62,7 +62,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		if err == nil || ctx.Err() != nil || errors.As(err, new(*stopError)) && user == "" && member == "" {
 			return err
 		}
-		if _, kerr := h.execute(ctx, j, job.Decision{Change: progress}, payload{}); kerr != nil {
+		if _, _, kerr := h.execute(ctx, j, job.Decision{Change: progress}, payload{}); kerr != nil {
 			return fmt.Errorf("%w (and recording progress: %w)", err, kerr)
 		}
 		return err
@@ -276,6 +276,6 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, start
 		}
 		status = mem.ConnectionStatus
 	}
-	_, err := h.execute(ctx, j, job.Triggered(&j.Record, attempt, asked, status, also, h.now(), h.core()), payload{})
+	_, _, err := h.execute(ctx, j, job.Triggered(&j.Record, attempt, asked, status, also, h.now(), h.core()), payload{})
 	return err
 }

@@ -121,7 +121,7 @@ func (h *Handlers) sweepJob(ctx context.Context, l store.Live) (bool, error) {
 	// already there is fine), and a change applies only to the job as
 	// the sweeper saw it.
 	d := job.Repair(&cur.Record, answered, h.now(), h.core())
-	done, err := h.execute(ctx, cur, d, payload{})
+	_, done, err := h.execute(ctx, cur, d, payload{})
 	if d.Change == nil && err == nil {
 		done = true // the lost task is back
 	}

@@ -33,11 +33,12 @@ func sweep(t *testing.T, h *handlers.Handlers, want int) {
 	}
 }
 
-// waitFor reads the job until ready holds for it.
+// waitFor reads the job's record (bookkeeping included) until ready
+// holds for it.
 func waitFor(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, ready func(*store.Job) bool) *store.Job {
 	t.Helper()
 	for {
-		j, err := f.Client.Status(ctx, id)
+		j, err := f.Store.Get(ctx, id)
 		if err == nil && ready(j) {
 			return j
 		}
@@ -54,7 +55,7 @@ func waitFor(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, rea
 func lose(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, next func(*store.Job) (queue, task string)) *store.Job {
 	t.Helper()
 	f.StopWorker()
-	j, err := f.Client.Status(ctx, id)
+	j, err := f.Store.Get(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func taskThere(t *testing.T, f *testenv.Fleet, queue, id string) *asynq.TaskInfo
 }
 
 // ends starts a worker again and waits for the job's end.
-func ends(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, state store.State, code string) *store.Job {
+func ends(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, state store.State, code string) *store.View {
 	t.Helper()
 	f.StartWorker(t)
 	j, err := f.Client.Wait(ctx, id)
@@ -132,7 +133,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 			if archived {
 				f.StopWorker()
 				var err error
-				if j, err = f.Client.Status(ctx, id); err != nil {
+				if j, err = f.Store.Get(ctx, id); err != nil {
 					t.Fatal(err)
 				}
 				if err := f.Inspector.ArchiveTask(tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1)); err != nil {
@@ -253,7 +254,7 @@ func TestSweepRepairsJobsThatLostTheirNextTask(t *testing.T) {
 		if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), id, "u1")); err != nil {
 			t.Fatal(err)
 		}
-		j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
+		j := f.Record(t, ctx, testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged).ID)
 		answers := scenario.Answers(j.Challenges, "correct")
 		f.Sim.SetFaults(mxsim.Faults{ErrorRate: 1})
 		if _, err := f.Client.Answer(ctx, id, answers); err != nil {
@@ -386,7 +387,7 @@ func TestSweepOnAHealthyFleetRepairsNothing(t *testing.T) {
 		sc   mxsim.Scenario
 		kind store.Kind
 		id   string
-		job  *store.Job
+		job  *store.View
 		err  error
 	}
 	var runs []*run

@@ -17,7 +17,7 @@
 //	running     poll n: CONNECTED, no results  Succeed           Polls < n                      → failed      failed event (no_results)
 //	running     poll n: DEGRADED/FAILED/DISC.  Polled            Attempt < MaxAttempts          → running     trigger Attempt+1
 //	running     poll n: any other end status   Polled            Polls < n                      → failed      failed event (status code)
-//	challenged  answer claims round r          Claim             Round = r, no claim            → challenged  (claim recorded)
+//	challenged  answer claims round r          Claim             Round = r, no claim, matches*  → challenged  (claim recorded)
 //	challenged  MX took the answer             Sent, Resumed     claim is this answer           → running     poll Polls+1
 //	challenged  check: MX shows EXPIRED        ExpireDue,Checked round open                     → failed      failed event (challenge_expired)
 //	challenged  expiry due, no answer queued   ExpireDue,Expire  round open, due                → failed      failed event (challenge_expired)
@@ -26,6 +26,10 @@
 //	any live    next task lost (sweeper)       Repair            record unchanged since looked  → same        the lost task again; a lost
 //	                                                                                                          claim is released, a lost start
 //	                                                                                                          before MX fails task_lost
+//
+// * The answers must also match the challenges parked with the round.
+// Those are the store's payload, not the Record: the executor checks them
+// (its payload guard) in the same compare-and-set as Claim's own guard.
 //
 // Waits (WaitDelay, no retry spent): a poll before its start or trigger
 // is recorded or while an answer resumes; a trigger before its attempt is

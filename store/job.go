@@ -85,8 +85,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// View is the public shape of a job record: what `mxfleet status --json`
-// prints and the producer shows to callers. Progress bookkeeping is left out.
+// View is the public shape of a job record, the one type callers see: the
+// HTTP API's job, what `mxfleet status --json` prints and what the
+// producer (package tasks) returns. Progress bookkeeping (claims and the
+// task delivering them, attempts, marks, deadlines) is left out; whether an
+// answer is being applied shows as AnswerPending.
 type View struct {
 	ID               string      `json:"id"`
 	Kind             Kind        `json:"kind"`
@@ -100,6 +103,13 @@ type View struct {
 	Polls            int         `json:"polls"`
 	CreatedAt        time.Time   `json:"created_at"`
 	UpdatedAt        time.Time   `json:"updated_at"`
+	// Round: the MFA rounds the job has been parked on so far (the
+	// current one while challenged); 0 for a job never challenged.
+	Round int `json:"round,omitempty"`
+	// AnswerPending: challenged, and an answer has claimed this round and
+	// is being applied (the job resumes once MX takes it); another answer
+	// to the round is refused (already_answered).
+	AnswerPending bool `json:"answer_pending,omitempty"`
 	// LastRefusedAnswer: the latest answer the worker refused, the job
 	// unchanged (until an answer is accepted).
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
@@ -113,5 +123,6 @@ func (j *Job) View() View {
 	}
 	return View{ID: j.ID, Kind: j.Kind, State: j.State, ConnectionStatus: j.ConnectionStatus,
 		UserGUID: j.UserGUID, MemberGUID: j.MemberGUID, Challenges: chs, Result: j.Result, Error: j.Error,
-		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, LastRefusedAnswer: j.LastRefusedAnswer}
+		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Round: j.Round,
+		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer}
 }

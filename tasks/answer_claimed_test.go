@@ -21,7 +21,7 @@ func TestAnswerToAClaimedRoundIsRefused(t *testing.T) {
 	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioNamed(t, "challenge"), "claimed", "user-claimed")); err != nil {
 		t.Fatal(err)
 	}
-	j, err := f.Client.Watch(ctx, "claimed", func(j *store.Job) bool { return j.State != store.StateChallenged })
+	j, err := f.Client.Watch(ctx, "claimed", func(j *store.View) bool { return j.State != store.StateChallenged })
 	if err != nil || j.State != store.StateChallenged {
 		t.Fatalf("%+v %v", j, err)
 	}

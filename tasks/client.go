@@ -68,15 +68,15 @@ type Request struct {
 }
 
 // Verify starts a verification job: account and routing numbers.
-func (c *Client) Verify(ctx context.Context, r Request) (*store.Job, error) {
-	j, _, err := c.Submit(ctx, store.KindVerify, r)
-	return j, err
+func (c *Client) Verify(ctx context.Context, r Request) (*store.View, error) {
+	v, _, err := c.Submit(ctx, store.KindVerify, r)
+	return v, err
 }
 
 // Identify starts an identification job: account owners.
-func (c *Client) Identify(ctx context.Context, r Request) (*store.Job, error) {
-	j, _, err := c.Submit(ctx, store.KindIdentify, r)
-	return j, err
+func (c *Client) Identify(ctx context.Context, r Request) (*store.View, error) {
+	v, _, err := c.Submit(ctx, store.KindIdentify, r)
+	return v, err
 }
 
 // Submit starts a job of the given kind and tells whether it is new.
@@ -92,7 +92,23 @@ func (c *Client) Identify(ctx context.Context, r Request) (*store.Job, error) {
 // names, so those two are compared only while the job's start task is
 // still in Redis (until a worker has started the job); after that, the
 // user guid the worker found stands for the user.
-func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store.Job, bool, error) {
+func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store.View, bool, error) {
+	j, created, err := c.submit(ctx, kind, r)
+	return view(j), created, err
+}
+
+// view is j's public shape (store.View); nil for nil. Everything the
+// producer API returns goes through it: callers never see the record's
+// bookkeeping (claims, attempts, marks).
+func view(j *store.Job) *store.View {
+	if j == nil {
+		return nil
+	}
+	v := j.View()
+	return &v
+}
+
+func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store.Job, bool, error) {
 	if r.ID == "" {
 		r.ID = "job_" + uuid.NewString()
 	}
@@ -296,14 +312,15 @@ func MatchChallenges(chs []store.Challenge, answers map[string]string) error {
 	return nil
 }
 
-// Status reads a job record.
-func (c *Client) Status(ctx context.Context, jobID string) (*store.Job, error) {
-	return c.store.Get(ctx, jobID)
+// Status reads a job: its public view (results opened with the keys).
+func (c *Client) Status(ctx context.Context, jobID string) (*store.View, error) {
+	j, err := c.store.Get(ctx, jobID)
+	return view(j), err
 }
 
-// Wait blocks until the job has ended (or ctx ends) and returns its record.
+// Wait blocks until the job has ended (or ctx ends) and returns its view.
 // Running out of time is always an error (see Watch).
-func (c *Client) Wait(ctx context.Context, jobID string) (*store.Job, error) {
+func (c *Client) Wait(ctx context.Context, jobID string) (*store.View, error) {
 	return c.Watch(ctx, jobID, nil)
 }
 
@@ -313,25 +330,26 @@ const watchInterval = 100 * time.Millisecond
 // Watch reads the job until it has ended, calling fn (when not nil) with
 // every change of state, connection status, poll count or MFA round; fn
 // returning false stops the watch early (nil error). It returns the last
-// record read, and a nil error only when the job has ended or fn stopped
-// the watch. When ctx ends first, the error wraps ctx's error
+// view read, and a nil error only when the job has ended or fn stopped
+// the watch. fn and the result see the job's view (store.View). When ctx ends first, the error wraps ctx's error
 // (context.DeadlineExceeded or context.Canceled) and says the job's state
 // as last read ("job X is still challenged: context deadline exceeded").
 // A job that does not exist (ErrNotFound), an invalid id and a record whose
 // results these keys cannot open end the watch at once; other read errors
 // (Redis failing over) are retried until ctx ends.
-func (c *Client) Watch(ctx context.Context, jobID string, fn func(*store.Job) bool) (*store.Job, error) {
+func (c *Client) Watch(ctx context.Context, jobID string, fn func(*store.View) bool) (*store.View, error) {
 	if err := store.ValidateID(jobID); err != nil {
 		return nil, err
 	}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
-	var last *store.Job
+	var last *store.View
 	var readErr error // the latest read error not due to ctx, while last is older
 	for {
-		j, err := c.store.Get(ctx, jobID)
+		rec, err := c.store.Get(ctx, jobID)
 		switch {
 		case err == nil:
+			j := view(rec)
 			changed := last == nil || j.State != last.State || j.ConnectionStatus != last.ConnectionStatus || j.Polls != last.Polls || j.Round != last.Round
 			last, readErr = j, nil
 			if changed && fn != nil && !fn(j) {
@@ -362,7 +380,7 @@ func (c *Client) Watch(ctx context.Context, jobID string, fn func(*store.Job) bo
 
 // stillErr is Watch's error when ctx ends before the job: it wraps ctx's
 // error and says where the job stood.
-func stillErr(ctx context.Context, jobID string, last *store.Job, readErr error) error {
+func stillErr(ctx context.Context, jobID string, last *store.View, readErr error) error {
 	var msg string
 	switch {
 	case last != nil:

@@ -59,10 +59,10 @@ func TestWatchTimeoutIsAlwaysAnError(t *testing.T) {
 	rdb.AddHook(slowGets{})
 	slow := tasks.NewClient(rdb, keys)
 	t.Cleanup(func() { _ = slow.Close() })
-	for name, watch := range map[string]func(context.Context) (*store.Job, error){
-		"Wait": func(ctx context.Context) (*store.Job, error) { return slow.Wait(ctx, "stuck-1") },
-		"Watch": func(ctx context.Context) (*store.Job, error) {
-			return slow.Watch(ctx, "stuck-1", func(*store.Job) bool { return true })
+	for name, watch := range map[string]func(context.Context) (*store.View, error){
+		"Wait": func(ctx context.Context) (*store.View, error) { return slow.Wait(ctx, "stuck-1") },
+		"Watch": func(ctx context.Context) (*store.View, error) {
+			return slow.Watch(ctx, "stuck-1", func(*store.View) bool { return true })
 		},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

@@ -89,7 +89,7 @@ func park(t *testing.T, ctx context.Context, f *testenv.Fleet, id string) {
 	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioNamed(t, "challenge"), id, "user-"+id)); err != nil {
 		t.Fatal(err)
 	}
-	j, err := f.Client.Watch(ctx, id, func(j *store.Job) bool { return j.State != store.StateChallenged })
+	j, err := f.Client.Watch(ctx, id, func(j *store.View) bool { return j.State != store.StateChallenged })
 	if err != nil || j.State != store.StateChallenged {
 		t.Fatalf("job %s: %+v %v, want challenged", id, j, err)
 	}

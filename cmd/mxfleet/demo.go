@@ -54,7 +54,7 @@ func demoConfig(mxURL string) fleet.Config {
 type demoRow struct {
 	sc   mxsim.Scenario
 	kind store.Kind
-	job  *store.Job
+	job  *store.View
 	err  error
 }
 
@@ -145,7 +145,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		go func() {
 			defer wg.Done()
 			id := fmt.Sprintf("demo-%02d-%s-%s", i+1, r.sc.Name, r.kind)
-			r.job, r.err = scenario.Run(ctx, c, r.sc, r.kind, id, "demo-user-"+id, func(j *store.Job) {
+			r.job, r.err = scenario.Run(ctx, c, r.sc, r.kind, id, "demo-user-"+id, func(j *store.View) {
 				mu.Lock()
 				states[j.ID] = j.State
 				mu.Unlock()

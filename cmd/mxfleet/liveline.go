@@ -42,7 +42,7 @@ func termWidth(w io.Writer) int {
 }
 
 // follow1 shows a job's progress on out until it ends (or ctx does).
-func follow1(ctx context.Context, c *tasks.Client, id string, out io.Writer) (*store.Job, error) {
+func follow1(ctx context.Context, c *tasks.Client, id string, out io.Writer) (*store.View, error) {
 	p := newLiveLine(out, isTTY(out), termWidth(out), time.Now)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -61,7 +61,7 @@ func follow1(ctx context.Context, c *tasks.Client, id string, out io.Writer) (*s
 			}
 		})
 	}
-	j, err := c.Watch(ctx, id, func(j *store.Job) bool { p.update(j); return true })
+	j, err := c.Watch(ctx, id, func(j *store.View) bool { p.update(j); return true })
 	close(stop)
 	wg.Wait()
 	p.finish()
@@ -82,7 +82,7 @@ type liveLine struct {
 	width  int
 	start  time.Time
 	now    func() time.Time
-	job    *store.Job
+	job    *store.View
 	hinted int  // the MFA round whose challenges were printed
 	live   bool // the live line is on screen (tty)
 }
@@ -92,7 +92,7 @@ func newLiveLine(out io.Writer, tty bool, width int, now func() time.Time) *live
 }
 
 // update shows a change of the job.
-func (p *liveLine) update(j *store.Job) {
+func (p *liveLine) update(j *store.View) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.job = j
@@ -152,7 +152,7 @@ func (p *liveLine) line() string {
 	rest := fmt.Sprintf("  %s  %s  mx %s  polls %d  %s", j.State, p.now().Sub(p.start).Truncate(time.Second),
 		orDash(j.ConnectionStatus), j.Polls, j.Kind)
 	if j.State == store.StateChallenged {
-		if j.ResumeClaim != "" {
+		if j.AnswerPending {
 			rest += "  answer sent"
 		} else {
 			rest += "  awaiting MFA answers"
@@ -177,7 +177,7 @@ func cut(s string, n int) string {
 // challengeHint tells what the job's MFA round asks and the command that
 // answers it. Labels and options come from the institution: they are
 // quoted, so that no control character reaches the terminal.
-func challengeHint(j *store.Job) string {
+func challengeHint(j *store.View) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "job %s waits for MFA answers (round %d):\n", j.ID, j.Round)
 	cmd := "mxfleet answer " + shellWord(j.ID)

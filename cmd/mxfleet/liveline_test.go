@@ -8,7 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -18,8 +17,8 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func TestLiveLine(t *testing.T) {
-	running := &store.Job{Record: job.Record{ID: "job_4f1c7b0e-9a51-4c1e-8d55-3b0f2f6a9e21", Kind: store.KindVerify, State: store.StateRunning, ConnectionStatus: "SYNCING", Polls: 2}}
-	parked := func(round, polls int) *store.Job {
+	running := &store.View{ID: "job_4f1c7b0e-9a51-4c1e-8d55-3b0f2f6a9e21", Kind: store.KindVerify, State: store.StateRunning, ConnectionStatus: "SYNCING", Polls: 2}
+	parked := func(round, polls int) *store.View {
 		j := *running
 		j.State, j.ConnectionStatus, j.Round, j.Polls = store.StateChallenged, "CHALLENGED", round, polls
 		j.Challenges = []store.Challenge{

@@ -279,7 +279,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(j.View())
+		return enc.Encode(j)
 	}
 	printJob(stdout, j)
 	return nil
@@ -464,7 +464,7 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-func errCode(j *store.Job) string {
+func errCode(j *store.View) string {
 	if j.Error == nil {
 		return ""
 	}
@@ -473,12 +473,15 @@ func errCode(j *store.Job) string {
 
 // printJob prints a job for people. Account numbers are masked to their
 // last four digits; --json prints them whole.
-func printJob(w io.Writer, j *store.Job) {
+func printJob(w io.Writer, j *store.View) {
 	fmt.Fprintf(w, "job        %s\nkind       %s\nstate      %s\nmx status  %s\nuser       %s\nmember     %s\npolls      %d\ncreated    %s\nupdated    %s\n",
 		j.ID, j.Kind, j.State, orDash(j.ConnectionStatus), orDash(j.UserGUID), orDash(j.MemberGUID), j.Polls,
 		j.CreatedAt.Format(time.RFC3339), j.UpdatedAt.Format(time.RFC3339))
 	if j.Error != nil {
 		fmt.Fprintf(w, "error      %s: %s\n", j.Error.Code, j.Error.Message)
+	}
+	if j.AnswerPending {
+		fmt.Fprintf(w, "answer     an answer to MFA round %d is being applied\n", j.Round)
 	}
 	if ra := j.LastRefusedAnswer; ra != nil {
 		fmt.Fprintf(w, "refused    answer %s at %s: %s\n", ra.AnswerID, ra.At.Format(time.RFC3339), ra.Reason)

@@ -69,6 +69,9 @@ func TestRefusedAnswersOverHTTP(t *testing.T) {
 		}
 	}
 	claim("first-answer")
+	if _, b := e.do(t, "GET", "/v1/jobs/"+v.ID, token, nil); !strings.Contains(string(b), `"answer_pending":true`) || strings.Contains(string(b), "first-answer") {
+		t.Fatalf("a claimed round shows as answer_pending, never by its claim: %s", b)
+	}
 	answer := map[string]any{"answers": map[string]string{guid: "correct"}}
 	if code, b := e.do(t, "POST", "/v1/jobs/"+v.ID+"/answers", token, answer); code != 409 || errCode(b) != "already_answered" {
 		t.Fatalf("answer to a claimed round: %d %s", code, b)

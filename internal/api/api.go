@@ -236,9 +236,9 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case err == nil && created:
-		writeJSON(w, http.StatusAccepted, j.View())
+		writeJSON(w, http.StatusAccepted, j)
 	case err == nil:
-		writeJSON(w, http.StatusOK, j.View())
+		writeJSON(w, http.StatusOK, j)
 	case errors.Is(err, tasks.ErrIDConflict), errors.Is(err, tasks.ErrRequestDiffers):
 		writeErr(w, http.StatusConflict, "id_conflict", err.Error())
 	case j != nil:
@@ -301,7 +301,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.jobErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j.View())
+	writeJSON(w, http.StatusOK, j)
 }
 
 // JobList is the body of GET /v1/jobs.
@@ -364,7 +364,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 			s.jobErr(w, r, err)
 			return
 		}
-		out.Jobs = append(out.Jobs, j.View())
+		out.Jobs = append(out.Jobs, *j)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
@@ -348,6 +349,7 @@ type env struct {
 	cfg     fleet.Config
 	workers []*fleet.Worker
 	c       *tasks.Client
+	st      *store.Store // the records themselves, bookkeeping included (the producer shows views)
 	stop    func()
 }
 
@@ -365,7 +367,7 @@ func newEnv(rdb *redis.Client, workers int, tune func(*fleet.Config), simOpts ..
 		tune(&cfg)
 	}
 	keys, _ := cfg.Keys()
-	e := &env{rdb: rdb, sim: sim, hs: hs, cfg: cfg, c: tasks.NewClient(rdb, keys)}
+	e := &env{rdb: rdb, sim: sim, hs: hs, cfg: cfg, c: tasks.NewClient(rdb, keys), st: store.New(rdb, keys)}
 	for range workers {
 		w, err := fleet.NewWorker(rdb, cfg, nil, zerolog.Nop())
 		if err != nil {

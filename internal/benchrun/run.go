@@ -415,7 +415,7 @@ func (b *bench) lateness(ctx context.Context, rdb *redis.Client, agg time.Durati
 	var late []time.Duration
 	total := 0
 	for _, id := range ids {
-		j, err := e.c.Status(ctx, id)
+		j, err := e.st.Get(ctx, id) // TriggeredAt is bookkeeping: the record, not the view
 		if err != nil || j.State != store.StateSucceeded {
 			return 0, 0, 0, fmt.Errorf("job %s: %v %v", id, j, err)
 		}

@@ -32,6 +32,7 @@ type run struct {
 	rdb                         *redis.Client
 	sim                         *mxsim.Server
 	c                           *tasks.Client
+	st                          *store.Store // the records themselves, bookkeeping included
 	mu                          sync.Mutex
 	workers                     []*exec.Cmd
 	startedMu                   sync.Mutex
@@ -108,10 +109,13 @@ func (r *run) drive(ctx context.Context, prefix string, n int) (ok, wrong, lost 
 			defer func() { <-sem }()
 			id := fmt.Sprintf("%s-%d-%s-%s", prefix, i, row.sc.Name, row.kind)
 			j, err := scenario.Run(ctx, r.c, row.sc, row.kind, id, "user-"+id, nil)
-			if j != nil && !j.Follow && j.MemberGUID != "" {
-				r.startedMu.Lock()
-				r.started[j.MemberGUID] += j.Triggered
-				r.startedMu.Unlock()
+			if j != nil && j.MemberGUID != "" {
+				// Follow and Triggered are bookkeeping: the record, not the view.
+				if rec, err := r.st.Get(ctx, id); err == nil && !rec.Follow {
+					r.startedMu.Lock()
+					r.started[rec.MemberGUID] += rec.Triggered
+					r.startedMu.Unlock()
+				}
 			}
 			switch {
 			case err != nil || j == nil || !j.State.Terminal():
@@ -194,6 +198,7 @@ func chaos(out string, jobs int) error {
 	r.key, _ = seal.Generate("chaos")
 	keys, _ := seal.Parse(r.key)
 	r.c = tasks.NewClient(r.rdb, keys)
+	r.st = store.New(r.rdb, keys)
 	r.workers = []*exec.Cmd{r.startWorker(), r.startWorker()}
 	defer func() {
 		for _, w := range r.workers {

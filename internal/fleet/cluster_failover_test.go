@@ -48,7 +48,7 @@ func TestClusterFailoverMidRun(t *testing.T) {
 	type run struct {
 		sc  mxsim.Scenario
 		id  string
-		job *store.Job
+		job *store.View
 		err error
 	}
 	var mu sync.Mutex

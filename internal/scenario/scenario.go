@@ -34,7 +34,7 @@ func Request(sc mxsim.Scenario, jobID, userID string) tasks.Request {
 // Run submits the scenario as a job of the given kind and answers its MFA
 // rounds until it ends (or ctx ends). onChange, when not nil, sees every
 // change of the job.
-func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kind, jobID, userID string, onChange func(*store.Job)) (*store.Job, error) {
+func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kind, jobID, userID string, onChange func(*store.View)) (*store.View, error) {
 	submit := c.Verify
 	if kind == store.KindIdentify {
 		submit = c.Identify
@@ -42,18 +42,18 @@ func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kin
 	// Like a careful upstream, Run sends a submission or an answer again
 	// while Redis cannot take it (restarting, loading its AOF); the same
 	// job id and answer make that safe. Refusals are final.
-	var j *store.Job
+	var j *store.View
 	err := again(ctx, func() (err error) { j, err = submit(ctx, Request(sc, jobID, userID)); return err })
 	if err != nil {
 		return nil, err
 	}
 	answered := 0
 	var answerErr error
-	j, err = c.Watch(ctx, j.ID, func(j *store.Job) bool {
+	j, err = c.Watch(ctx, j.ID, func(j *store.View) bool {
 		if onChange != nil {
 			onChange(j)
 		}
-		if j.State != store.StateChallenged || j.Round <= answered || j.ResumeClaim != "" {
+		if j.State != store.StateChallenged || j.Round <= answered || j.AnswerPending {
 			return true
 		}
 		answered = j.Round
@@ -125,7 +125,7 @@ func Answers(chs []store.Challenge, value string) map[string]string {
 }
 
 // Check compares a job with what the scenario expects.
-func Check(sc mxsim.Scenario, j *store.Job) error {
+func Check(sc mxsim.Scenario, j *store.View) error {
 	e := sc.Expect
 	if string(j.State) != e.State {
 		return fmt.Errorf("state %s, want %s (%s)", j.State, e.State, describe(j))
@@ -142,7 +142,7 @@ func Check(sc mxsim.Scenario, j *store.Job) error {
 	return nil
 }
 
-func describe(j *store.Job) string {
+func describe(j *store.View) string {
 	if j.Error == nil {
 		return "no error"
 	}
@@ -150,7 +150,7 @@ func describe(j *store.Job) string {
 }
 
 // Summary says in a few words what a job returned.
-func Summary(j *store.Job) string {
+func Summary(j *store.View) string {
 	switch {
 	case j.Error != nil:
 		return j.Error.Code

@@ -31,6 +31,7 @@ type Fleet struct {
 	SimURL    string
 	Config    fleet.Config
 	Client    *tasks.Client
+	Store     *store.Store // the records themselves, bookkeeping included (Client returns views)
 	Inspector *asynq.Inspector
 	Raw       *asynq.Client // enqueues tasks as any producer could, bad ones included
 	Logs      *SyncBuffer   // everything the worker logged
@@ -99,7 +100,7 @@ func newFleet(t testing.TB, r *Redis, tune func(*fleet.Config), client func(simU
 		t.Fatal(err)
 	}
 	f := &Fleet{Redis: r, Sim: sim, SimURL: hs.URL, Config: cfg, Logs: &SyncBuffer{}, Keys: keys,
-		Client: tasks.NewClient(r.Client, keys), Inspector: asynq.NewInspectorFromRedisClient(r.Client)}
+		Client: tasks.NewClient(r.Client, keys), Store: store.New(r.Client, keys), Inspector: asynq.NewInspectorFromRedisClient(r.Client)}
 	f.Raw = asynq.NewClientFromRedisClient(r.Client)
 	t.Cleanup(func() { _ = f.Client.Close(); _ = f.Raw.Close() })
 	if client != nil {
@@ -193,4 +194,16 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Record reads job id's record as the store keeps it, bookkeeping
+// included (claims, attempts, expiry): what a test checks beyond the view
+// the producer returns.
+func (f *Fleet) Record(t testing.TB, ctx context.Context, id string) *store.Job {
+	t.Helper()
+	j, err := f.Store.Get(ctx, id)
+	if err != nil {
+		t.Fatalf("job %s: read the record: %v", id, err)
+	}
+	return j
 }

@@ -30,9 +30,9 @@ func Scenario(t testing.TB, name string) mxsim.Scenario {
 
 // WaitState waits until job id is in state s, and fails the test when it
 // ends elsewhere.
-func WaitState(t testing.TB, ctx context.Context, c *tasks.Client, id string, s store.State) *store.Job {
+func WaitState(t testing.TB, ctx context.Context, c *tasks.Client, id string, s store.State) *store.View {
 	t.Helper()
-	j, err := c.Watch(ctx, id, func(j *store.Job) bool { return j.State != s })
+	j, err := c.Watch(ctx, id, func(j *store.View) bool { return j.State != s })
 	if err != nil || j.State != s {
 		t.Fatalf("job %s: want %s, got %+v (%v)", id, s, j, err)
 	}
