@@ -42,12 +42,8 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 		}
 		return err
 	}
-	j, err := h.store.Get(ctx, p.JobID)
-	if errors.Is(err, store.ErrNotFound) {
-		h.dropped(ctx, t, p.JobID, "no job record (purged, or expired after its retention)")
-		return nil
-	}
-	if err != nil {
+	j, err := h.jobFor(ctx, t, p.JobID)
+	if j == nil {
 		return err
 	}
 	// The event was enqueued before the record moved. Send it once the

@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
@@ -40,12 +39,8 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 	if err := tasks.Decode(t.Payload(), &p); err != nil {
 		return err
 	}
-	j, err := h.store.Get(ctx, p.JobID)
-	if errors.Is(err, store.ErrNotFound) {
-		h.dropped(ctx, t, p.JobID, "no job record (purged, or expired after its retention)")
-		return nil
-	}
-	if err != nil {
+	j, err := h.jobFor(ctx, t, p.JobID)
+	if j == nil {
 		return err
 	}
 	taskID, _ := asynq.GetTaskID(ctx)

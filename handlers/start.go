@@ -231,12 +231,8 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	if err := tasks.Decode(t.Payload(), &p); err != nil {
 		return err
 	}
-	j, err := h.store.Get(ctx, p.JobID)
-	if errors.Is(err, store.ErrNotFound) {
-		h.dropped(ctx, t, p.JobID, "no job record (purged, or expired after its retention)")
-		return nil
-	}
-	if err != nil {
+	j, err := h.jobFor(ctx, t, p.JobID)
+	if j == nil {
 		return err
 	}
 	if done, err := h.decided(ctx, t, j.ID, job.TriggerDue(&j.Record, p.Attempt)); done {

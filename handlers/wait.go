@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/store"
 )
 
 // ErrWait marks what a handler returns when its task has nothing to do
@@ -98,6 +99,21 @@ func lastTry(ctx context.Context) bool {
 	n, _ := asynq.GetRetryCount(ctx)
 	maxN, ok := asynq.GetMaxRetry(ctx)
 	return ok && n >= maxN
+}
+
+// jobFor reads the job a follow-up task (poll, trigger, expire, callback)
+// is for. A job that is gone (purged, or past its retention) ends the task
+// with a log line: nil job, nil error.
+func (h *Handlers) jobFor(ctx context.Context, t *asynq.Task, id string) (*store.Job, error) {
+	j, err := h.store.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.dropped(ctx, t, id, "no job record (purged, or expired after its retention)")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
 }
 
 // dropped logs a well-formed task that has nothing to do and ends: its job
