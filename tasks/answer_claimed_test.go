@@ -18,7 +18,7 @@ import (
 func TestAnswerToAClaimedRoundIsRefused(t *testing.T) {
 	f := testenv.NewFleet(t, func(c *fleet.Config) { c.ChallengeTTL = time.Minute })
 	ctx := ctxT(t, time.Minute)
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioNamed(t, "challenge"), "claimed", "user-claimed")); err != nil {
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), "claimed", "user-claimed")); err != nil {
 		t.Fatal(err)
 	}
 	j, err := f.Client.Watch(ctx, "claimed", func(j *store.View) bool { return j.State != store.StateChallenged })

@@ -13,7 +13,6 @@ import (
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
-	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -90,7 +89,7 @@ func TestWatchTimeoutIsAlwaysAnError(t *testing.T) {
 func TestWatchEndsAtOnceOnWhatWillNotChange(t *testing.T) {
 	f := testenv.NewFleet(t, nil)
 	ctx := ctxT(t, time.Minute)
-	if _, err := scenario.Run(ctx, f.Client, scenarioNamed(t, "success"), store.KindVerify, "done-1", "user-done", nil); err != nil {
+	if _, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "done-1", "user-done", nil); err != nil {
 		t.Fatal(err)
 	}
 	other := tasks.NewClient(f.Redis.Client, seal.Ephemeral()) // keys that do not open its results
@@ -117,24 +116,13 @@ func TestWatchEndsAtOnceOnWhatWillNotChange(t *testing.T) {
 	}
 }
 
-func scenarioNamed(t *testing.T, name string) mxsim.Scenario {
-	t.Helper()
-	for _, sc := range mxsim.Scenarios() {
-		if sc.Name == name {
-			return sc
-		}
-	}
-	t.Fatalf("no scenario %q", name)
-	return mxsim.Scenario{}
-}
-
 // The same id with another request is refused, naming the fields and no
 // value; the same request again is the same job.
 func TestSameIDOtherRequestIsRefused(t *testing.T) {
 	f := testenv.NewFleet(t, nil)
 	f.StopWorker() // pending until a worker starts: the start task holds the request
 	ctx := ctxT(t, time.Minute)
-	req := scenario.Request(scenarioNamed(t, "success"), "again-1", "user-again") // mxbank, username=mxuser password=correct
+	req := scenario.Request(testenv.Scenario(t, "success"), "again-1", "user-again") // mxbank, username=mxuser password=correct
 	j1, err := f.Client.Verify(ctx, req)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/testenv"
-	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -72,21 +71,10 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func scenarioNamed(t *testing.T, name string) mxsim.Scenario {
-	t.Helper()
-	for _, sc := range mxsim.Scenarios() {
-		if sc.Name == name {
-			return sc
-		}
-	}
-	t.Fatalf("no scenario %q", name)
-	return mxsim.Scenario{}
-}
-
 // park submits a job that parks on MFA and waits until it has.
 func park(t *testing.T, ctx context.Context, f *testenv.Fleet, id string) {
 	t.Helper()
-	if _, err := f.Client.Verify(ctx, scenario.Request(scenarioNamed(t, "challenge"), id, "user-"+id)); err != nil {
+	if _, err := f.Client.Verify(ctx, scenario.Request(testenv.Scenario(t, "challenge"), id, "user-"+id)); err != nil {
 		t.Fatal(err)
 	}
 	j, err := f.Client.Watch(ctx, id, func(j *store.View) bool { return j.State != store.StateChallenged })
@@ -98,7 +86,7 @@ func park(t *testing.T, ctx context.Context, f *testenv.Fleet, id string) {
 // succeed runs a job to success.
 func succeed(t *testing.T, ctx context.Context, f *testenv.Fleet, id string) {
 	t.Helper()
-	j, err := scenario.Run(ctx, f.Client, scenarioNamed(t, "success"), store.KindVerify, id, "user-"+id, nil)
+	j, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, id, "user-"+id, nil)
 	if err != nil || j.State != store.StateSucceeded {
 		t.Fatalf("job %s: %+v %v", id, j, err)
 	}

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -29,14 +30,15 @@ const RedisOutageWait = 15 * time.Second
 // Redis or the store's could not be reached waits, up to RedisOutageWait,
 // checking every 100 ms, for both to answer before it returns, and its
 // failure becomes a wait (handlers.WaitError): an outage spends no retry
-// and ends no job. A failure with Redis answering costs one EXISTS per
-// key and returns at once.
+// and ends no job. A wait passes through untouched (it was decided on a
+// record just read, so Redis answered); another failure with Redis
+// answering costs one EXISTS per key and returns at once.
 func outlastRedis(rdb redis.UniversalClient, st *store.Store, log zerolog.Logger) asynq.MiddlewareFunc {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 			err := next.ProcessTask(ctx, t)
-			if err == nil {
-				return nil
+			if err == nil || errors.Is(err, handlers.ErrWait) {
+				return err // a wait decided on a record just read: Redis answered
 			}
 			q, _ := asynq.GetQueueName(ctx)
 			up := func() bool {
