@@ -313,11 +313,16 @@ func Polled(r *Record, n int, st Read, now time.Time, cfg Config) Decision {
 		}
 		return Park(r, n, st, len(st.Challenges), now, cfg)
 	case Succeeded:
+		if r.Prelude {
+			return Preluded(r, n, st, now)
+		}
 		return Decision{Need: NeedResults}
 	case RetryLater:
 		if r.Attempt < cfg.MaxAttempts {
+			// (The restart is the job's own verify or identify: a
+			// re-authentication's prelude is over.)
 			return Decision{Tasks: []Task{triggerTask(r.ID, r.Attempt+1, now.Add(cfg.RetryLaterDelay))},
-				Change: polled(n, st, saw, func(cur *Record) { cur.Attempt++ })}
+				Change: polled(n, st, saw, func(cur *Record) { cur.Attempt++; cur.Prelude = false })}
 		}
 		return end(r, n, st, saw, c.Reason, fmt.Sprintf("MX connection status %s after %d attempts", st.ConnectionStatus, r.Attempt))
 	}
@@ -499,8 +504,9 @@ func Repair(r *Record, answered []string, now time.Time, cfg Config) Decision {
 				cur.ResumeClaim, cur.ResumeBy = "", ""
 				return nil
 			}}
-	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "":
-		// The credentials were sealed in the lost task alone.
+	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "" || r.Reauth && !r.CredsUpdated:
+		// The credentials were sealed in the lost task alone (a
+		// re-authentication's too, until MX took them).
 		d = Fail(r, CodeTaskLost, "the job's start task, which alone held its sealed credentials, was lost in Redis (a failover?) before MX started the job: submit it again with a new job id", unchanged)
 		d.Repair = "task_lost"
 	case r.Triggered < r.Attempt:
