@@ -223,3 +223,77 @@ func TestReauthenticationStartRunTwice(t *testing.T) {
 		t.Fatalf("MX calls: %v", st.Calls)
 	}
 }
+
+// A re-authentication of a member on which another MX job runs (here a
+// verify parked on MFA at MX, started outside the fleet): MX's 409 to the
+// update (v20250224) or to the identify (v20111101) is a wait, not a
+// failure; once that job ends the re-authentication goes on and succeeds
+// on the same member.
+func TestReauthenticationWaitsForMXsJob(t *testing.T) {
+	t.Parallel()
+	for _, version := range mx.Versions {
+		t.Run(string(version), func(t *testing.T) {
+			t.Parallel()
+			f := testenv.NewFleet(t, func(c *fleet.Config) { c.MXAPIVersion = string(version) })
+			ctx := testenv.Context(t, time.Minute)
+			c, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey), mx.WithVersion(version))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := c.CreateUser(ctx, mx.UserCreate{ID: "busy"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields, err := mx.Collect(c.InstitutionCredentials(ctx, "mxbank"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var creds []mx.CredentialValue
+			for _, fl := range fields {
+				creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": "challenge"}[fl.FieldName]})
+			}
+			create := mx.MemberCreate{InstitutionCode: "mxbank", Credentials: creds, SkipAggregation: version == mx.V20111101}
+			if version == mx.V20250224 {
+				create.Products = []string{mx.ProductAccountVerification}
+			}
+			m, err := c.CreateMember(ctx, u.GUID, create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if version == mx.V20111101 {
+				if _, err := c.VerifyMember(ctx, u.GUID, m.GUID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := f.Client.Identify(ctx, tasks.Request{ID: "busy", User: tasks.User{GUID: u.GUID},
+				Member: tasks.Member{GUID: m.GUID, Credentials: map[string]string{"username": "mxuser", "password": "correct"}}}); err != nil {
+				t.Fatal(err)
+			}
+			// MX refuses the re-authentication while the verify waits on MFA
+			refusedOp := map[mx.Version]string{mx.V20111101: "identifyMember", mx.V20250224: "updateMember"}[version]
+			for f.Sim.Stats().Members[m.GUID][refusedOp] < 2 {
+				if err := ctx.Err(); err != nil {
+					t.Fatalf("the re-authentication never reached MX twice: %v", f.Sim.Stats().Members[m.GUID])
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if rec := f.Record(t, ctx, "busy"); rec.State.Terminal() {
+				t.Fatalf("MX's 409 ended the job: %+v", rec.Record)
+			}
+			chs, err := mx.Collect(c.Challenges(ctx, u.GUID, m.GUID))
+			if err != nil || len(chs) == 0 {
+				t.Fatalf("challenges: %v %v", chs, err)
+			}
+			if _, err := c.ResumeMember(ctx, u.GUID, m.GUID, []mx.ChallengeAnswer{{GUID: chs[0].GUID, Value: "correct"}}); err != nil {
+				t.Fatal(err)
+			}
+			j, err := f.Client.Wait(ctx, "busy")
+			if err != nil || j.State != store.StateSucceeded || j.MemberGUID != m.GUID || len(j.Result.AccountOwners) == 0 {
+				t.Fatalf("re-authentication after MX's job: %+v %v", j, err)
+			}
+			if n := f.Sim.Stats().Calls["createMember"]; n != 1 {
+				t.Fatalf("createMember: %d", n)
+			}
+		})
+	}
+}
