@@ -244,15 +244,7 @@ func TestReauthenticationWaitsForMXsJob(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fields, err := mx.Collect(c.InstitutionCredentials(ctx, "mxbank"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var creds []mx.CredentialValue
-			for _, fl := range fields {
-				creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": "challenge"}[fl.FieldName]})
-			}
-			create := mx.MemberCreate{InstitutionCode: "mxbank", Credentials: creds, SkipAggregation: version == mx.V20111101}
+			create := mx.MemberCreate{InstitutionCode: "mxbank", Credentials: mxbankCredentials(t, ctx, c, "challenge"), SkipAggregation: version == mx.V20111101}
 			if version == mx.V20250224 {
 				create.Products = []string{mx.ProductAccountVerification}
 			}
@@ -296,4 +288,19 @@ func TestReauthenticationWaitsForMXsJob(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mxbankCredentials are MX Bank's username mxuser and password, by the
+// field guids MX gives, for members a test creates at MX itself.
+func mxbankCredentials(t *testing.T, ctx context.Context, c *mx.Client, password string) []mx.CredentialValue {
+	t.Helper()
+	fields, err := mx.Collect(c.InstitutionCredentials(ctx, "mxbank"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds []mx.CredentialValue
+	for _, fl := range fields {
+		creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": password}[fl.FieldName]})
+	}
+	return creds
 }
