@@ -15,7 +15,8 @@ import (
 )
 
 // handleStart runs mx:verify and mx:identify: ensure the user and the
-// member, then start the MX job.
+// member (a re-authentication gives its member the new credentials:
+// reauth.go), then start the MX job.
 //
 // On the way through, the record is written once: the user and member
 // found or created are kept with the started MX job (and the job moved
