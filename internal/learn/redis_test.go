@@ -158,3 +158,27 @@ func TestSyncKeepsDeltasOnFailure(t *testing.T) {
 		t.Errorf("weight %.3f, want 2", w)
 	}
 }
+
+// TestSharedOnACluster: the hash lives under the store's hash tag, so the
+// compare-and-set works on a Redis Cluster too.
+func TestSharedOnACluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a Redis Cluster")
+	}
+	r := testenv.NewCluster(t)
+	ctx := testenv.Context(t, time.Minute)
+	a := learn.New(r.Client, learn.Options{Plan: planConfig(), Now: func() time.Time { return t0 }})
+	b := learn.New(r.Client, learn.Options{Plan: planConfig(), Now: func() time.Time { return t0 }})
+	for range 3 {
+		seen(a, "mxbank", 5*time.Second, t0)
+		seen(b, "mxbank", 6*time.Second, t0)
+	}
+	for _, l := range []*learn.Learner{a, b, a} {
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := a.Estimates()[pollplan.Key("mxbank", "verify", false)].Weight(t0); math.Abs(w-6) > 0.01 {
+		t.Errorf("weight %.3f on the cluster, want 6", w)
+	}
+}
