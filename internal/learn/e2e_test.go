@@ -41,6 +41,9 @@ func TestFleetWithLearnedSchedules(t *testing.T) {
 		c.PollInitial, c.PollMax, c.PollSchedule = 3*time.Second, 10*time.Second, "learned"
 		c.SchedulerInterval, c.JobDeadline = 200*time.Millisecond, 2*time.Minute
 	}, mxsim.WithAggregationDistribution(times, 7))
+	// A worker whose metrics the test reads runs the jobs.
+	w := f.StartWorker(t)
+	f.StopWorker()
 	sc := testenv.Scenario(t, "success")
 	var wg sync.WaitGroup
 	const perBank = 6
@@ -62,8 +65,16 @@ func TestFleetWithLearnedSchedules(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	// The worker syncs every 5 s: the fleet's observations reach Redis.
-	f.StopWorker()
+	// filler_bank_01's polls followed its plan; filler_bank_02's the
+	// backoff, until learned.
+	for rule, want := range map[string]bool{"planned": true, "fallback": true} {
+		if got := scheduled(t, w, rule); (got > 0) != want {
+			t.Errorf("%g polls scheduled by rule %s", got, rule)
+		}
+	}
+	// The worker syncs every 5 s, and as it stops: the fleet's
+	// observations reach Redis.
+	w.Shutdown()
 	if err := other.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -78,4 +89,27 @@ func TestFleetWithLearnedSchedules(t *testing.T) {
 	if _, ok := other.Plan(pollplan.Key("filler_bank_01", "verify", false)); !ok {
 		t.Error("filler_bank_01 is not learned")
 	}
+}
+
+// scheduled reads mxfleet_polls_scheduled_total{rule} from w's metrics.
+func scheduled(t *testing.T, w *fleet.Worker, rule string) float64 {
+	t.Helper()
+	mfs, err := w.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "mxfleet_polls_scheduled_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "rule" && l.GetValue() == rule {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no mxfleet_polls_scheduled_total{rule=%q}", rule)
+	return 0
 }
