@@ -34,6 +34,9 @@ type Config struct {
 	// Jitter returns a number in [0, 1) that spreads poll delays ±20 %;
 	// nil: 0.5, no spread.
 	Jitter func() float64
+	// Schedule, when set, may choose the wait before a poll instead of
+	// PollDelay (learned schedules: job/schedule.go); nil: PollDelay.
+	Schedule Scheduler
 }
 
 // StaleReads is how many polls right after MX was asked to work may show
@@ -221,7 +224,7 @@ func TriggerDue(r *Record, attempt int) Decision {
 // progress).
 func Triggered(r *Record, attempt int, asked time.Time, status string, also func(*Record) error, now time.Time, cfg Config) Decision {
 	return Decision{
-		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.PollDelay(1)))},
+		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.firstPoll(r, asked, now)))},
 		Change: func(cur *Record) error {
 			if also != nil {
 				if err := also(cur); err != nil && !errors.Is(err, ErrNoChange) {
@@ -306,7 +309,7 @@ func Polled(r *Record, n int, st Read, now time.Time, cfg Config) Decision {
 	c, saw := Reading(r, n, st)
 	switch c.Outcome {
 	case InProgress:
-		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.PollDelay(n+1-r.PollMark)))}, Change: polled(n, st, saw, nil)}
+		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.nextPoll(r, n, now)))}, Change: polled(n, st, saw, nil)}
 	case NeedsUser:
 		if len(st.Challenges) == 0 {
 			return Decision{Need: NeedChallenges}
@@ -344,7 +347,7 @@ func end(r *Record, n int, st Read, saw bool, code, msg string) Decision {
 func Park(r *Record, n int, st Read, challenges int, now time.Time, cfg Config) Decision {
 	_, saw := Reading(r, n, st)
 	if challenges == 0 {
-		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.PollDelay(n+1-r.PollMark)))}, Change: polled(n, st, saw, nil)}
+		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.nextPoll(r, n, now)))}, Change: polled(n, st, saw, nil)}
 	}
 	round, exp := r.Round+1, now.Add(cfg.ChallengeTTL)
 	return Decision{
@@ -410,7 +413,7 @@ func Sent(claim string) func(*Record) error {
 // (answered: the round's challenge guids): it runs again and polls.
 func Resumed(r *Record, claim string, answered []string, now time.Time, cfg Config) Decision {
 	return Decision{
-		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.PollDelay(1)))},
+		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.firstPoll(r, now, now)))},
 		Change: func(cur *Record) error {
 			if cur.State != StateChallenged || cur.ResumeClaim != claim {
 				return ErrNoChange
