@@ -38,13 +38,14 @@ func main() {
 	quick := flag.Bool("quick", false, "smaller runs (a smoke test of the harness)")
 	only := flag.String("only", "", "comma-separated parts to run (throughput,inflight,lateness,scale); all when empty; the table is printed, not written")
 	inflight := flag.Int("inflight", envInt("MXFLEET_BENCH_INFLIGHT", 10000), "jobs the in-flight part submits at once (default $MXFLEET_BENCH_INFLIGHT, else 10000; issue 17 measured 100000, about 15 minutes on 2 cores)")
+	mxRate := flag.Int("mxrate", 0, "MXFLEET_MX_RATE for the throughput part's workers (0: none, as by default); a rate well above the bench's shows what the fleet-wide limiter costs per job")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (workers, producer and simulator share the process, except the in-flight part's worker, a process of its own) to this file")
 	flag.Parse()
 	if *inflight < 1 {
 		fmt.Fprintln(os.Stderr, "benchrun: -inflight (MXFLEET_BENCH_INFLIGHT) must be at least 1")
 		os.Exit(2)
 	}
-	b := &bench{quick: *quick, only: *only, inflightJobs: *inflight}
+	b := &bench{quick: *quick, only: *only, inflightJobs: *inflight, mxRate: *mxRate}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -67,6 +68,7 @@ type bench struct {
 	quick        bool
 	only         string
 	inflightJobs int // the in-flight part's jobs (-inflight)
+	mxRate       int // the throughput part's MXFLEET_MX_RATE (-mxrate)
 	rows         [][]string
 	sum          []string
 	dir          string // holds bin; removed by cleanup

@@ -75,7 +75,11 @@ func (b *bench) throughput(ctx context.Context, rdb *redis.Client) error {
 	ratio := median(ratios)
 	b.row("throughput", fmt.Sprintf("raw asynq no-op tasks, concurrency 20, %d tasks, %d rounds", n, throughputRounds), f1(median(raws))+" tasks/s",
 		fmt.Sprintf("rounds: %s; %s Redis commands per task (INFO commandstats, script commands included): %s", list(raws), f1(rawTotal), rawCmds))
-	b.row("throughput", fmt.Sprintf("mxfleet verify jobs (zero-time MX), concurrency 20, %d jobs, %d rounds", jobs, throughputRounds), f1(median(rates))+" jobs/s",
+	limit := ""
+	if b.mxRate > 0 {
+		limit = fmt.Sprintf(", MXFLEET_MX_RATE=%d", b.mxRate)
+	}
+	b.row("throughput", fmt.Sprintf("mxfleet verify jobs (zero-time MX), concurrency 20%s, %d jobs, %d rounds", limit, jobs, throughputRounds), f1(median(rates))+" jobs/s",
 		fmt.Sprintf("ratio=%s (median of the rounds' %s; goal ≥ 0.35); %s MX calls and %s Redis commands per job: %s",
 			f2(ratio), list(ratios), f1(calls), f1(total), cmds))
 	b.sum = append(b.sum, "ratio="+f2(ratio))
@@ -122,6 +126,7 @@ func (b *bench) rawTasks(ctx context.Context, rdb *redis.Client, n int) (float64
 func (b *bench) fleetJobs(ctx context.Context, rdb *redis.Client, jobs int) (float64, string, float64, float64, error) {
 	e, err := newEnv(rdb, 1, func(c *fleet.Config) {
 		c.PollInitial, c.PollMax, c.SchedulerInterval = time.Millisecond, 10*time.Millisecond, 10*time.Millisecond
+		c.MXRate = b.mxRate
 	}, mxsim.WithAggregationTime(0))
 	if err != nil {
 		return 0, "", 0, 0, err
