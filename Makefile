@@ -27,6 +27,9 @@ test-short:
 # The fleet against a real redis-server and the simulator: throughput
 # against raw asynq, in-flight capacity, lateness, scale-out; writes
 # docs/BENCHMARKS.md and prints a one-line summary last (about 6 minutes).
+# MXFLEET_BENCH_INFLIGHT=100000 sets the in-flight jobs (10,000 by default;
+# 100,000 took about 15 minutes on 2 cores); `go run ./internal/benchrun
+# -only throughput` runs a subset and prints the table instead.
 bench: redis-server
 	$(GO) run ./internal/benchrun -out docs/BENCHMARKS.md
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +26,21 @@ type MXLimiter struct {
 	// PauseCheck; one set by this process at once.
 	clearUntil atomic.Int64
 	ownUntil   atomic.Int64 // unix ns: the end of the latest pause this process set
+
+	// A local budget: up to batch calls are taken from the fleet-wide
+	// limit in one Redis round trip and spent here until budgetUntil (at
+	// most BudgetHold after they were taken); what is left then is
+	// dropped, never handed back, so the budget can only under-use the
+	// limit, never add calls to it.
+	batch       int
+	mu          sync.Mutex
+	budget      int
+	budgetUntil time.Time
 }
+
+// BudgetHold is how long a limiter keeps calls it took from the
+// fleet-wide rate limit ahead of need (see NewMXLimiter).
+const BudgetHold = 100 * time.Millisecond
 
 // PauseCheck is how long a limiter trusts that no fleet-wide 429 pause is
 // set before it asks Redis again: one PTTL per PauseCheck per worker
@@ -36,13 +51,49 @@ const PauseCheck = 100 * time.Millisecond
 // burst of the same size); 0 means no rate limit, only 429 pauses. A
 // caller waits at most maxWait in place; a longer wait is returned as
 // *mx.Throttled so that the task is rescheduled instead of holding its slot.
+//
+// Each process takes up to perSecond/20 calls (50 ms of the fleet's rate,
+// at least 1) from the limit per Redis round trip and spends them within
+// BudgetHold: one round trip per batch instead of one per MX call. Every
+// call is still granted by the fleet-wide limit; a call may go up to
+// BudgetHold after its grant, so over any window T the fleet makes at
+// most perSecond × (T + BudgetHold) + the burst calls.
 func NewMXLimiter(rdb redis.UniversalClient, perSecond int, maxWait time.Duration) *MXLimiter {
-	l := &MXLimiter{rdb: rdb, maxWait: maxWait}
+	l := &MXLimiter{rdb: rdb, maxWait: maxWait, batch: max(1, perSecond/20)}
 	if perSecond > 0 {
 		l.rl = redis_rate.NewLimiter(rdb)
 		l.limit = redis_rate.PerSecond(perSecond)
 	}
 	return l
+}
+
+// spend takes one call from the local budget; false when it is empty or
+// past its hold.
+func (l *MXLimiter) spend() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.budget > 0 && time.Now().Before(l.budgetUntil) {
+		l.budget--
+		return true
+	}
+	l.budget = 0
+	return false
+}
+
+// keep adds n calls just granted to the local budget. Calls still held
+// keep their earlier deadline, which the new ones share: none is held
+// longer than BudgetHold.
+func (l *MXLimiter) keep(n int) {
+	if n <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.budget == 0 || !now.Before(l.budgetUntil) {
+		l.budget, l.budgetUntil = 0, now.Add(BudgetHold)
+	}
+	l.budget += n
 }
 
 // Wait returns when a call may go, or *mx.Throttled.
@@ -60,14 +111,15 @@ func (l *MXLimiter) Wait(ctx context.Context) error {
 			}
 			continue
 		}
-		if l.rl == nil {
+		if l.rl == nil || l.spend() {
 			return nil
 		}
-		res, err := l.rl.Allow(ctx, mxRateKey, l.limit)
+		res, err := l.rl.AllowAtMost(ctx, mxRateKey, l.limit, l.batch)
 		if err != nil {
 			return fmt.Errorf("rate limit: %w", err)
 		}
 		if res.Allowed > 0 {
+			l.keep(res.Allowed - 1)
 			return nil
 		}
 		if res.RetryAfter > l.maxWait {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/mx"
@@ -89,5 +92,70 @@ func TestMX429PausesTheFleet(t *testing.T) {
 	}
 	if n := sim.Stats().Calls["readUser"]; n != 0 {
 		t.Fatalf("MX saw %d readUser calls during the pause", n)
+	}
+}
+
+// countHook counts the commands a client sends.
+type countHook struct{ n atomic.Int64 }
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(int64(len(cmds))); return next(ctx, cmds) }
+}
+
+// Each process takes calls from the fleet-wide limit in batches (one
+// Redis round trip per batch), yet the fleet never gets more calls than
+// the limit grants: two pods at 100/s (burst 100) asking 400 times at
+// once get about 100, and ask Redis far fewer times than they call.
+func TestLimiterBudgetKeepsTheFleetLimit(t *testing.T) {
+	r := testenv.NewRedis(t)
+	ctx := context.Background()
+	hook := &countHook{}
+	c := r.Client // this test's own redis-server
+	c.AddHook(hook)
+	a, b := store.NewMXLimiter(c, 100, 0), store.NewMXLimiter(c, 100, 0)
+	start := time.Now()
+	allowed := 0
+	for i := range 400 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		if err := l.Wait(ctx); err == nil {
+			allowed++
+		} else if !errors.As(err, new(*mx.Throttled)) {
+			t.Fatal(err)
+		}
+	}
+	// The limit grants the burst plus 100/s of the time taken; a call
+	// may go up to BudgetHold after its grant.
+	took := time.Since(start)
+	most := 100 + int(100*(took+store.BudgetHold).Seconds()) + 1
+	if allowed < 100 || allowed > most {
+		t.Fatalf("%d of 400 immediate calls allowed at 100/s with a burst of 100, want 100..%d", allowed, most)
+	}
+	// 5 calls per round trip while the burst lasts (100/20): 20 round
+	// trips for it, plus one per throttled call (the budget is empty
+	// then), one per call the refill grants as it trickles in, and a pause
+	// check per PauseCheck. Without the budget: one per call.
+	if n := hook.n.Load(); n > int64((400-allowed)+(allowed-100)+100/5+int(took/store.PauseCheck)+5) {
+		t.Fatalf("%d Redis commands for %d allowed and %d throttled calls: the budget saved nothing", n, allowed, 400-allowed)
+	}
+	// A budget is not kept past BudgetHold: after it, calls ask Redis again.
+	a2 := store.NewMXLimiter(c, 100, 0)
+	time.Sleep(time.Second) // the limit refills
+	if err := a2.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := hook.n.Load()
+	time.Sleep(store.BudgetHold + 10*time.Millisecond)
+	if err := a2.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if hook.n.Load() == before {
+		t.Fatal("a call after BudgetHold spent a budget taken before it")
 	}
 }

@@ -88,14 +88,14 @@ func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
 }
 
 // createScript writes a new record with its live entry and member index
-// in one step, or returns the record that has the id already.
+// in one step, or returns the record that has the id already. SET NX
+// writes a new record in one command (a GET first cost one more per job);
+// only an id already taken is read.
 //
 //	KEYS: job, live set, member index (or the job key: unused)
 //	ARGV: record, record TTL ms, job id, live score ("": ended), member TTL ms ("": no index)
 var createScript = redis.NewScript(`
-local old = redis.call('GET', KEYS[1])
-if old then return old end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('GET', KEYS[1]) end
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5]) end
 return 1`)

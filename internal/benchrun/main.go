@@ -37,9 +37,15 @@ func main() {
 	out := flag.String("out", "docs/BENCHMARKS.md", "where to write the table")
 	quick := flag.Bool("quick", false, "smaller runs (a smoke test of the harness)")
 	only := flag.String("only", "", "comma-separated parts to run (throughput,inflight,lateness,learned,scale); all when empty; the table is printed, not written")
+	inflight := flag.Int("inflight", envInt("MXFLEET_BENCH_INFLIGHT", 10000), "jobs the in-flight part submits at once (default $MXFLEET_BENCH_INFLIGHT, else 10000; issue 17 measured 100000, about 15 minutes on 2 cores)")
+	mxRate := flag.Int("mxrate", 0, "MXFLEET_MX_RATE for the throughput part's workers (0: none, as by default); a rate well above the bench's shows what the fleet-wide limiter costs per job")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (workers, producer and simulator share the process, except the in-flight part's worker, a process of its own) to this file")
 	flag.Parse()
-	b := &bench{quick: *quick, only: *only}
+	if *inflight < 1 {
+		fmt.Fprintln(os.Stderr, "benchrun: -inflight (MXFLEET_BENCH_INFLIGHT) must be at least 1")
+		os.Exit(2)
+	}
+	b := &bench{quick: *quick, only: *only, inflightJobs: *inflight, mxRate: *mxRate}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -59,12 +65,25 @@ func main() {
 }
 
 type bench struct {
-	quick bool
-	only  string
-	rows  [][]string
-	sum   []string
-	dir   string // holds bin; removed by cleanup
-	bin   string // mxfleet built by workerBin, "" until then
+	quick        bool
+	only         string
+	inflightJobs int // the in-flight part's jobs (-inflight)
+	mxRate       int // the throughput part's MXFLEET_MX_RATE (-mxrate)
+	rows         [][]string
+	sum          []string
+	dir          string // holds bin; removed by cleanup
+	bin          string // mxfleet built by workerBin, "" until then
+}
+
+// envInt is the integer in the environment variable name, else def (an
+// unparsable value is reported by the flag check as 0).
+func envInt(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	n, _ := strconv.Atoi(v)
+	return n
 }
 
 // workerBin builds cmd/mxfleet once per run and returns its path.

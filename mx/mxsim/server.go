@@ -61,6 +61,7 @@ type Server struct {
 	mu          sync.Mutex // guards everything below
 	faults      Faults
 	users       map[string]*user
+	userIDs     map[string]*user // partner id → user (ids are unique: userIDTaken)
 	userOrder   []string
 	widgets     map[string]widgetSession
 	oauthTokens map[string]*member // live oauth_window_uri tokens
@@ -117,7 +118,7 @@ func New(opts ...Option) *Server {
 		aggTime: 2 * time.Second, mfaWindow: DefaultMFAWindow, oauthWindow: DefaultOAuthWindow, now: time.Now,
 		api: http.NewServeMux(), sim: http.NewServeMux(),
 		instByCode: map[string]*institution{},
-		users:      map[string]*user{}, widgets: map[string]widgetSession{}, oauthTokens: map[string]*member{},
+		users:      map[string]*user{}, userIDs: map[string]*user{}, widgets: map[string]widgetSession{}, oauthTokens: map[string]*member{},
 		calls: map[string]int{}, memberCalls: map[string]map[string]int{},
 	}
 	for _, o := range opts {
