@@ -159,50 +159,6 @@ func redisServer() (*redis.Client, string, func(), error) {
 	return c, version, func() { c.Close(); cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }, nil
 }
 
-// commandStats reads INFO commandstats: calls per command (commands run
-// by Lua scripts included, under their own names).
-func commandStats(ctx context.Context, c *redis.Client) map[string]int64 {
-	info, _ := c.Info(ctx, "commandstats").Result()
-	out := map[string]int64{}
-	for _, l := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(l), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "calls="); ok {
-				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
-	}
-	return out
-}
-
-// perJob is the growth of each command's calls from before to after,
-// divided by jobs, largest first: "evalsha 12.0, get 9.0, ...".
-func perJob(before, after map[string]int64, jobs int) (string, float64) {
-	type kv struct {
-		name string
-		n    int64
-	}
-	var all []kv
-	var total int64
-	for name, n := range after {
-		if d := n - before[name]; d > 0 && name != "info" {
-			all = append(all, kv{name, d})
-			total += d
-		}
-	}
-	slices.SortFunc(all, func(a, b kv) int { return int(b.n - a.n) })
-	var parts []string
-	for _, e := range all {
-		if v := float64(e.n) / float64(jobs); v >= 0.05 {
-			parts = append(parts, e.name+" "+f1(v))
-		}
-	}
-	return strings.Join(parts, ", "), float64(total) / float64(jobs)
-}
-
 // redisCPU is redis-server's CPU time so far (INFO cpu, user + system).
 func redisCPU(ctx context.Context, c *redis.Client) time.Duration {
 	info, _ := c.Info(ctx, "cpu").Result()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/api"
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/redisinfo"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -104,7 +105,7 @@ func (b *bench) rawTasks(ctx context.Context, rdb *redis.Client, n int) (float64
 	defer srv.Shutdown()
 	q := asynq.NewClientFromRedisClient(rdb)
 	defer q.Close()
-	s0, r0, p0 := commandStats(ctx, rdb), redisCPU(ctx, rdb), selfCPU()
+	s0, r0, p0 := redisinfo.Commands(ctx, rdb), redisCPU(ctx, rdb), selfCPU()
 	t0 := time.Now()
 	// Enqueued by 64 goroutines, as the fleet's jobs are submitted.
 	if err := parallel(n, func(i int) error {
@@ -117,7 +118,7 @@ func (b *bench) rawTasks(ctx context.Context, rdb *redis.Client, n int) (float64
 		pause(ctx, 5*time.Millisecond)
 	}
 	raw := float64(n) / time.Since(t0).Seconds()
-	cmds, total := perJob(s0, commandStats(ctx, rdb), n)
+	cmds, total := redisinfo.PerJob(s0, redisinfo.Commands(ctx, rdb), n)
 	return raw, cpuPer(ctx, rdb, r0, p0, n) + "; " + cmds, total, nil
 }
 
@@ -132,7 +133,7 @@ func (b *bench) fleetJobs(ctx context.Context, rdb *redis.Client, jobs int) (flo
 		return 0, "", 0, 0, err
 	}
 	defer e.stop()
-	s0, r0, p0 := commandStats(ctx, rdb), redisCPU(ctx, rdb), selfCPU()
+	s0, r0, p0 := redisinfo.Commands(ctx, rdb), redisCPU(ctx, rdb), selfCPU()
 	t0 := time.Now()
 	if _, err := e.submit(ctx, "tp", jobs); err != nil {
 		return 0, "", 0, 0, err
@@ -144,7 +145,7 @@ func (b *bench) fleetJobs(ctx context.Context, rdb *redis.Client, jobs int) (flo
 	}
 	rate := float64(jobs) / time.Since(t0).Seconds()
 	cpu := cpuPer(ctx, rdb, r0, p0, jobs)
-	cmds, total := perJob(s0, commandStats(ctx, rdb), jobs)
+	cmds, total := redisinfo.PerJob(s0, redisinfo.Commands(ctx, rdb), jobs)
 	cmds = cpu + "; " + cmds
 	calls := 0
 	for _, v := range e.sim.Stats().Calls {

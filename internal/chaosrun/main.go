@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mxfleet/mxfleet/internal/redisinfo"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
@@ -234,11 +235,13 @@ func chaos(out string, jobs int) error {
 	t0 := time.Now()
 	var ok, wrong, lost int
 	var ex []string
+	c0 := redisinfo.Commands(ctx, r.rdb)
 	dups := r.duplicateStarts(func() { ok, wrong, lost, ex = r.drive(ctx, "kill", jobs) })
+	_, killCmds := redisinfo.PerJob(c0, redisinfo.Commands(context.Background(), r.rdb), jobs)
 	close(stop)
 	cancel()
-	rows = append(rows, fmt.Sprintf("| kill -9 a worker every 3 s (%d kills), 2 workers | %d mixed jobs (every scenario, MFA answered by the harness) | %d as expected, %d not, %d lost; %d members resumed more often than their MFA rounds | %s; %d duplicate starts (MX jobs started beyond one per MX job the records started: a start killed between its MX call and its write that started a new one); %s |",
-		kills, jobs, ok, wrong, lost, r.resumedTwice(), time.Since(t0).Round(time.Second), dups, strings.Join(ex, "; ")))
+	rows = append(rows, fmt.Sprintf("| kill -9 a worker every 3 s (%d kills), 2 workers | %d mixed jobs (every scenario, MFA answered by the harness) | %d as expected, %d not, %d lost; %d members resumed more often than their MFA rounds | %s; %d duplicate starts (MX jobs started beyond one per MX job the records started: a start killed between its MX call and its write that started a new one); %.1f Redis commands per job (%s); %s |",
+		kills, jobs, ok, wrong, lost, r.resumedTwice(), time.Since(t0).Round(time.Second), dups, killCmds, cmdsNote, strings.Join(ex, "; ")))
 	sum := []string{fmt.Sprintf("kill=%d/%d", ok, jobs)}
 
 	// 2. Redis restart (SIGTERM: AOF flushed) in the middle of 200 jobs.
@@ -258,7 +261,9 @@ func chaos(out string, jobs int) error {
 	before := r.sim.Stats().Calls
 	r.sim.SetFaults(mxsim.Faults{ErrorRate: 0.2, RateLimitRate: 0.05, RetryAfter: time.Second, DropRate: 0.02, Jitter: 500 * time.Millisecond})
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Minute)
+	c0 = redisinfo.Commands(ctx, r.rdb)
 	ok, wrong, lost, ex = r.drive(ctx, "storm", 300)
+	_, stormCmds := redisinfo.PerJob(c0, redisinfo.Commands(context.Background(), r.rdb), 300)
 	cancel()
 	r.sim.SetFaults(mxsim.Faults{})
 	after := r.sim.Stats().Calls
@@ -266,7 +271,7 @@ func chaos(out string, jobs int) error {
 	for k, v := range after {
 		calls += v - before[k]
 	}
-	rows = append(rows, fmt.Sprintf("| MX storm: 20%% 5xx, 5%% 429 (Retry-After 1 s), 2%% dropped connections, 0–500 ms jitter | 300 mixed jobs | %d as expected, %d not, %d lost | %.1f MX calls per job that reached MX (4 for a verify job without faults or MFA on v20250224); %s |", ok, wrong, lost, float64(calls)/300, strings.Join(ex, "; ")))
+	rows = append(rows, fmt.Sprintf("| MX storm: 20%% 5xx, 5%% 429 (Retry-After 1 s), 2%% dropped connections, 0–500 ms jitter | 300 mixed jobs | %d as expected, %d not, %d lost | %.1f MX calls per job that reached MX (4 for a verify job without faults or MFA on v20250224); %.1f Redis commands per job (%s); %s |", ok, wrong, lost, float64(calls)/300, stormCmds, cmdsNote, strings.Join(ex, "; ")))
 	sum = append(sum, fmt.Sprintf("storm=%d/300", ok))
 
 	section := fmt.Sprintf("\n## Chaos\n\nWritten by `make chaos` (`go run ./internal/chaosrun`) on %s, %s in all: worker *processes* (`mxfleet worker`) against redis-server with AOF, the simulator in the harness (aggregation 1 s). \"As expected\" is the scenario's expected state, connection status and error code.\n\n| chaos | run | outcome | notes |\n|---|---|---|---|\n%s\n\nChaos summary: %s\n",
@@ -282,6 +287,11 @@ func chaos(out string, jobs int) error {
 	fmt.Println("summary:", strings.Join(sum, " "))
 	return nil
 }
+
+// cmdsNote says what a chaos row's Redis commands per job count: every
+// command redis-server ran during the row (INFO commandstats), so they
+// compare between runs of the same harness, not with make bench's.
+const cmdsNote = "every command of the row: handlers, retries, asynq's own polling by two worker processes, the harness's submits and reads"
 
 // pause waits d or until ctx ends.
 func pause(ctx context.Context, d time.Duration) {
