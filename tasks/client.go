@@ -139,7 +139,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 	if !created {
 		diff := requestDiff(j, c.startPayload(j.ID), r)
 		if differs, err := c.personDiffers(j, r.Person); err != nil {
-			return j, false, err
+			return nil, false, err // as when the record's result does not open
 		} else if differs {
 			diff = append(diff, "person")
 		}
