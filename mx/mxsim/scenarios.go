@@ -60,7 +60,8 @@ type Expect struct {
 }
 
 // Person is a scenario's KYC data, in the shape of the fleet's job
-// request ("person").
+// request ("person"). The simulator imports nothing of the fleet, so it
+// states the shape itself (package scenario maps it to tasks.Person).
 type Person struct {
 	Name    string        `json:"name,omitempty"`
 	Address PersonAddress `json:"address,omitzero"`
