@@ -96,9 +96,10 @@ func MatchOwners(p *Person, owners []AccountOwner) *Match {
 }
 
 // match is the job's owner match: nil unless the job was given a person
-// and has a result whose person is open (decode opens it with the result).
+// and succeeded with a result (decode opens the person with the result).
+// A job that failed no_results keeps an empty result: nothing to score.
 func (j *Job) match() *Match {
-	if j.Person == nil || j.Result == nil {
+	if j.Person == nil || j.Result == nil || j.State != StateSucceeded {
 		return nil
 	}
 	return MatchOwners(j.Person, j.Result.AccountOwners)

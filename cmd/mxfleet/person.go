@@ -127,7 +127,10 @@ var lacks = map[match.Side]string{match.SideUpstream: "the person lacks it", mat
 func printMatch(w io.Writer, j *store.View) {
 	m := j.Match
 	if m == nil {
-		if j.PersonGiven {
+		switch {
+		case j.PersonGiven && j.State.Terminal():
+			fmt.Fprintf(w, "person     given (sealed); no owners were scored: the job has no result\n")
+		case j.PersonGiven:
 			fmt.Fprintf(w, "person     given (sealed); the owners are scored against it once the job succeeds\n")
 		}
 		return

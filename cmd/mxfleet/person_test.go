@@ -65,6 +65,12 @@ func TestIdentifyWithPersonPrintsTheMatch(t *testing.T) {
 		t.Fatalf("identify --person FILE, a stranger: %+v", r)
 	}
 
+	// A job that ends without owners has nothing scored, and says so.
+	r = cli(ctx, "identify", "--job-id", "kyc-none", "--user-id", "u-kyc", "--member-guid", "unidentified", "--person-name", "Donnie Darko", "--wait")
+	if r.code != 1 || !strings.Contains(r.out, "\nperson     given (sealed); no owners were scored: the job has no result\n") || strings.Contains(r.out, "Darko") {
+		t.Fatalf("identify of a member without owners: %+v", r)
+	}
+
 	// Refused before anything is sent: exit 2, the flag or field named,
 	// no value quoted.
 	for name, c := range map[string]struct {
