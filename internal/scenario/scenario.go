@@ -168,6 +168,8 @@ func Summary(j *store.View) string {
 		return j.Error.Code
 	case j.Result == nil:
 		return "-"
+	case j.Kind == store.KindIdentify && j.Match != nil:
+		return fmt.Sprintf("%d account owners, owner match %s %d", len(j.Result.AccountOwners), j.Match.Verdict, j.Match.Score)
 	case j.Kind == store.KindIdentify:
 		return fmt.Sprintf("%d account owners", len(j.Result.AccountOwners))
 	default:
