@@ -81,7 +81,7 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 		v.Challenges = []store.Challenge{}
 	}
 	if p.State != store.StateSucceeded || !j.CallbackResults {
-		v.Result = nil
+		v.Result, v.Match = nil, nil // the owner match goes with the results
 	}
 	body, err := json.Marshal(tasks.Event{ID: p.EventID, Type: "job." + string(p.State), CreatedAt: p.At, Job: v})
 	if err != nil {

@@ -28,8 +28,9 @@ func tag() string {
 // After every scenario has run, nothing sensitive is readable in Redis (any
 // key of any type: asynq's task hashes, completed and archived tasks
 // included; the job records; the parked hash) or in anything the worker
-// logged: no credential, MFA answer, account or routing number, or owner
-// field used or returned in the run. Every secret sent is made unique with
+// logged: no credential, MFA answer, account or routing number, owner
+// field or person's data (KYC, every identify job) used or returned in
+// the run. Every secret sent is made unique with
 // a "+tag" the simulator ignores, so finding it anywhere is a leak.
 func TestNoSecretInRedisOrLogs(t *testing.T) {
 	t.Parallel()
@@ -74,6 +75,32 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 				}
 			}
 			sc.Answers = answers
+			if kind == string(store.KindIdentify) {
+				// Every identify job carries a person (the KYC data),
+				// each value tagged; the kyc scenarios keep theirs.
+				p := mxsim.Person{Name: "Karen Pomeroy", Email: "karen@example.com", Phone: "555-555-1003",
+					Address: mxsim.PersonAddress{Line1: "103 Main Street", Line2: "Apt 1", City: "Middlesex", State: "VA", PostalCode: "00000", Country: "US"}}
+				if sc.Person != nil {
+					p = *sc.Person
+				}
+				a := &p.Address
+				for what, v := range map[string]*string{"name": &p.Name, "email": &p.Email, "phone": &p.Phone, "address line1": &a.Line1,
+					"address line2": &a.Line2, "city": &a.City, "state": &a.State, "postal code": &a.PostalCode, "country": &a.Country} {
+					switch {
+					case what == "email":
+						local, domain, _ := strings.Cut(*v, "@")
+						*v = local + "+" + tg + "@" + domain
+					case what == "phone":
+						*v += " x" + tg // an extension: dropped when matched
+					case *v != "":
+						*v += " " + tg
+					}
+					if *v != "" {
+						addSecret(*v, sc.Name+" person "+what)
+					}
+				}
+				sc.Person = &p
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -120,6 +147,15 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 			}
 			results++
 		}
+	}
+	matched := 0
+	for _, j := range jobs {
+		if j.Match != nil {
+			matched++
+		}
+	}
+	if matched < 5 {
+		t.Fatalf("only %d jobs scored their owners against a person: the check would prove little", matched)
 	}
 	if results < 20 {
 		t.Fatalf("only %d results were returned: the check would prove little", results)

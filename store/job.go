@@ -38,6 +38,11 @@ type Job struct {
 	Challenges   []Challenge `json:"challenges,omitempty"`    // while parked
 	Result       *Result     `json:"-"`                       // sealed at rest in SealedResult
 	SealedResult string      `json:"result_sealed,omitempty"` // AES-GCM, see internal/seal
+	// Person: the upstream's KYC data (identify jobs only), sealed at rest
+	// in SealedPerson; opened when the result is (decode), else by
+	// OpenPerson. Nil while sealed or when the job was given none.
+	Person       *Person `json:"-"`
+	SealedPerson string  `json:"person_sealed,omitempty"`
 
 	raw []byte // the record as read or written, for UpdateFrom's compare-and-set
 }
@@ -113,6 +118,11 @@ type View struct {
 	// LastRefusedAnswer: the latest answer the worker refused, the job
 	// unchanged (until an answer is accepted).
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
+	// PersonGiven: the job was given the upstream's data about the
+	// person (never shown back); Match scores the owners against it once
+	// the job has its result.
+	PersonGiven bool   `json:"person_given,omitempty"`
+	Match       *Match `json:"match,omitempty"`
 }
 
 // View returns the public shape of j.
@@ -124,5 +134,6 @@ func (j *Job) View() View {
 	return View{ID: j.ID, Kind: j.Kind, State: j.State, ConnectionStatus: j.ConnectionStatus,
 		UserGUID: j.UserGUID, MemberGUID: j.MemberGUID, Challenges: chs, Result: j.Result, Error: j.Error,
 		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Round: j.Round,
-		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer}
+		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer,
+		PersonGiven: j.Person != nil || j.SealedPerson != "", Match: j.match()}
 }

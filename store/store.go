@@ -119,7 +119,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 
 func resultContext(id string) string { return "job/" + id + "/result" }
 
-// encode writes a job as stored: the result sealed.
+// encode writes a job as stored: the result and the person sealed.
 func (s *Store) encode(j *Job) ([]byte, error) {
 	j.SealedResult = ""
 	if j.Result != nil {
@@ -128,6 +128,9 @@ func (s *Store) encode(j *Job) ([]byte, error) {
 			return nil, err
 		}
 		j.SealedResult = s.keys.Seal(resultContext(j.ID), string(b))
+	}
+	if err := s.sealPerson(j); err != nil {
+		return nil, err
 	}
 	return json.Marshal(j)
 }
@@ -143,7 +146,8 @@ func (s *Store) get(ctx context.Context, id string) (*Job, error) {
 	return s.decode(id, b)
 }
 
-// decode reads a stored record (b) and opens its sealed result.
+// decode reads a stored record (b) and opens its sealed result, and with
+// it the sealed person (see Job.Person).
 func (s *Store) decode(id string, b []byte) (*Job, error) {
 	j := Job{raw: b}
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -157,6 +161,11 @@ func (s *Store) decode(id string, b []byte) (*Job, error) {
 		j.Result = new(Result)
 		if err := json.Unmarshal([]byte(plain), j.Result); err != nil {
 			return nil, fmt.Errorf("store: job %s: decode result: %w", id, err)
+		}
+		// The owner match needs the person: opened with the result (the
+		// same keys), so a record without a result reads without keys.
+		if j.Person, err = s.OpenPerson(&j); err != nil {
+			return nil, err
 		}
 	}
 	return &j, nil

@@ -65,6 +65,10 @@ type Request struct {
 	CallbackURL string
 	// CallbackResults puts the results in the succeeded event.
 	CallbackResults bool
+	// Person, identify jobs only: the upstream's data about the person,
+	// matched against the account owners (View.Match). Sealed in the job
+	// record; see Person.
+	Person *Person
 }
 
 // Verify starts a verification job: account and routing numbers.
@@ -87,7 +91,8 @@ func (c *Client) Identify(ctx context.Context, r Request) (*store.View, error) {
 // ErrRequestDiffers that names the fields that differ (never their
 // values). What is compared: the user (partner id or guid), the member
 // (guid, institution code, follow), the names of the credentials (never
-// their values: they are sealed), the callback URL and callback_results.
+// their values: they are sealed), the callback URL and callback_results,
+// and the person (opened from the record with the client's keys).
 // The job record keeps neither the partner user id nor the credential
 // names, so those two are compared only while the job's start task is
 // still in Redis (until a worker has started the job); after that, the
@@ -117,12 +122,15 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 	if err != nil {
 		return nil, false, err
 	}
+	if err := ValidatePerson(kind, r.Person); err != nil {
+		return nil, false, err
+	}
 	j, created, err := c.store.Create(ctx, &store.Job{Record: job.Record{
 		ID: r.ID, Kind: kind, State: store.StatePending,
 		UserGUID: r.User.GUID, MemberGUID: r.Member.GUID, InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow,
 		Reauth:      r.Member.GUID != "" && len(r.Member.Credentials) > 0,
 		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults,
-	}})
+	}, Person: r.Person})
 	if err != nil {
 		return nil, false, err
 	}
@@ -130,7 +138,13 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		return j, false, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
 	}
 	if !created {
-		if diff := requestDiff(j, c.startPayload(j.ID), r); len(diff) > 0 {
+		diff := requestDiff(j, c.startPayload(j.ID), r)
+		if differs, err := c.personDiffers(j, r.Person); err != nil {
+			return nil, false, err // as when the record's result does not open
+		} else if differs {
+			diff = append(diff, "person")
+		}
+		if len(diff) > 0 {
 			return j, false, fmt.Errorf("job %s was submitted with other %s: %w", j.ID, strings.Join(diff, ", "), ErrRequestDiffers)
 		}
 	}

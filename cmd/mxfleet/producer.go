@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -132,7 +133,7 @@ in the process list; prefer the producer library or the HTTP API for real ones.
 `
 
 func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr io.Writer) error {
-	fs := flags(kind, stderr, fmt.Sprintf(submitHelp, kind))
+	fs := flags(kind, stderr, fmt.Sprintf(submitHelp, kind)+personHelp+"\n")
 	id := fs.String("job-id", "", "job id (default: generated); the same id and request again returns the existing job, another request with it is refused")
 	userID := fs.String("user-id", "", "partner user id")
 	userGUID := fs.String("user-guid", "", "MX user guid")
@@ -142,7 +143,12 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	wait := fs.Bool("wait", false, "follow the job with a live progress line until it ends")
 	creds := &pairs{flag: "credential"}
 	fs.Var(creds, "credential", "credential NAME=VALUE (repeatable)")
+	pf := addPersonFlags(fs, os.Stdin)
 	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	person, err := pf.person(store.Kind(kind))
 	if err != nil {
 		return err
 	}
@@ -159,7 +165,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	}
 	defer closeFn()
 	req := tasks.Request{ID: *id, User: tasks.User{ID: *userID, GUID: *userGUID},
-		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow}}
+		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow}, Person: person}
 	submit := c.Verify
 	if kind == "identify" {
 		submit = c.Identify
@@ -506,6 +512,7 @@ func printJob(w io.Writer, j *store.View) {
 			fmt.Fprintf(w, "owner      %s  %s\n", o.AccountGUID, o.OwnerName)
 		}
 	}
+	printMatch(w, j)
 }
 
 func mask(s string) string {

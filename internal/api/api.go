@@ -6,6 +6,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	_ "embed"
@@ -198,6 +199,9 @@ type JobRequest struct {
 	} `json:"member"`
 	CallbackURL     string `json:"callback_url,omitempty"`
 	CallbackResults bool   `json:"callback_results,omitempty"`
+	// Person: identify only, the upstream's data about the person
+	// (tasks.Person); the job's view then shows the owner match.
+	Person *tasks.Person `json:"person,omitempty"`
 }
 
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
@@ -226,13 +230,13 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	}
 	user := tasks.User{ID: req.User.ID, GUID: req.User.GUID, Email: req.User.Email}
 	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow}
-	if err := s.validJob(kind, req.ID, user, member); err != nil {
+	if err := cmp.Or(s.validJob(kind, req.ID, user, member), tasks.ValidatePerson(kind, req.Person)); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	j, created, err := s.c.Submit(r.Context(), kind, tasks.Request{
 		ID: req.ID, User: user, Member: member,
-		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults,
+		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults, Person: req.Person,
 	})
 	switch {
 	case err == nil && created:

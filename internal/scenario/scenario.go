@@ -28,6 +28,11 @@ func Request(sc mxsim.Scenario, jobID, userID string) tasks.Request {
 	} else {
 		r.Member = tasks.Member{InstitutionCode: sc.InstitutionCode, Credentials: sc.Credentials}
 	}
+	if p := sc.Person; p != nil {
+		a := p.Address
+		r.Person = &tasks.Person{Name: p.Name, Email: p.Email, Phone: p.Phone, Address: tasks.PersonAddress{Line1: a.Line1,
+			Line2: a.Line2, City: a.City, State: a.State, PostalCode: a.PostalCode, Country: a.Country}}
+	}
 	return r
 }
 
@@ -139,6 +144,13 @@ func Check(sc mxsim.Scenario, j *store.View) error {
 	if j.State == store.StateSucceeded && j.Result == nil {
 		return fmt.Errorf("succeeded without a result")
 	}
+	if e.Match != "" && (j.Match == nil || string(j.Match.Verdict) != e.Match) {
+		got := "no owner match"
+		if j.Match != nil {
+			got = fmt.Sprintf("owner match %s (score %d)", j.Match.Verdict, j.Match.Score)
+		}
+		return fmt.Errorf("%s, want %s", got, e.Match)
+	}
 	return nil
 }
 
@@ -156,6 +168,8 @@ func Summary(j *store.View) string {
 		return j.Error.Code
 	case j.Result == nil:
 		return "-"
+	case j.Kind == store.KindIdentify && j.Match != nil:
+		return fmt.Sprintf("%d account owners, owner match %s %d", len(j.Result.AccountOwners), j.Match.Verdict, j.Match.Score)
 	case j.Kind == store.KindIdentify:
 		return fmt.Sprintf("%d account owners", len(j.Result.AccountOwners))
 	default:
@@ -172,6 +186,9 @@ func Markdown() string {
 		if sc.MemberGUID == "" {
 			input = fmt.Sprintf("`%s` username `%s` password `%s`", sc.InstitutionCode, sc.Credentials["username"], sc.Credentials["password"])
 		}
+		if sc.Person != nil {
+			input += fmt.Sprintf("; person `%s`", sc.Person.Name)
+		}
 		answers := "-"
 		if len(sc.Answers) > 0 {
 			answers = "`" + strings.Join(sc.Answers, "`, `") + "`"
@@ -182,6 +199,9 @@ func Markdown() string {
 		}
 		if sc.Expect.ErrorCode != "" {
 			end += " · `" + sc.Expect.ErrorCode + "`"
+		}
+		if sc.Expect.Match != "" {
+			end += " · owner match `" + sc.Expect.Match + "`"
 		}
 		source := sc.Source
 		if sc.Source == mxsim.SourceMXDocs && sc.Doc != "" {

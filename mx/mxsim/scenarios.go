@@ -25,7 +25,11 @@ type Scenario struct {
 	Credentials map[string]string `json:"credentials,omitempty"`
 	MemberGUID  string            `json:"member_guid,omitempty"` // a static test member
 	Answers     []string          `json:"answers"`               // one per MFA round; "@first" picks the first option
-	Expect      Expect            `json:"expect"`
+	// Person, identify scenarios only: the upstream's data about the
+	// person, given with the job (the fleet's "person"); the fleet
+	// matches the owners against it and Expect.Match is its verdict.
+	Person *Person `json:"person,omitempty"`
+	Expect Expect  `json:"expect"`
 	// Source says where the behaviour comes from: SourceMXDocs (MX
 	// documents it for MX Bank, so it can be run against MX's
 	// integration environment too) or SourceSimulator (the simulator's
@@ -50,6 +54,29 @@ type Expect struct {
 	State            string `json:"state"`
 	ConnectionStatus string `json:"connection_status,omitempty"`
 	ErrorCode        string `json:"error_code,omitempty"`
+	// Match is the owner match's verdict (match, partial, no_match) for
+	// a scenario with a Person.
+	Match string `json:"match,omitempty"`
+}
+
+// Person is a scenario's KYC data, in the shape of the fleet's job
+// request ("person"). The simulator imports nothing of the fleet, so it
+// states the shape itself (package scenario maps it to tasks.Person).
+type Person struct {
+	Name    string        `json:"name,omitempty"`
+	Address PersonAddress `json:"address,omitzero"`
+	Email   string        `json:"email,omitempty"`
+	Phone   string        `json:"phone,omitempty"`
+}
+
+// PersonAddress is a Person's postal address.
+type PersonAddress struct {
+	Line1      string `json:"line1,omitempty"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city,omitempty"`
+	State      string `json:"state,omitempty"`
+	PostalCode string `json:"postal_code,omitempty"`
+	Country    string `json:"country,omitempty"`
 }
 
 // Scenarios returns the scenario table (also served at GET /_sim/scenarios).
@@ -76,6 +103,13 @@ func Scenarios() []Scenario {
 			Doc: "modelled on the test members of MX's legacy Nexus API (docs.mx.com/nexus/test-endpoints); the Platform API has no such members"}
 	}
 	none := []string{}
+	// kyc gives an identify scenario the upstream's data about a person;
+	// the owners are the simulator's own (ownerNames: Donnie Darko first).
+	kyc := func(name, desc string, p Person, verdict string) Scenario {
+		sc := bank(name, desc, "correct", none, Expect{State: "succeeded", ConnectionStatus: "CONNECTED", Match: verdict})
+		sc.Kinds, sc.Person = []string{"identify"}, &p
+		return sc
+	}
 	return []Scenario{
 		documented(bank("success", "any password not listed connects without MFA; 2 accounts with numbers and owners", "correct", none, succeeded)),
 		documented(bank("challenge", "password challenge: one TEXT challenge, answered 'correct'", "challenge", []string{"correct"}, succeeded)),
@@ -96,6 +130,12 @@ func Scenarios() []Scenario {
 		bank("expired", "a TEXT challenge left unanswered past the MFA window: EXPIRED", "challenge", none,
 			Expect{State: "failed", ErrorCode: "challenge_expired"}),
 		bank("many", "connects with 60 account numbers and 30 account owners (several pages)", "many", none, succeeded),
+		kyc("kyc_match", "identify with the upstream's data on the first owner written otherwise (nickname, St, state name, ZIP without +4, phone and email formats): match",
+			Person{Name: "DARKO, DONALD", Address: PersonAddress{Line1: "100 Main St", City: "Middlesex", State: "Virginia", PostalCode: "00000", Country: "USA"},
+				Email: "Donnie.Darko@Example.com", Phone: "(555) 555-1000"}, "match"),
+		kyc("kyc_no_match", "identify with the data of a person who owns none of the accounts: no_match",
+			Person{Name: "Alice Johnson", Address: PersonAddress{Line1: "9 Elm Road", City: "Springfield", State: "IL", PostalCode: "62701"},
+				Email: "alice@example.org", Phone: "+1 217 555 0100"}, "no_match"),
 		static("test_nexus_member", "MX's static test member: 2 account numbers and 2 owners", both, succeeded),
 		static("unverified", "static test member without account numbers", []string{"verify"}, failed("CONNECTED", "no_results")),
 		static("unidentified", "static test member without account owners", []string{"identify"}, failed("CONNECTED", "no_results")),

@@ -803,7 +803,7 @@ func TestScenarioTable(t *testing.T) {
 	}
 	want := []string{"success", "challenge", "challenge_followup", "challenge_again", "challenge_wrong", "options", "two_step",
 		"image", "image_options", "token", "denied", "locked", "impeded", "disabled", "bad_request", "degraded", "expired",
-		"many", "test_nexus_member", "unverified", "unidentified"}
+		"many", "kyc_match", "kyc_no_match", "test_nexus_member", "unverified", "unidentified"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("scenarios %v\nwant %v", names, want)
 	}

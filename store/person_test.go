@@ -1,0 +1,101 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mxfleet/mxfleet/internal/seal"
+	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/match"
+	"github.com/mxfleet/mxfleet/store"
+)
+
+// The person is sealed in the record; it is opened with the result only,
+// so a record without one reads without the keys (mxfleet status without
+// MXFLEET_SECRET_KEYS), and writes that do not open it keep its sealed
+// value as it was. With the result, the view scores the owners.
+func TestPersonIsSealedAndScoredWithTheResult(t *testing.T) {
+	r := testenv.NewRedis(t)
+	keys := seal.Ephemeral()
+	s := store.New(r.Client, keys)
+	ctx := context.Background()
+	p := &store.Person{Name: "Robert J. Smith", Email: "Bob.Smith@Example.com", Phone: "(555) 123-4567",
+		Address: store.PersonAddress{Line1: "123 N Main St", Line2: "Apt 4", City: "Austin", State: "Texas", PostalCode: "78701"}}
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "k", Kind: store.KindIdentify, State: store.StatePending}, Person: p}); err != nil {
+		t.Fatal(err)
+	}
+	raw := func() string { return r.Client.Get(ctx, "mxfleet:{store}:job:k").Val() }
+	created := raw()
+	for _, v := range []string{p.Name, p.Email, p.Phone, p.Address.Line1, "Austin", "78701"} {
+		if strings.Contains(created, v) {
+			t.Fatalf("the record holds %q in the clear: %s", v, created)
+		}
+	}
+	other := store.New(r.Client, seal.Ephemeral())
+	j, err := other.Get(ctx, "k")
+	if err != nil || j.Person != nil || !j.View().PersonGiven || j.View().Match != nil {
+		t.Fatalf("a pending record read with other keys: %+v %v", j, err)
+	}
+	if _, err := other.OpenPerson(j); !errors.Is(err, seal.ErrUnknownKey) && !errors.Is(err, seal.ErrWrongKey) {
+		t.Fatalf("other keys opened the person: %v", err)
+	}
+	if _, err := s.Update(ctx, "k", func(j *store.Job) error { j.State = store.StateRunning; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var before, after struct {
+		P string `json:"person_sealed"`
+	}
+	_ = json.Unmarshal([]byte(created), &before)
+	_ = json.Unmarshal([]byte(raw()), &after)
+	if before.P == "" || after.P != before.P {
+		t.Fatalf("an update that did not open the person changed it: %q → %q", before.P, after.P)
+	}
+	j, _ = s.Get(ctx, "k")
+	if got, err := s.OpenPerson(j); err != nil || *got != *p {
+		t.Fatalf("OpenPerson: %+v %v", got, err)
+	}
+
+	owners := []store.AccountOwner{
+		{GUID: "ACO-1", AccountGUID: "ACT-1", OwnerName: "JANE SMITH", Address: "123 North Main Street #4", City: "AUSTIN", State: "TX", PostalCode: "78701-1234"},
+		{GUID: "ACO-2", AccountGUID: "ACT-2", FirstName: "Bob", LastName: "Smith", Address: "123 North Main Street #4", City: "AUSTIN", State: "TX", PostalCode: "78701-1234", Phone: "555.123.4567"},
+	}
+	if _, err := s.Update(ctx, "k", func(j *store.Job) error {
+		j.State, j.Result = store.StateSucceeded, &store.Result{AccountOwners: owners}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	j, err = s.Get(ctx, "k")
+	if err != nil || j.Person == nil || *j.Person != *p {
+		t.Fatalf("a record with a result: the person is not opened with it: %+v %v", j, err)
+	}
+	m := j.View().Match
+	if m == nil || m.Verdict != match.Match || m.Score != 98 || m.Best != 1 || m.MatchThreshold != 85 || m.PartialThreshold != 50 ||
+		m.Owners[1].OwnerGUID != "ACO-2" || m.Owners[1].Field(match.FieldName).Score != 95 || m.Owners[0].Verdict != match.Partial {
+		t.Fatalf("match: %+v", m)
+	}
+	b, _ := json.Marshal(j.View())
+	for _, v := range []string{p.Name, p.Email, p.Phone, p.Address.Line1, "Texas"} {
+		if strings.Contains(string(b), v) {
+			t.Fatalf("the view shows the person's %q: %s", v, b)
+		}
+	}
+	// A write with the person open seals it again; it still opens.
+	if _, err := s.Update(ctx, "k", func(j *store.Job) error { j.Polls++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := s.Get(ctx, "k"); err != nil || j.Person == nil || *j.Person != *p {
+		t.Fatalf("after a write: %+v %v", j, err)
+	}
+}
+
+func TestMatchOwnersWithoutOwners(t *testing.T) {
+	m := store.MatchOwners(&store.Person{Name: "Robert Smith"}, nil)
+	if m.Verdict != match.NoMatch || m.Score != 0 || m.Best != -1 || m.Owners == nil || len(m.Owners) != 0 {
+		t.Fatalf("no owners: %+v", m)
+	}
+}
