@@ -113,6 +113,7 @@ type Event struct {
 	Round            int
 	ConnectionStatus string
 	Error            *Error
+	OAuthWindowURI   string // an authorizing event's URI
 }
 
 // Read is one read of the member's status.
@@ -249,7 +250,7 @@ func PollDue(r *Record, n int) Decision {
 		// The start or trigger that enqueued this poll (it enqueues
 		// first) has not recorded the MX job it started yet.
 		return wait("job %s: MX job %d not recorded as started yet, poll %d waits", r.ID, max(r.Attempt, 1), n)
-	case !pollCurrent(r, n):
+	case !pollCurrent(r, n) && !authorizingPoll(r, n):
 		return drop("poll %d is not due: the job is %s after %d polls", n, r.State, r.Polls)
 	}
 	return Decision{}
@@ -303,6 +304,9 @@ func polled(n int, st Read, saw bool, then func(*Record)) func(*Record) error {
 // restart later, or end the job; a challenge or a success needs more from
 // MX first (Park, Succeed).
 func Polled(r *Record, n int, st Read, now time.Time, cfg Config) Decision {
+	if r.State == StateAuthorizing {
+		return Authorization(r, n, st, now, cfg)
+	}
 	c, saw := Reading(r, n, st)
 	switch c.Outcome {
 	case InProgress:
