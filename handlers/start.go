@@ -73,6 +73,10 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		}
 		j.UserGUID = user
 	}
+	if p.Member.OAuth != nil {
+		member, err = h.startOAuth(ctx, j, p.Member)
+		return keep(err)
+	}
 	started := false
 	if j.MemberGUID == "" {
 		if member, started, err = h.ensureMember(ctx, j, p.Member); err != nil {

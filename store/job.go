@@ -22,13 +22,14 @@ type (
 )
 
 const (
-	KindVerify      = job.KindVerify
-	KindIdentify    = job.KindIdentify
-	StatePending    = job.StatePending
-	StateRunning    = job.StateRunning
-	StateChallenged = job.StateChallenged
-	StateSucceeded  = job.StateSucceeded
-	StateFailed     = job.StateFailed
+	KindVerify       = job.KindVerify
+	KindIdentify     = job.KindIdentify
+	StatePending     = job.StatePending
+	StateRunning     = job.StateRunning
+	StateChallenged  = job.StateChallenged
+	StateAuthorizing = job.StateAuthorizing
+	StateSucceeded   = job.StateSucceeded
+	StateFailed      = job.StateFailed
 )
 
 // Job is the record of one verify or identify job: the state machine's
@@ -113,6 +114,13 @@ type View struct {
 	// LastRefusedAnswer: the latest answer the worker refused, the job
 	// unchanged (until an answer is accepted).
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
+	// OAuth: an OAuth job's options; OAuthWindowURI: while authorizing,
+	// the page where the end user authorizes MX at the institution (a
+	// one-time link for the end user: never logged); OAuthWindows: URIs
+	// issued so far.
+	OAuth          *job.OAuth `json:"oauth,omitempty"`
+	OAuthWindowURI string     `json:"oauth_window_uri,omitempty"`
+	OAuthWindows   int        `json:"oauth_windows,omitempty"`
 }
 
 // View returns the public shape of j.
@@ -124,5 +132,14 @@ func (j *Job) View() View {
 	return View{ID: j.ID, Kind: j.Kind, State: j.State, ConnectionStatus: j.ConnectionStatus,
 		UserGUID: j.UserGUID, MemberGUID: j.MemberGUID, Challenges: chs, Result: j.Result, Error: j.Error,
 		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Round: j.Round,
-		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer}
+		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer,
+		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows}
+}
+
+// oauthURI is the job's window URI while it is authorizing.
+func oauthURI(j *Job) string {
+	if j.State != StateAuthorizing {
+		return ""
+	}
+	return j.OAuthWindowURI
 }

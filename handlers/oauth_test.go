@@ -1,0 +1,210 @@
+package handlers_test
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/scenario"
+	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/mx/mxsim"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// oauthScenario is the OAuth scenario of that name.
+func oauthScenario(t *testing.T, name string) mxsim.Scenario {
+	for _, sc := range mxsim.OAuthScenarios() {
+		if sc.Name == name {
+			return sc
+		}
+	}
+	t.Fatalf("no OAuth scenario %q", name)
+	return mxsim.Scenario{}
+}
+
+// runScenarios runs scenarios of both kinds at once on f and checks each.
+func runScenarios(t *testing.T, f *testenv.Fleet, prefix string, scs ...mxsim.Scenario) {
+	ctx := testenv.Context(t, 2*time.Minute)
+	type run struct {
+		sc   mxsim.Scenario
+		kind string
+		job  *store.View
+		err  error
+	}
+	var runs []*run
+	var wg sync.WaitGroup
+	for _, sc := range scs {
+		for _, kind := range sc.Kinds {
+			r := &run{sc: sc, kind: kind}
+			runs = append(runs, r)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := prefix + sc.Name + "-" + kind
+				r.job, r.err = scenario.Run(ctx, f.Client, sc, store.Kind(kind), id, "user-"+id, nil)
+			}()
+		}
+	}
+	wg.Wait()
+	for _, r := range runs {
+		t.Run(r.sc.Name+"/"+r.kind, func(t *testing.T) {
+			if r.err != nil {
+				t.Fatalf("run: %v", r.err)
+			}
+			if err := scenario.Check(r.sc, r.job); err != nil {
+				t.Fatal(err)
+			}
+			if r.job.OAuthWindowURI != "" {
+				t.Fatalf("an ended job shows its window URI")
+			}
+		})
+	}
+}
+
+// OAuth jobs end to end (real Redis, asynq, the simulator over HTTP):
+// approved at the window page → succeeded with results, denied →
+// oauth_denied, in both MX API versions (v20111101: the fleet starts the
+// job once authorized).
+func TestOAuthScenariosEndToEnd(t *testing.T) {
+	t.Parallel()
+	scs := []mxsim.Scenario{oauthScenario(t, "oauth_approve"), oauthScenario(t, "oauth_deny")}
+	t.Run("v20250224", func(t *testing.T) {
+		t.Parallel()
+		f := testenv.NewFleet(t, nil)
+		runScenarios(t, f, "oauth-", scs...)
+		if n := f.Sim.Stats().Calls["verifyMember"] + f.Sim.Stats().Calls["identifyMember"]; n != 0 {
+			t.Errorf("v20250224: MX runs the product once authorized; the fleet called verify/identify %d times", n)
+		}
+	})
+	t.Run("v20111101", func(t *testing.T) {
+		t.Parallel()
+		f := testenv.NewFleet(t, func(c *fleet.Config) { c.MXAPIVersion = "v20111101" })
+		runScenarios(t, f, "oauth-old-", scs...)
+	})
+}
+
+// A window URI never used expires at MX: the job ends oauth_expired.
+func TestOAuthWindowExpires(t *testing.T) {
+	t.Parallel()
+	f := testenv.NewFleet(t, nil, mxsim.WithOAuthWindow(time.Second))
+	runScenarios(t, f, "oauth-exp-", oauthScenario(t, "oauth_expired"))
+}
+
+// A fresh URI on request: the job records window 2, the first URI no
+// longer works, the second one approved ends the job succeeded. Answers
+// to an authorizing job are refused with the reason.
+func TestOAuthFreshWindowOnRequest(t *testing.T) {
+	t.Parallel()
+	f := testenv.NewFleet(t, nil)
+	ctx := testenv.Context(t, time.Minute)
+	req := scenario.Request(oauthScenario(t, "oauth_approve"), "oauth-fresh", "user-oauth-fresh")
+	if _, err := f.Client.Verify(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	j := testenv.WaitState(t, ctx, f.Client, "oauth-fresh", store.StateAuthorizing)
+	first := j.OAuthWindowURI
+	if first == "" || j.OAuthWindows != 1 || j.ConnectionStatus != "PENDING" || j.MemberGUID == "" {
+		t.Fatalf("authorizing job: %+v", j)
+	}
+	if _, err := f.Client.Answer(ctx, "oauth-fresh", map[string]string{"CRD-1": "x"}); !errors.Is(err, tasks.ErrNotChallenged) || !strings.Contains(err.Error(), "OAuth") {
+		t.Fatalf("answer to an authorizing job: %v", err)
+	}
+	n, err := f.Client.RequestOAuthWindow(ctx, "oauth-fresh")
+	if err != nil || n != 2 {
+		t.Fatalf("fresh window: %d %v", n, err)
+	}
+	if again, err := f.Client.RequestOAuthWindow(ctx, "oauth-fresh"); err != nil || again != 2 {
+		// Not yet issued: the same request; issued: window 3 would be
+		// asked for (also fine, but this test reads window 2).
+		if again != 3 {
+			t.Fatalf("asking again: %d %v", again, err)
+		}
+	}
+	var v *store.View
+	for {
+		if v, err = f.Client.Status(ctx, "oauth-fresh"); err != nil {
+			t.Fatal(err)
+		}
+		if v.OAuthWindows >= 2 || v.State != store.StateAuthorizing || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v.State != store.StateAuthorizing || v.OAuthWindowURI == "" || v.OAuthWindowURI == first {
+		t.Fatalf("after the fresh window: %+v", v)
+	}
+	// The first URI is used up (MX: one-time use; a new one replaces it).
+	resp, err := http.Get(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone {
+		t.Fatalf("the first URI after a fresh one: HTTP %d, want 410", resp.StatusCode)
+	}
+	if err := scenario.Decide(ctx, v.OAuthWindowURI, mxsim.OAuthApprove); err != nil {
+		t.Fatal(err)
+	}
+	end, err := f.Client.Wait(ctx, "oauth-fresh")
+	if err != nil || end.State != store.StateSucceeded || end.Result == nil || len(end.Result.AccountNumbers) == 0 {
+		t.Fatalf("after approving the fresh URI: %+v %v", end, err)
+	}
+	if _, err := f.Client.RequestOAuthWindow(ctx, "oauth-fresh"); !errors.Is(err, tasks.ErrNotAuthorizing) {
+		t.Fatalf("fresh window for an ended job: %v", err)
+	}
+}
+
+// At least once: a start whose write was lost (the worker died after MX
+// created the OAuth member) runs again and finds that member (its
+// metadata names the job) instead of creating a second one.
+func TestOAuthStartAgainFindsItsMember(t *testing.T) {
+	t.Parallel()
+	f := testenv.NewFleet(t, nil)
+	ctx := testenv.Context(t, time.Minute)
+	sc := oauthScenario(t, "oauth_approve")
+	req := scenario.Request(sc, "oauth-twice", "user-oauth-twice")
+	if _, err := f.Client.Identify(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	j := testenv.WaitState(t, ctx, f.Client, "oauth-twice", store.StateAuthorizing)
+	// The record as it was before the start's write; the start again.
+	if _, err := f.Store.Update(ctx, "oauth-twice", func(r *store.Job) error {
+		r.State, r.UserGUID, r.MemberGUID, r.Deadline, r.Attempt = store.StatePending, "", "", time.Time{}, 0
+		r.OAuthWindows, r.OAuthWindowURI, r.ConnectionStatus = 0, "", ""
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := tasks.NewJobTask(f.Keys, store.KindIdentify, tasks.Job{JobID: "oauth-twice", User: req.User, Member: req.Member})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first start task is done with once asynq has removed it.
+	for ctx.Err() == nil {
+		if _, err := f.Inspector.GetTaskInfo(tasks.QueueJobs, tasks.StartID("oauth-twice")); err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := f.Raw.EnqueueContext(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	again := testenv.WaitState(t, ctx, f.Client, "oauth-twice", store.StateAuthorizing)
+	if again.MemberGUID != j.MemberGUID || again.OAuthWindowURI == "" {
+		t.Fatalf("start again: member %s (first %s), uri set %v", again.MemberGUID, j.MemberGUID, again.OAuthWindowURI != "")
+	}
+	if n := f.Sim.Stats().Calls["createMember"]; n != 1 {
+		t.Fatalf("createMember called %d times, want 1", n)
+	}
+	if err := scenario.Decide(ctx, again.OAuthWindowURI, mxsim.OAuthApprove); err != nil {
+		t.Fatal(err)
+	}
+	if end, err := f.Client.Wait(ctx, "oauth-twice"); err != nil || end.State != store.StateSucceeded || len(end.Result.AccountOwners) == 0 {
+		t.Fatalf("end: %+v %v", end, err)
+	}
+}
