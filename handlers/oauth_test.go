@@ -77,6 +77,9 @@ func TestOAuthScenariosEndToEnd(t *testing.T) {
 		t.Parallel()
 		f := testenv.NewFleet(t, nil)
 		runScenarios(t, f, "oauth-", scs...)
+		if strings.Contains(f.Logs.String(), "/_sim/oauth/") {
+			t.Error("a window URI is in the worker's log: it is the end user's link")
+		}
 		if n := f.Sim.Stats().Calls["verifyMember"] + f.Sim.Stats().Calls["identifyMember"]; n != 0 {
 			t.Errorf("v20250224: MX runs the product once authorized; the fleet called verify/identify %d times", n)
 		}

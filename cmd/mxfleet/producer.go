@@ -117,7 +117,10 @@ Enqueues a job and prints its id. The user is --user-guid, or --user-id (a
 partner id, created at MX when missing). The member is --member-guid, or
 --institution with --credential NAME=VALUE for each of the institution's
 credential fields, NAME being the field's label (MX Bank: Username, Password;
-case and spaces do not matter), its field_name (LOGIN, PASSWORD) or its guid. --follow follows a member
+case and spaces do not matter), its field_name (LOGIN, PASSWORD) or its guid.
+At an institution that uses OAuth (mx_bank_oauth), --institution with --oauth
+instead: the end user authorizes MX at the job's OAuth window URI, which
+"mxfleet status" (and --wait) shows. --follow follows a member
 connected by MXconnect without starting a new MX job. The same --job-id again
 with the same request prints the existing job; with another request it is
 refused. --wait follows the job until it ends (exit 0 only when it
@@ -139,7 +142,12 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	wait := fs.Bool("wait", false, "follow the job with a live progress line until it ends")
 	creds := &pairs{flag: "credential"}
 	fs.Var(creds, "credential", "credential NAME=VALUE (repeatable)")
+	oauth := addOAuthFlags(fs)
 	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	oauthOpts, err := oauth.options()
 	if err != nil {
 		return err
 	}
@@ -156,7 +164,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	}
 	defer closeFn()
 	req := tasks.Request{ID: *id, User: tasks.User{ID: *userID, GUID: *userGUID},
-		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow}}
+		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow, OAuth: oauthOpts}}
 	submit := c.Verify
 	if kind == "identify" {
 		submit = c.Identify
@@ -479,6 +487,9 @@ func printJob(w io.Writer, j *store.View) {
 		j.CreatedAt.Format(time.RFC3339), j.UpdatedAt.Format(time.RFC3339))
 	if j.Error != nil {
 		fmt.Fprintf(w, "error      %s: %s\n", j.Error.Code, j.Error.Message)
+	}
+	if j.OAuthWindowURI != "" {
+		fmt.Fprintf(w, "oauth      window %d, for the end user: %s (a fresh one: mxfleet oauth %s)\n", j.OAuthWindows, j.OAuthWindowURI, shellWord(j.ID))
 	}
 	if j.AnswerPending {
 		fmt.Fprintf(w, "answer     an answer to MFA round %d is being applied\n", j.Round)
