@@ -211,3 +211,38 @@ func TestOAuthStartAgainFindsItsMember(t *testing.T) {
 		t.Fatalf("end: %+v %v", end, err)
 	}
 }
+
+// The sweeper knows what an authorizing job needs (its next poll): lost
+// in Redis, it is put back, and the job goes on to succeed once the end
+// user approves (a webhook's Wake runs the slow poll now).
+func TestOAuthLostPollIsSwept(t *testing.T) {
+	t.Parallel()
+	f := testenv.NewFleet(t, func(c *fleet.Config) { c.PollInitial, c.PollMax = time.Minute, time.Minute })
+	ctx := testenv.Context(t, time.Minute)
+	if _, err := f.Client.Verify(ctx, scenario.Request(oauthScenario(t, "oauth_approve"), "oauth-lost", "u-oauth-lost")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, f, "oauth-lost", func(j *store.Job) bool { return j.State == store.StateAuthorizing })
+	j := lose(t, ctx, f, "oauth-lost", func(j *store.Job) (string, string) { return tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1) })
+	h, m := f.Sweeper(t, 0)
+	sweep(t, h, 1)
+	taskThere(t, f, tasks.QueuePolls, tasks.PollID(j.ID, j.Polls+1))
+	if n := repairedTotal(t, m, "poll"); n != 1 {
+		t.Errorf("repaired poll = %v, want 1", n)
+	}
+	if err := scenario.Decide(ctx, j.OAuthWindowURI, mxsim.OAuthApprove); err != nil {
+		t.Fatal(err)
+	}
+	f.StartWorker(t)
+	for {
+		v, err := f.Client.Status(ctx, "oauth-lost")
+		if err != nil || v.State.Terminal() || ctx.Err() != nil {
+			if err != nil || v.State != store.StateSucceeded {
+				t.Fatalf("after the repair: %+v %v", v, err)
+			}
+			return
+		}
+		_, _, _ = f.Client.Wake(ctx, v.MemberGUID, v.ID)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
