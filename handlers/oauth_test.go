@@ -27,7 +27,8 @@ func oauthScenario(t *testing.T, name string) mxsim.Scenario {
 	return mxsim.Scenario{}
 }
 
-// runScenarios runs scenarios of both kinds at once on f and checks each.
+// runScenarios runs every kind of the scenarios through one fleet, all at
+// once (they wait on MX, not on the CPU), and checks each.
 func runScenarios(t *testing.T, f *testenv.Fleet, prefix string, scs ...mxsim.Scenario) {
 	ctx := testenv.Context(t, 2*time.Minute)
 	type run struct {
@@ -58,6 +59,9 @@ func runScenarios(t *testing.T, f *testenv.Fleet, prefix string, scs ...mxsim.Sc
 			}
 			if err := scenario.Check(r.sc, r.job); err != nil {
 				t.Fatal(err)
+			}
+			if r.job.State == store.StateFailed && (r.job.Error == nil || r.job.Error.Code == "" || r.job.Error.Message == "") {
+				t.Fatalf("failed job without code and message: %+v", r.job.Error)
 			}
 			if r.job.OAuthWindowURI != "" {
 				t.Fatalf("an ended job shows its window URI")

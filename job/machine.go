@@ -503,8 +503,9 @@ func Repair(r *Record, answered []string, now time.Time, cfg Config) Decision {
 				cur.ResumeClaim, cur.ResumeBy = "", ""
 				return nil
 			}}
-	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "":
-		// The credentials were sealed in the lost task alone.
+	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "" || r.OAuth != nil && r.OAuthWindows == 0:
+		// The credentials were sealed in the lost task alone (an OAuth
+		// job's start alone gets its window URI).
 		d = Fail(r, CodeTaskLost, "the job's start task, which alone held its sealed credentials, was lost in Redis (a failover?) before MX started the job: submit it again with a new job id", unchanged)
 		d.Repair = "task_lost"
 	case r.Triggered < r.Attempt:

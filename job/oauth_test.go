@@ -111,6 +111,13 @@ func TestOAuthWindowsAndTasks(t *testing.T) {
 	if !slices.Contains(ids, OAuthID("j", 2)) || !slices.Contains(ids, OAuthID("j", 3)) {
 		t.Fatalf("AllTasks misses the window tasks: %v", ids)
 	}
+	// A start lost before the job was authorizing (its progress written
+	// on a failure): no trigger may run on a member not authorized.
+	early := record(StateRunning)
+	early.Triggered, early.OAuth = 0, &OAuth{}
+	if d := Repair(early, nil, t0, cfg); d.Repair != "task_lost" {
+		t.Fatalf("OAuth start lost before its window: %q", d.Repair)
+	}
 	// A start run again finds the job authorizing: no second window 1.
 	if err := Authorizing(&cur, "USR-1", "MBR-1", "https://x", false, t0, cfg).Change(&cur); err != ErrNoChange {
 		t.Fatalf("authorizing twice: %v", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -67,16 +68,8 @@ new URI (the old one stops working). Needs only MXFLEET_REDIS_URL.
 `
 
 func cmdOAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("oauth", stderr, oauthHelp)
-	pos, err := parse(fs, args)
+	id, err := oneJob(flags("oauth", stderr, oauthHelp), args)
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("want one JOB_ID")}
-	}
-	if err := checkIDs(pos); err != nil {
 		return err
 	}
 	c, closeFn, _, err := producer(false)
@@ -84,10 +77,27 @@ func cmdOAuth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeFn()
-	n, err := c.RequestOAuthWindow(ctx, pos[0])
+	n, err := c.RequestOAuthWindow(ctx, id)
 	if err != nil {
-		return jobErr(pos[0], err)
+		return jobErr(id, err)
 	}
-	fmt.Fprintf(stdout, "OAuth window %d asked for job %s: mxfleet status %s shows its URI once a worker has it\n", n, pos[0], shellWord(pos[0]))
+	fmt.Fprintf(stdout, "OAuth window %d asked for job %s: mxfleet status %s shows its URI once a worker has it\n", n, id, shellWord(id))
 	return nil
+}
+
+// oneJob parses a command that takes one JOB_ID (and flags) and checks
+// the id before anything is read.
+func oneJob(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", exitError{2, errors.New("want one JOB_ID")}
+	}
+	if err := checkIDs(pos); err != nil {
+		return "", err
+	}
+	return pos[0], nil
 }

@@ -251,15 +251,8 @@ succeeded job are sealed and need MXFLEET_SECRET_KEYS too.
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("status", stderr, statusHelp)
 	asJSON := fs.Bool("json", false, "print the job record as JSON")
-	pos, err := parse(fs, args)
+	id, err := oneJob(fs, args)
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("want one JOB_ID")}
-	}
-	if err := checkIDs(pos); err != nil {
 		return err
 	}
 	c, closeFn, noKeys, err := producer(false)
@@ -267,7 +260,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeFn()
-	j, err := c.Status(ctx, pos[0])
+	j, err := c.Status(ctx, id)
 	if sealed(err) {
 		// Only a succeeded job has (sealed) results; the record is not
 		// read without opening them, so its state is all there is to show.
@@ -276,13 +269,13 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "mxfleet: %s\n", why)
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(map[string]any{"id": pos[0], "state": store.StateSucceeded, "result": nil})
+			return enc.Encode(map[string]any{"id": id, "state": store.StateSucceeded, "result": nil})
 		}
-		fmt.Fprintf(stdout, "job        %s\nstate      %s\nresults    not shown: %s\n", pos[0], store.StateSucceeded, why)
+		fmt.Fprintf(stdout, "job        %s\nstate      %s\nresults    not shown: %s\n", id, store.StateSucceeded, why)
 		return nil
 	}
 	if err != nil {
-		return jobErr(pos[0], err)
+		return jobErr(id, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

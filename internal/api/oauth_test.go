@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -138,16 +137,7 @@ func TestOAuthFlowInChromium(t *testing.T) {
 	if v.State != store.StateAuthorizing || v.OAuthWindowURI == "" {
 		t.Fatalf("authorizing job: %+v", v)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := browser(t, bin)
 	uri := v.OAuthWindowURI
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	if err := chromedp.Do(ctx, chromedp.Navigate(uri), chromedp.WaitVisible(css(`#approve`))); err != nil {
