@@ -250,3 +250,41 @@ func TestOAuthLostPollIsSwept(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The worker's OAuth calls (createMember with is_oauth, listMembers,
+// requestOAuthWindowURI, the polls) are valid against MX's spec, in both
+// versions.
+func TestOAuthCallsAsTheSpecSays(t *testing.T) {
+	t.Parallel()
+	for _, version := range []string{"v20250224", "v20111101"} {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			f, checker := testenv.NewCheckedFleet(t, func(c *fleet.Config) { c.MXAPIVersion = version })
+			ctx := testenv.Context(t, time.Minute)
+			id := "spec-oauth-" + version
+			sc := oauthScenario(t, "oauth_approve")
+			if _, err := f.Client.Verify(ctx, scenario.Request(sc, id, "u-"+id)); err != nil {
+				t.Fatal(err)
+			}
+			testenv.WaitState(t, ctx, f.Client, id, store.StateAuthorizing)
+			if _, err := f.Client.RequestOAuthWindow(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			var v *store.View
+			for v == nil || v.OAuthWindows < 2 {
+				var err error
+				if v, err = f.Client.Status(ctx, id); err != nil || v.State != store.StateAuthorizing {
+					t.Fatalf("waiting for window 2: %+v %v", v, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := scenario.Decide(ctx, v.OAuthWindowURI, mxsim.OAuthApprove); err != nil {
+				t.Fatal(err)
+			}
+			if j, err := f.Client.Wait(ctx, id); err != nil || scenario.Check(sc, j) != nil {
+				t.Fatalf("end: %+v %v", j, err)
+			}
+			checker.Report(t, "createUser", "listMembers", "createMember", "requestOAuthWindowURI", "readMemberStatus", "listAccountNumbersByMember")
+		})
+	}
+}
