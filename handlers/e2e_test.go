@@ -192,15 +192,7 @@ func TestFollowJobReadsAConnectedMemberAtTheFirstPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields, err := mx.Collect(mxc.InstitutionCredentials(ctx, "mxbank"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var creds []mx.CredentialValue
-	for _, fl := range fields {
-		creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": "correct"}[fl.FieldName]})
-	}
-	m, err := mxc.CreateMember(ctx, user.GUID, mx.MemberCreate{InstitutionCode: "mxbank", Credentials: creds, Products: []string{mx.ProductAccountVerification}})
+	m, err := mxc.CreateMember(ctx, user.GUID, mx.MemberCreate{InstitutionCode: "mxbank", Credentials: mxbankCredentials(t, ctx, mxc, "correct"), Products: []string{mx.ProductAccountVerification}})
 	if err != nil {
 		t.Fatal(err)
 	}

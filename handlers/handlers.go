@@ -54,6 +54,7 @@ type Config struct {
 	// answers of its round still in asynq.
 	Inspector *asynq.Inspector
 	Metrics   *metrics.Metrics
+	Observer  Observer // learns MX's run times from polls (learned schedules); nil: none
 }
 
 // DefaultConfig is what a worker uses unless told otherwise.

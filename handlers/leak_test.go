@@ -90,6 +90,7 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	jobs = append(jobs, leakReauth(t, ctx, f, jobs, addSecret))
 	// A refused answer is archived with its payload: it must be sealed too.
 	refused := "refused-answer+" + tag()
 	addSecret(refused, "refused MFA answer")
@@ -187,4 +188,31 @@ func dumpRedis(t *testing.T, ctx context.Context, f *testenv.Fleet) string {
 	}
 	t.Logf("Redis keys by type: %v", types)
 	return b.String()
+}
+
+// leakReauth re-authenticates the denied verify job's member with new
+// credentials (secrets too) and returns the job, succeeded.
+func leakReauth(t *testing.T, ctx context.Context, f *testenv.Fleet, jobs []*store.View, addSecret func(v, what string)) *store.View {
+	t.Helper()
+	tg := tag()
+	creds := map[string]string{"username": "mxuser+" + tg, "password": "correct+" + tg}
+	for k, v := range creds {
+		addSecret(v, "re-authentication credential "+k)
+	}
+	for _, j := range jobs {
+		if j.ID != "leak-denied-verify" {
+			continue
+		}
+		if _, err := f.Client.Verify(ctx, tasks.Request{ID: "leak-reauth", User: tasks.User{GUID: j.UserGUID},
+			Member: tasks.Member{GUID: j.MemberGUID, Credentials: creds}}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.Client.Wait(ctx, "leak-reauth")
+		if err != nil || v.State != store.StateSucceeded {
+			t.Fatalf("re-authentication: %+v %v", v, err)
+		}
+		return v
+	}
+	t.Fatal("no denied verify job to re-authenticate")
+	return nil
 }

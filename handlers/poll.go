@@ -61,6 +61,9 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 			Dur("in", h.cfg.RetryLaterDelay).Msg("MX failed transiently: job will start again")
 	}
 	_, _, err = h.execute(ctx, j, d, pay)
+	if err == nil && h.cfg.Observer != nil {
+		h.cfg.Observer.Seen(&j.Record, p.N, read, st.SuccessfullyAggregatedAt, now)
+	}
 	return err
 }
 

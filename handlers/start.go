@@ -15,7 +15,8 @@ import (
 )
 
 // handleStart runs mx:verify and mx:identify: ensure the user and the
-// member, then start the MX job.
+// member (a re-authentication gives its member the new credentials:
+// reauth.go), then start the MX job.
 //
 // On the way through, the record is written once: the user and member
 // found or created are kept with the started MX job (and the job moved
@@ -57,7 +58,10 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	var user, member string
-	progress := func(cur *job.Record) error { return job.Started(user, member, h.now(), h.core())(cur) }
+	var updated, started bool // a re-authentication's update; the MX job already started
+	progress := func(cur *job.Record) error {
+		return job.Reauthed(updated, started, job.Started(user, member, h.now(), h.core()))(cur)
+	}
 	keep := func(err error) error {
 		if err == nil || ctx.Err() != nil || errors.As(err, new(*stopError)) && user == "" && member == "" {
 			return err
@@ -77,7 +81,11 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		member, err = h.startOAuth(ctx, j, p.Member)
 		return keep(err)
 	}
-	started := false
+	if j.Reauth {
+		if updated, started, err = h.reauthenticate(ctx, j, p.Member); err != nil {
+			return keep(err)
+		}
+	}
 	if j.MemberGUID == "" {
 		if member, started, err = h.ensureMember(ctx, j, p.Member); err != nil {
 			return keep(err)
@@ -166,6 +174,14 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		break
 	}
 	if mx.IsDuplicateMember(err) {
+		// MX: "a member is a duplicate if it connects the same user to
+		// the same institution with the same credentials"
+		// (docs.mx.com/api-reference/platform-api/reference/members, in
+		// ../shared/docs/mx-api.md "Duplicates"): the existing member has
+		// these very credentials, so a 409 never calls for an update;
+		// new credentials for a member go through re-authentication
+		// (member guid and credentials, reauth.go).
+		//
 		// The member this job created on an earlier run carries its
 		// metadata; failing that, the user's only member there. With
 		// several there and none ours, guessing could verify the wrong
@@ -266,6 +282,8 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, start
 	if !j.Follow && !started {
 		mem, err := h.mx.StartMemberJob(ctx, j.UserGUID, j.MemberGUID, product(j.Kind), callbackPayload(j.ID)...)
 		switch {
+		case mx.IsConflict(err) && h.busy(j, err) != nil:
+			return h.busy(j, err) // a re-authentication waits for MX's aggregation
 		case mx.IsConflict(err):
 			// A different MX job runs on the member: try again later.
 			return h.retryOrFail(ctx, j.ID, job.CodeMXUnavailable, fmt.Errorf("%w (another MX job is running on the member)", err), true)

@@ -21,6 +21,9 @@
 //	challenged  MX took the answer             Sent, Resumed     claim is this answer           → running     poll Polls+1
 //	challenged  check: MX shows EXPIRED        ExpireDue,Checked round open                     → failed      failed event (challenge_expired)
 //	challenged  expiry due, no answer queued   ExpireDue,Expire  round open, due                → failed      failed event (challenge_expired)
+//	pending     start: credentials updated     Reauthed          Reauth, CredsUpdated unset     → running     poll 1; v20250224: Prelude set
+//	running     poll n: CONNECTED, Prelude     Preluded          Polls < n                      → running     trigger Attempt+1 now
+//	running     start/trigger: MX 409          Busy              Reauth                         → running     (no write) the task waits
 //	pending     start: OAuth member, its URI   Authorizing       not started yet                → authorizing poll 1, authorizing event (window 1)
 //	authorizing poll n: PENDING                Authorization     Polls < n                      → authorizing poll n+1 (backoff)
 //	authorizing poll n: DENIED / EXPIRED       Authorization     Polls < n                      → failed      failed event (oauth_denied / oauth_expired)
@@ -39,6 +42,10 @@
 // Waits (WaitDelay, no retry spent): a poll before its start or trigger
 // is recorded or while an answer resumes; a trigger before its attempt is
 // recorded; a parked round's expiry task between checks.
+//
+// A re-authentication (Reauth) updates the member's credentials before
+// its MX job (reauth.go); its start lost before MX took them fails
+// task_lost like any start lost before MX.
 //
 // OAuth jobs wait for the end user in state authorizing: see oauth.go for
 // why that is a state and not a challenge.
@@ -116,6 +123,7 @@ type Record struct {
 	MemberGUID       string    `json:"member_guid,omitempty"`
 	InstitutionCode  string    `json:"institution_code,omitempty"`
 	Follow           bool      `json:"follow,omitempty"`
+	Reauth           bool      `json:"reauth,omitempty"` // member guid and new credentials: update them first (reauth.go)
 	CallbackURL      string    `json:"callback_url,omitempty"`
 	CallbackResults  bool      `json:"callback_results,omitempty"` // results go in the succeeded event
 	Error            *Error    `json:"error,omitempty"`
@@ -139,6 +147,10 @@ type Record struct {
 	Answered     []string  `json:"answered,omitempty"`     // challenge guids of the round answered last
 	ResumeSent   bool      `json:"resume_sent,omitempty"`  // MX accepted the claimed answer
 
+	// A re-authentication's progress (reauth.go).
+	CredsUpdated bool `json:"creds_updated,omitempty"` // MX took the new credentials
+	Prelude      bool `json:"prelude,omitempty"`       // the MX job polled is the update's own aggregation (v20250224)
+
 	// LastRefusedAnswer is the latest answer the worker refused while the
 	// job went on as it was (cleared when an answer is accepted).
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
@@ -154,9 +166,10 @@ type RefusedAnswer struct {
 	At       time.Time `json:"at"`
 }
 
-// Fail ends r as failed with a code and a message.
+// Fail ends r as failed with a code and a message (for a code after which
+// new credentials may help, with how to send them: ReauthHint).
 func (r *Record) Fail(code, msg string) {
 	r.State = StateFailed
-	r.Error = &Error{Code: code, Message: msg}
+	r.Error = &Error{Code: code, Message: ReauthHint(code, msg, r.MemberGUID)}
 	r.ResumeClaim = ""
 }

@@ -34,6 +34,9 @@ type Config struct {
 	// Jitter returns a number in [0, 1) that spreads poll delays ±20 %;
 	// nil: 0.5, no spread.
 	Jitter func() float64
+	// Schedule, when set, may choose the wait before a poll instead of
+	// PollDelay (learned schedules: job/schedule.go); nil: PollDelay.
+	Schedule Scheduler
 }
 
 // StaleReads is how many polls right after MX was asked to work may show
@@ -222,7 +225,7 @@ func TriggerDue(r *Record, attempt int) Decision {
 // progress).
 func Triggered(r *Record, attempt int, asked time.Time, status string, also func(*Record) error, now time.Time, cfg Config) Decision {
 	return Decision{
-		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.PollDelay(1)))},
+		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.firstPoll(r, asked, now)))},
 		Change: func(cur *Record) error {
 			if also != nil {
 				if err := also(cur); err != nil && !errors.Is(err, ErrNoChange) {
@@ -310,18 +313,23 @@ func Polled(r *Record, n int, st Read, now time.Time, cfg Config) Decision {
 	c, saw := Reading(r, n, st)
 	switch c.Outcome {
 	case InProgress:
-		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.PollDelay(n+1-r.PollMark)))}, Change: polled(n, st, saw, nil)}
+		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.nextPoll(r, n, now)))}, Change: polled(n, st, saw, nil)}
 	case NeedsUser:
 		if len(st.Challenges) == 0 {
 			return Decision{Need: NeedChallenges}
 		}
 		return Park(r, n, st, len(st.Challenges), now, cfg)
 	case Succeeded:
+		if r.Prelude {
+			return Preluded(r, n, st, now)
+		}
 		return Decision{Need: NeedResults}
 	case RetryLater:
 		if r.Attempt < cfg.MaxAttempts {
+			// (The restart is the job's own verify or identify: a
+			// re-authentication's prelude is over.)
 			return Decision{Tasks: []Task{triggerTask(r.ID, r.Attempt+1, now.Add(cfg.RetryLaterDelay))},
-				Change: polled(n, st, saw, func(cur *Record) { cur.Attempt++ })}
+				Change: polled(n, st, saw, func(cur *Record) { cur.Attempt++; cur.Prelude = false })}
 		}
 		return end(r, n, st, saw, c.Reason, fmt.Sprintf("MX connection status %s after %d attempts", st.ConnectionStatus, r.Attempt))
 	}
@@ -343,7 +351,7 @@ func end(r *Record, n int, st Read, saw bool, code, msg string) Decision {
 func Park(r *Record, n int, st Read, challenges int, now time.Time, cfg Config) Decision {
 	_, saw := Reading(r, n, st)
 	if challenges == 0 {
-		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.PollDelay(n+1-r.PollMark)))}, Change: polled(n, st, saw, nil)}
+		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.nextPoll(r, n, now)))}, Change: polled(n, st, saw, nil)}
 	}
 	round, exp := r.Round+1, now.Add(cfg.ChallengeTTL)
 	return Decision{
@@ -409,7 +417,7 @@ func Sent(claim string) func(*Record) error {
 // (answered: the round's challenge guids): it runs again and polls.
 func Resumed(r *Record, claim string, answered []string, now time.Time, cfg Config) Decision {
 	return Decision{
-		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.PollDelay(1)))},
+		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.firstPoll(r, now, now)))},
 		Change: func(cur *Record) error {
 			if cur.State != StateChallenged || cur.ResumeClaim != claim {
 				return ErrNoChange
@@ -503,9 +511,10 @@ func Repair(r *Record, answered []string, now time.Time, cfg Config) Decision {
 				cur.ResumeClaim, cur.ResumeBy = "", ""
 				return nil
 			}}
-	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "" || r.OAuth != nil && r.OAuthWindows == 0:
-		// The credentials were sealed in the lost task alone (an OAuth
-		// job's start alone gets its window URI).
+	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "" || r.Reauth && !r.CredsUpdated || r.OAuth != nil && r.OAuthWindows == 0:
+		// The credentials were sealed in the lost task alone (a
+		// re-authentication's too, until MX took them; an OAuth job's
+		// start alone gets its window URI).
 		d = Fail(r, CodeTaskLost, "the job's start task, which alone held its sealed credentials, was lost in Redis (a failover?) before MX started the job: submit it again with a new job id", unchanged)
 		d.Repair = "task_lost"
 	case r.Triggered < r.Attempt:

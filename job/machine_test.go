@@ -111,6 +111,33 @@ func TestEveryStateAndEvent(t *testing.T) {
 			}
 			return Repair(r, []string{"CRD-1"}, t0, cfg)
 		}, map[State]string{StateAuthorizing: "tasks", StatePending: "failed", StateRunning: "tasks", StateChallenged: "tasks", StateSucceeded: "same", StateFailed: "same"}},
+		// Re-authentication (reauth.go): the record is a re-auth's.
+		{"reauth start", func(r *Record) Decision {
+			r.Reauth = true
+			if d := StartDue(r); d.Drop != "" {
+				return d
+			}
+			return Triggered(r, 1, t0, "UPDATED", Reauthed(true, true, Started("USR-1", "MBR-1", t0, cfg)), t0, cfg)
+		}, map[State]string{StateAuthorizing: "drop", StatePending: "running", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll connected, prelude", func(r *Record) Decision {
+			r.Reauth, r.Prelude, r.CredsUpdated = true, true, true
+			return pollWith(read("CONNECTED"))(r)
+		}, map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll denied, prelude", func(r *Record) Decision {
+			r.Reauth, r.Prelude, r.CredsUpdated = true, true, true
+			return pollWith(read("DENIED"))(r)
+		}, map[State]string{StateAuthorizing: "failed", StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"MX busy (409)", func(r *Record) Decision {
+			r.Reauth = true
+			return Busy(r, t0, cfg)
+		}, map[State]string{StateAuthorizing: "wait", StatePending: "wait", StateRunning: "wait", StateChallenged: "wait", StateSucceeded: "same", StateFailed: "same"}},
+		{"lost start, credentials not sent", func(r *Record) Decision {
+			r.Reauth, r.Triggered, r.Attempt = true, 0, 1
+			if len(ExpectedTasks(r)) == 0 {
+				return Decision{}
+			}
+			return Repair(r, []string{"CRD-1"}, t0, cfg)
+		}, map[State]string{StateAuthorizing: "failed", StatePending: "failed", StateRunning: "failed", StateChallenged: "tasks", StateSucceeded: "same", StateFailed: "same"}},
 		{"start: OAuth member", func(r *Record) Decision {
 			if d := StartDue(r); d.Drop != "" {
 				return d
@@ -128,7 +155,8 @@ func TestEveryStateAndEvent(t *testing.T) {
 	}
 	for _, ev := range events {
 		for _, s := range States {
-			if got, want := outcome(record(s), ev.decide(record(s))), ev.want[s]; got != want {
+			r := record(s) // decide may make it a re-authentication's record first
+			if got, want := outcome(r, ev.decide(r)), ev.want[s]; got != want {
 				t.Errorf("%s in %s: %s, want %s", ev.name, s, got, want)
 			}
 		}

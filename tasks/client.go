@@ -124,6 +124,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 	j, created, err := c.store.Create(ctx, &store.Job{Record: job.Record{
 		ID: r.ID, Kind: kind, State: store.StatePending,
 		UserGUID: r.User.GUID, MemberGUID: r.Member.GUID, InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow,
+		Reauth:      r.Member.GUID != "" && len(r.Member.Credentials) > 0,
 		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults, OAuthProgress: job.OAuthProgress{OAuth: r.Member.OAuth},
 	}})
 	if err != nil {
@@ -197,6 +198,7 @@ func requestDiff(j *store.Job, p *Job, r Request) []string {
 		add("member.credentials", !slices.Equal(credentialNames(p.Member.Credentials), credentialNames(r.Member.Credentials)))
 	case r.Member.GUID != "":
 		add("member.guid", j.MemberGUID != r.Member.GUID)
+		add("member.credentials", j.Reauth != (len(r.Member.Credentials) > 0))
 	case pending:
 		add("member.guid", j.MemberGUID != "")
 	}

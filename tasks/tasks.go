@@ -89,6 +89,10 @@ type User struct {
 // Member names the MX member of a job: an existing member guid, or an
 // institution code plus credentials by field name ("username",
 // "password"), which the worker maps to the institution's credential guids.
+// A member guid with credentials re-authenticates that member: the worker
+// gives it the new credentials (mapped against the fields of the
+// institution MX has it at) and then verifies or identifies it, on the
+// same guid.
 // With Follow, the member was connected elsewhere (MXconnect): the worker
 // follows its status and reads the results without starting a new MX job.
 type Member struct {
@@ -158,8 +162,10 @@ func (p *Job) Validate() error {
 	}
 	m := p.Member
 	switch {
-	case m.GUID != "" && (m.InstitutionCode != "" || len(m.Credentials) > 0):
-		return errors.New("member: give a member guid or an institution with credentials, not both")
+	case m.GUID != "" && m.InstitutionCode != "":
+		return errors.New("member: give a member guid (with credentials to re-authenticate it) or an institution code with credentials, not both: MX knows the member's institution")
+	case m.Follow && len(m.Credentials) > 0:
+		return errors.New("member: follow starts no MX job and takes no credentials (a member guid with credentials re-authenticates it)")
 	case m.GUID == "" && m.InstitutionCode == "":
 		return errors.New("member: give a member guid, or an institution code with credentials")
 	case m.GUID == "" && len(m.Credentials) == 0 && m.OAuth == nil:

@@ -121,7 +121,10 @@ case and spaces do not matter), its field_name (LOGIN, PASSWORD) or its guid.
 At an institution that uses OAuth (mx_bank_oauth), --institution with --oauth
 instead: the end user authorizes MX at the job's OAuth window URI, which
 "mxfleet status" (and --wait) shows. --follow follows a member
-connected by MXconnect without starting a new MX job. The same --job-id again
+connected by MXconnect without starting a new MX job. --member-guid with
+--credential re-authenticates that member (after a job failed denied,
+prevented, impaired, rejected or challenge_expired): the worker gives it the
+new credentials, then verifies or identifies it on the same guid. The same --job-id again
 with the same request prints the existing job; with another request it is
 refused. --wait follows the job until it ends (exit 0 only when it
 succeeded; Ctrl-C stops following, exit 130, and the job carries on). Reads
@@ -136,7 +139,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	id := fs.String("job-id", "", "job id (default: generated); the same id and request again returns the existing job, another request with it is refused")
 	userID := fs.String("user-id", "", "partner user id")
 	userGUID := fs.String("user-guid", "", "MX user guid")
-	memberGUID := fs.String("member-guid", "", "MX member guid")
+	memberGUID := fs.String("member-guid", "", "MX member guid (with --credential: re-authenticate it)")
 	inst := fs.String("institution", "", "institution code, e.g. mxbank")
 	follow := fs.Bool("follow", false, "follow a member connected by MXconnect; read its results without starting a new MX job")
 	wait := fs.Bool("wait", false, "follow the job with a live progress line until it ends")

@@ -36,7 +36,7 @@ import (
 func main() {
 	out := flag.String("out", "docs/BENCHMARKS.md", "where to write the table")
 	quick := flag.Bool("quick", false, "smaller runs (a smoke test of the harness)")
-	only := flag.String("only", "", "comma-separated parts to run (throughput,inflight,lateness,scale); all when empty; the table is printed, not written")
+	only := flag.String("only", "", "comma-separated parts to run (throughput,inflight,lateness,learned,scale); all when empty; the table is printed, not written")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (workers, producer and simulator share the process, except the in-flight part's worker, a process of its own) to this file")
 	flag.Parse()
 	b := &bench{quick: *quick, only: *only}

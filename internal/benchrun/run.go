@@ -38,7 +38,7 @@ func (b *bench) run(out string) error {
 	for _, p := range []struct {
 		name string
 		run  func(context.Context, *redis.Client) error
-	}{{"throughput", b.throughput}, {"inflight", b.inflight}, {"lateness", b.latenesses}, {"scale", b.scaleOut}} {
+	}{{"throughput", b.throughput}, {"inflight", b.inflight}, {"lateness", b.latenesses}, {"learned", b.learned}, {"scale", b.scaleOut}} {
 		if b.part(p.name) {
 			if err := p.run(ctx, rdb); err != nil {
 				return fmt.Errorf("%s: %w", p.name, err)

@@ -48,6 +48,7 @@ type Config struct {
 	JobDeadline         time.Duration `envconfig:"JOB_DEADLINE" default:"15m" desc:"a job not ended this long after it started fails timeout"`
 	PollInitial         time.Duration `envconfig:"POLL_INITIAL" default:"3s" desc:"first status poll after MX starts a job (MX asks for at least 3s)"`
 	PollMax             time.Duration `envconfig:"POLL_MAX" default:"1m" desc:"cap of the exponential poll backoff"`
+	PollSchedule        string        `envconfig:"POLL_SCHEDULE" default:"auto" desc:"when to read a running job's status: learned (each institution's and job kind's learned MX times, shared through Redis; the backoff until 50 jobs are seen), backoff (the geometric backoff), or auto: learned when POLL_INITIAL is at least MX's 3s, else backoff"`
 	RetryBase           time.Duration `envconfig:"RETRY_BASE" default:"1s" desc:"first retry delay after a transient MX or Redis error; doubles per retry up to RETRY_MAX, jittered; MX's Retry-After wins when longer"`
 	RetryMax            time.Duration `envconfig:"RETRY_MAX" default:"5m" desc:"cap of the retry delay"`
 	RetryLaterDelay     time.Duration `envconfig:"RETRY_LATER_DELAY" default:"5m" desc:"wait before starting a job again after DEGRADED, FAILED or DISCONNECTED"`
@@ -169,6 +170,9 @@ func (c Config) Check() error {
 		return err
 	}
 	if _, err := c.QueueWeights(); err != nil {
+		return err
+	}
+	if _, err := c.Learned(); err != nil {
 		return err
 	}
 	for _, d := range []struct {

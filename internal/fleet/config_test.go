@@ -66,6 +66,8 @@ func TestLoadSaysWhatIsWrongWithASetting(t *testing.T) {
 		{map[string]string{"MXFLEET_SHUTDOWN_TIMEOUT": "0s"}, []string{"MXFLEET_SHUTDOWN_TIMEOUT", "positive"}},
 		{map[string]string{"MXFLEET_SWEEP_INTERVAL": "-1m"}, []string{"MXFLEET_SWEEP_INTERVAL", "0 (no sweeps) or positive"}},
 		{map[string]string{"MXFLEET_POLL_INITIAL": "2m"}, []string{"MXFLEET_POLL_INITIAL (2m0s) must be at most MXFLEET_POLL_MAX (1m0s)"}},
+		{map[string]string{"MXFLEET_POLL_SCHEDULE": "sometimes"}, []string{`MXFLEET_POLL_SCHEDULE="sometimes": want learned, backoff or auto`}},
+		{map[string]string{"MXFLEET_POLL_SCHEDULE": "learned", "MXFLEET_POLL_INITIAL": "1s"}, []string{"MXFLEET_POLL_SCHEDULE=learned reads no sooner than MX's 3s minimum", "raise it to 3s or more, or use backoff"}},
 		{map[string]string{"MXFLEET_SECRET_KEYS": "k1:short"}, []string{"MXFLEET_SECRET_KEYS", "32 bytes"}},
 		{map[string]string{"MXFLEET_REDIS_URL": "redis://user:" + password + "@127.0.0.1:notaport/0"}, []string{`MXFLEET_REDIS_URL: bad port "notaport": want a number 1-65535`}},
 		{map[string]string{"MXFLEET_REDIS_URL": "redis://:" + password + "@127.0.0.1:99999/0"}, []string{`bad port "99999"`}},
@@ -129,5 +131,21 @@ func TestLoadTakesGoodSettings(t *testing.T) {
 				t.Fatalf("default Redis URL %q", cfg.RedisURL)
 			}
 		})
+	}
+}
+
+// TestPollScheduleChoice: auto is learned when polls are no faster than
+// MX's 3 s minimum, the backoff below (demos and tests poll faster).
+func TestPollScheduleChoice(t *testing.T) {
+	for _, tc := range []struct {
+		schedule string
+		initial  time.Duration
+		want     bool
+	}{{"", 3 * time.Second, true}, {"auto", 5 * time.Second, true}, {"auto", 100 * time.Millisecond, false},
+		{"backoff", 3 * time.Second, false}, {"Learned", 3 * time.Second, true}} {
+		got, err := fleet.Config{PollSchedule: tc.schedule, PollInitial: tc.initial}.Learned()
+		if err != nil || got != tc.want {
+			t.Errorf("POLL_SCHEDULE=%q POLL_INITIAL=%s: learned %t, %v; want %t", tc.schedule, tc.initial, got, err, tc.want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/handlers"
+	"github.com/mxfleet/mxfleet/internal/learn"
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
@@ -32,6 +33,7 @@ type Worker struct {
 	log        zerolog.Logger
 	Metrics    *metrics.Metrics
 	sweepEvery time.Duration
+	learner    *learn.Learner // nil: polls follow the backoff
 	stopSweep  context.CancelFunc
 	sweeping   sync.WaitGroup
 	started    atomic.Bool
@@ -59,6 +61,10 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	hcfg := cfg.Handlers()
 	hcfg.Metrics, hcfg.Inspector = m, insp
+	lrn, err := cfg.learner(rdb, st.Now, &hcfg, m, log)
+	if err != nil {
+		return nil, err
+	}
 	h := handlers.New(mxc, st, q, keys, hcfg, log)
 	queues, err := cfg.QueueWeights()
 	if err != nil {
@@ -91,7 +97,7 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 	})
 	mux := h.Mux()
 	mux.Use(outlastRedis(rdb, st, log))
-	return &Worker{srv: srv, q: q, mux: mux, h: h, store: st, log: log, Metrics: m, sweepEvery: cfg.SweepInterval}, nil
+	return &Worker{srv: srv, q: q, mux: mux, h: h, store: st, log: log, Metrics: m, sweepEvery: cfg.SweepInterval, learner: lrn}, nil
 }
 
 // Start begins processing in the background, and sweeping when
@@ -101,10 +107,15 @@ func (w *Worker) Start() error {
 		return err
 	}
 	w.started.Store(true)
-	if w.sweepEvery > 0 {
+	if w.sweepEvery > 0 || w.learner != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		w.stopSweep = cancel
-		w.sweeping.Go(func() { w.sweep(ctx) })
+		if w.sweepEvery > 0 {
+			w.sweeping.Go(func() { w.sweep(ctx) })
+		}
+		if w.learner != nil {
+			w.sweeping.Go(func() { runLearner(ctx, w.learner) })
+		}
 	}
 	return nil
 }

@@ -1,0 +1,82 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/mx"
+	"github.com/mxfleet/mxfleet/store"
+	"github.com/mxfleet/mxfleet/tasks"
+)
+
+// reauthenticate gives a re-authentication's member (j.MemberGUID, the
+// job's) the credentials m carries, unless the record shows MX took them
+// on an earlier run (job.Reauthed), and tells whether it updated them and
+// whether the update started the job's first MX job: in v20250224 MX
+// aggregates on new credentials and that cannot be skipped, so the job
+// follows that aggregation first (job.Preluded); in v20111101 the update
+// skips aggregation and verify or identify follows (see job/reauth.go).
+//
+// The credentials are mapped as a create maps them (MapCredentials),
+// against the fields of the institution MX says the member is at. A member
+// MX does not know for the user fails unknown_member; credentials that do
+// not map fail unknown_credential or missing_credential, before any update.
+func (h *Handlers) reauthenticate(ctx context.Context, j *store.Job, m tasks.Member) (updated, started bool, err error) {
+	started = h.mx.Version() != mx.V20111101
+	if j.CredsUpdated {
+		return false, started, nil
+	}
+	values, err := (&tasks.Job{JobID: j.ID, Member: m}).OpenCredentials(h.keys)
+	if errors.Is(err, tasks.ErrBadPayload) {
+		return false, false, h.failStart(ctx, j, "", job.CodeBadPayload, err.Error())
+	}
+	if err != nil {
+		return false, false, err // a key this worker lacks: retried, maybe by a worker that has it
+	}
+	mem, err := h.mx.ReadMember(ctx, j.UserGUID, j.MemberGUID)
+	switch {
+	case mx.IsNotFound(err):
+		return false, false, h.failStart(ctx, j, "", job.CodeUnknownMember,
+			fmt.Sprintf("MX has no member %s for user %s: re-authentication needs the guid of the user's existing member", j.MemberGUID, j.UserGUID))
+	case err != nil:
+		return false, false, h.mxErr(ctx, j.ID, "", err)
+	}
+	for fresh := false; ; fresh = true {
+		fields, cached, ferr := h.creds.get(ctx, h.mx, mem.InstitutionCode, fresh, h.now())
+		if ferr != nil {
+			return false, false, h.mxErr(ctx, j.ID, "", ferr)
+		}
+		creds, code, msg := MapCredentials(fields, values)
+		if code != "" && !cached {
+			return false, false, h.failStart(ctx, j, "", code, fmt.Sprintf("member %s at institution %s: %s", j.MemberGUID, mem.InstitutionCode, msg))
+		}
+		if code == "" {
+			_, err = h.mx.UpdateMemberCredentials(ctx, j.UserGUID, j.MemberGUID, creds, callbackPayload(j.ID)...)
+		}
+		// Fields from the cache that do not match, or that MX refuses,
+		// may have changed at MX: ask once more.
+		if cached && (code != "" || err != nil && !mx.IsRetriable(err) && !mx.IsConflict(err)) {
+			continue
+		}
+		break
+	}
+	if err != nil {
+		if w := h.busy(j, err); mx.IsConflict(err) && w != nil {
+			return false, false, w
+		}
+		return false, false, h.mxErr(ctx, j.ID, "", err)
+	}
+	return true, started, nil
+}
+
+// busy turns MX's 409 (another job runs on the member) into a wait for a
+// re-authentication (job.Busy); nil for any other job.
+func (h *Handlers) busy(j *store.Job, err error) error {
+	d := job.Busy(&j.Record, h.now(), h.core())
+	if d.Wait == nil {
+		return nil
+	}
+	return waitUntil(d.Wait.Until, "%s: %v", d.Wait.Reason, err)
+}
