@@ -53,6 +53,8 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 	switch p.State {
 	case store.StateChallenged:
 		reached, never = j.Round >= p.Round, j.State.Terminal() && j.Round < p.Round
+	case store.StateAuthorizing:
+		reached, never = j.OAuthWindows >= p.Round, j.State.Terminal() && j.OAuthWindows < p.Round
 	default:
 		reached, never = j.State == p.State, j.State.Terminal() && j.State != p.State
 	}
@@ -76,6 +78,10 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 	v := j.View()
 	if p.State == store.StateChallenged {
 		v.State, v.ConnectionStatus, v.Challenges, v.Error, v.Result = p.State, p.ConnectionStatus, p.Challenges, nil, nil
+	}
+	if p.State == store.StateAuthorizing {
+		// The window it announces (the record may have moved on).
+		v.State, v.ConnectionStatus, v.OAuthWindowURI, v.OAuthWindows, v.Error, v.Result = p.State, p.ConnectionStatus, p.OAuthWindowURI, p.Round, nil, nil
 	}
 	if v.Challenges == nil {
 		v.Challenges = []store.Challenge{}

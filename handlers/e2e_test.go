@@ -37,41 +37,7 @@ func TestEveryScenarioOnRedisCluster(t *testing.T) {
 }
 
 func runEveryScenario(t *testing.T, f *testenv.Fleet) {
-	ctx := testenv.Context(t, 2*time.Minute)
-	type run struct {
-		sc   mxsim.Scenario
-		kind string
-		job  *store.View
-		err  error
-	}
-	var runs []*run
-	var wg sync.WaitGroup
-	for _, sc := range mxsim.Scenarios() {
-		for _, kind := range sc.Kinds {
-			r := &run{sc: sc, kind: kind}
-			runs = append(runs, r)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				id := "e2e-" + sc.Name + "-" + kind
-				r.job, r.err = scenario.Run(ctx, f.Client, sc, store.Kind(kind), id, "user-"+id, nil)
-			}()
-		}
-	}
-	wg.Wait()
-	for _, r := range runs {
-		t.Run(r.sc.Name+"/"+r.kind, func(t *testing.T) {
-			if r.err != nil {
-				t.Fatalf("run: %v", r.err)
-			}
-			if err := scenario.Check(r.sc, r.job); err != nil {
-				t.Fatal(err)
-			}
-			if r.job.State == store.StateFailed && (r.job.Error == nil || r.job.Error.Code == "" || r.job.Error.Message == "") {
-				t.Fatalf("failed job without code and message: %+v", r.job.Error)
-			}
-		})
-	}
+	runScenarios(t, f, "e2e-", mxsim.Scenarios()...)
 }
 
 func TestSameIDTwiceReturnsTheExistingJob(t *testing.T) {

@@ -50,7 +50,7 @@ func (h *Handlers) execute(ctx context.Context, j *store.Job, d job.Decision, pa
 	if d.Event != nil && j.CallbackURL != "" {
 		if dry := j.Record; d.Change(&dry) == nil {
 			ev := tasks.Callback{State: d.Event.State, Round: d.Event.Round, ConnectionStatus: d.Event.ConnectionStatus,
-				Error: d.Event.Error, Challenges: pay.challenges}
+				Error: d.Event.Error, Challenges: pay.challenges, OAuthWindowURI: d.Event.OAuthWindowURI}
 			if err := h.notify(ctx, j, ev); err != nil {
 				return nil, false, err
 			}

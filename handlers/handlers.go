@@ -92,6 +92,7 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 	m.HandleFunc(tasks.TypeTrigger, h.wrap(h.handleTrigger))
 	m.HandleFunc(tasks.TypeExpire, h.wrap(h.handleExpire))
 	m.HandleFunc(tasks.TypeCallback, h.wrap(h.handleCallback))
+	m.HandleFunc(tasks.TypeOAuth, h.wrap(h.handleOAuthWindow))
 	return m
 }
 

@@ -77,6 +77,10 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		}
 		j.UserGUID = user
 	}
+	if p.Member.OAuth != nil {
+		member, err = h.startOAuth(ctx, j, p.Member)
+		return keep(err)
+	}
 	if j.Reauth {
 		if updated, started, err = h.reauthenticate(ctx, j, p.Member); err != nil {
 			return keep(err)

@@ -24,6 +24,11 @@
 //	pending     start: credentials updated     Reauthed          Reauth, CredsUpdated unset     → running     poll 1; v20250224: Prelude set
 //	running     poll n: CONNECTED, Prelude     Preluded          Polls < n                      → running     trigger Attempt+1 now
 //	running     start/trigger: MX 409          Busy              Reauth                         → running     (no write) the task waits
+//	pending     start: OAuth member, its URI   Authorizing       not started yet                → authorizing poll 1, authorizing event (window 1)
+//	authorizing poll n: PENDING                Authorization     Polls < n                      → authorizing poll n+1 (backoff)
+//	authorizing poll n: DENIED / EXPIRED       Authorization     Polls < n                      → failed      failed event (oauth_denied / oauth_expired)
+//	authorizing poll n: any other status       Authorization     Polls < n                      → running     poll n+1, or trigger 1 (v20111101)
+//	authorizing fresh URI n asked (mx:oauth)   WindowDue,Issued  windows = n-1                  → authorizing authorizing event (window n)
 //	any live    deadline passed                Overdue           Deadline ≤ now                 → failed      failed event (timeout)
 //	any live    MX refused, retries spent      Fail              not ended                      → failed      failed event (code)
 //	any live    next task lost (sweeper)       Repair            record unchanged since looked  → same        the lost task again; a lost
@@ -41,6 +46,9 @@
 // A re-authentication (Reauth) updates the member's credentials before
 // its MX job (reauth.go); its start lost before MX took them fails
 // task_lost like any start lost before MX.
+//
+// OAuth jobs wait for the end user in state authorizing: see oauth.go for
+// why that is a state and not a challenge.
 //
 // ExpectedTasks says which task must exist for a live job; Sweep and
 // Purge both ask it.
@@ -70,8 +78,9 @@ const (
 	StateFailed     State = "failed"     // ended; Error says why
 )
 
-// States is every state, in the order a job goes through them.
-var States = []State{StatePending, StateRunning, StateChallenged, StateSucceeded, StateFailed}
+// States is every state, in the order a job goes through them
+// (StateAuthorizing, an OAuth job's wait for the end user, is in oauth.go).
+var States = []State{StatePending, StateAuthorizing, StateRunning, StateChallenged, StateSucceeded, StateFailed}
 
 // Terminal tells whether a job in state s has ended.
 func (s State) Terminal() bool { return s == StateSucceeded || s == StateFailed }
@@ -145,6 +154,8 @@ type Record struct {
 	// LastRefusedAnswer is the latest answer the worker refused while the
 	// job went on as it was (cleared when an answer is accepted).
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
+
+	OAuthProgress // an OAuth job's options and windows (oauth.go)
 }
 
 // RefusedAnswer says why a worker refused an answer: which one and the

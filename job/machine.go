@@ -116,6 +116,7 @@ type Event struct {
 	Round            int
 	ConnectionStatus string
 	Error            *Error
+	OAuthWindowURI   string // an authorizing event's URI
 }
 
 // Read is one read of the member's status.
@@ -252,7 +253,7 @@ func PollDue(r *Record, n int) Decision {
 		// The start or trigger that enqueued this poll (it enqueues
 		// first) has not recorded the MX job it started yet.
 		return wait("job %s: MX job %d not recorded as started yet, poll %d waits", r.ID, max(r.Attempt, 1), n)
-	case !pollCurrent(r, n):
+	case !pollCurrent(r, n) && !authorizingPoll(r, n):
 		return drop("poll %d is not due: the job is %s after %d polls", n, r.State, r.Polls)
 	}
 	return Decision{}
@@ -306,6 +307,9 @@ func polled(n int, st Read, saw bool, then func(*Record)) func(*Record) error {
 // restart later, or end the job; a challenge or a success needs more from
 // MX first (Park, Succeed).
 func Polled(r *Record, n int, st Read, now time.Time, cfg Config) Decision {
+	if r.State == StateAuthorizing {
+		return Authorization(r, n, st, now, cfg)
+	}
 	c, saw := Reading(r, n, st)
 	switch c.Outcome {
 	case InProgress:
@@ -507,9 +511,10 @@ func Repair(r *Record, answered []string, now time.Time, cfg Config) Decision {
 				cur.ResumeClaim, cur.ResumeBy = "", ""
 				return nil
 			}}
-	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "" || r.Reauth && !r.CredsUpdated:
+	case r.State == StatePending || r.UserGUID == "" || r.MemberGUID == "" || r.Reauth && !r.CredsUpdated || r.OAuth != nil && r.OAuthWindows == 0:
 		// The credentials were sealed in the lost task alone (a
-		// re-authentication's too, until MX took them).
+		// re-authentication's too, until MX took them; an OAuth job's
+		// start alone gets its window URI).
 		d = Fail(r, CodeTaskLost, "the job's start task, which alone held its sealed credentials, was lost in Redis (a failover?) before MX started the job: submit it again with a new job id", unchanged)
 		d.Repair = "task_lost"
 	case r.Triggered < r.Attempt:

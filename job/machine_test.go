@@ -21,6 +21,9 @@ func record(s State) *Record {
 		r.Attempt, r.Triggered, r.Polls, r.UserGUID, r.MemberGUID, r.Deadline = 0, 0, 0, "", "", time.Time{}
 	case StateChallenged:
 		r.Round, r.ChallengeExp, r.ConnectionStatus = 1, t0.Add(cfg.ChallengeTTL), "CHALLENGED"
+	case StateAuthorizing:
+		r.Attempt, r.Triggered, r.TriggeredAt, r.SawRunning, r.ConnectionStatus = 0, 0, time.Time{}, false, "PENDING"
+		r.OAuth, r.OAuthWindows, r.OAuthWindowURI = &OAuth{}, 1, "https://bank.example/oauth/1"
 	case StateSucceeded:
 		r.ConnectionStatus = "CONNECTED"
 	case StateFailed:
@@ -61,53 +64,53 @@ func TestEveryStateAndEvent(t *testing.T) {
 	events := []struct {
 		name   string
 		decide func(r *Record) Decision
-		want   map[State]string // by state: pending, running, challenged, succeeded, failed
+		want   map[State]string // by state: every one of States
 	}{
 		{"start", func(r *Record) Decision {
 			if d := StartDue(r); d.Drop != "" {
 				return d
 			}
 			return Triggered(r, 1, t0, "CREATED", Started("USR-1", "MBR-1", t0, cfg), t0, cfg)
-		}, map[State]string{StatePending: "running", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		}, map[State]string{StateAuthorizing: "drop", StatePending: "running", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"trigger 2", func(r *Record) Decision {
 			if d := TriggerDue(r, 2); d.Drop != "" || d.Wait != nil {
 				return d
 			}
 			return Triggered(r, 2, t0, "CREATED", nil, t0, cfg)
-		}, map[State]string{StatePending: "drop", StateRunning: "wait", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
-		{"poll in progress", pollWith(read("RESUMED")), map[State]string{StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
-		{"poll challenged", pollWith(read("CHALLENGED")), map[State]string{StatePending: "wait", StateRunning: "challenged", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
-		{"poll connected", pollWith(read("CONNECTED")), map[State]string{StatePending: "wait", StateRunning: "need", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
-		{"poll degraded", pollWith(read("DEGRADED")), map[State]string{StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
-		{"poll denied", pollWith(read("DENIED")), map[State]string{StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		}, map[State]string{StateAuthorizing: "drop", StatePending: "drop", StateRunning: "wait", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll in progress", pollWith(read("RESUMED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll challenged", pollWith(read("CHALLENGED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "challenged", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll connected", pollWith(read("CONNECTED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "need", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll degraded", pollWith(read("DEGRADED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll denied", pollWith(read("DENIED")), map[State]string{StateAuthorizing: "failed", StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"results", func(r *Record) Decision { return Succeed(r, r.Polls+1, read("CONNECTED"), 1) },
-			map[State]string{StatePending: "same", StateRunning: "succeeded", StateChallenged: "same", StateSucceeded: "same", StateFailed: "same"}},
+			map[State]string{StateAuthorizing: "same", StatePending: "same", StateRunning: "succeeded", StateChallenged: "same", StateSucceeded: "same", StateFailed: "same"}},
 		{"answer", func(r *Record) Decision { return Decision{Change: Claim("a1", 1, "task-1")} },
-			map[State]string{StatePending: "refused", StateRunning: "refused", StateChallenged: "challenged", StateSucceeded: "refused", StateFailed: "refused"}},
+			map[State]string{StateAuthorizing: "refused", StatePending: "refused", StateRunning: "refused", StateChallenged: "challenged", StateSucceeded: "refused", StateFailed: "refused"}},
 		{"resumed", func(r *Record) Decision { return Resumed(r, "", []string{"CRD-1"}, t0, cfg) },
-			map[State]string{StatePending: "same", StateRunning: "same", StateChallenged: "running", StateSucceeded: "same", StateFailed: "same"}},
+			map[State]string{StateAuthorizing: "same", StatePending: "same", StateRunning: "same", StateChallenged: "running", StateSucceeded: "same", StateFailed: "same"}},
 		{"expire early", func(r *Record) Decision { return ExpireDue(r, 1, ExpireID("j", 1), t0) },
-			map[State]string{StatePending: "drop", StateRunning: "drop", StateChallenged: "need", StateSucceeded: "drop", StateFailed: "drop"}},
+			map[State]string{StateAuthorizing: "drop", StatePending: "drop", StateRunning: "drop", StateChallenged: "need", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"MX shows EXPIRED", func(r *Record) Decision { return Checked(r, 1, "EXPIRED", t0, cfg) },
-			map[State]string{StatePending: "same", StateRunning: "same", StateChallenged: "failed", StateSucceeded: "same", StateFailed: "same"}},
+			map[State]string{StateAuthorizing: "same", StatePending: "same", StateRunning: "same", StateChallenged: "failed", StateSucceeded: "same", StateFailed: "same"}},
 		{"expire due", func(r *Record) Decision {
 			if d := ExpireDue(r, 1, ExpireID("j", 1), t0.Add(time.Hour)); d.Need != NeedAnswers {
 				return d
 			}
 			return Expire(r, 1, "not answered")
-		}, map[State]string{StatePending: "drop", StateRunning: "drop", StateChallenged: "failed", StateSucceeded: "drop", StateFailed: "drop"}},
+		}, map[State]string{StateAuthorizing: "drop", StatePending: "drop", StateRunning: "drop", StateChallenged: "failed", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"deadline", func(r *Record) Decision {
 			if d, ok := Overdue(r, t0.Add(2*time.Hour), cfg); ok {
 				return d
 			}
 			return Decision{}
-		}, map[State]string{StatePending: "same", StateRunning: "failed", StateChallenged: "failed", StateSucceeded: "same", StateFailed: "same"}},
+		}, map[State]string{StateAuthorizing: "failed", StatePending: "same", StateRunning: "failed", StateChallenged: "failed", StateSucceeded: "same", StateFailed: "same"}},
 		{"lost task", func(r *Record) Decision {
 			if len(ExpectedTasks(r)) == 0 {
 				return Decision{}
 			}
 			return Repair(r, []string{"CRD-1"}, t0, cfg)
-		}, map[State]string{StatePending: "failed", StateRunning: "tasks", StateChallenged: "tasks", StateSucceeded: "same", StateFailed: "same"}},
+		}, map[State]string{StateAuthorizing: "tasks", StatePending: "failed", StateRunning: "tasks", StateChallenged: "tasks", StateSucceeded: "same", StateFailed: "same"}},
 		// Re-authentication (reauth.go): the record is a re-auth's.
 		{"reauth start", func(r *Record) Decision {
 			r.Reauth = true
@@ -115,26 +118,40 @@ func TestEveryStateAndEvent(t *testing.T) {
 				return d
 			}
 			return Triggered(r, 1, t0, "UPDATED", Reauthed(true, true, Started("USR-1", "MBR-1", t0, cfg)), t0, cfg)
-		}, map[State]string{StatePending: "running", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		}, map[State]string{StateAuthorizing: "drop", StatePending: "running", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll connected, prelude", func(r *Record) Decision {
 			r.Reauth, r.Prelude, r.CredsUpdated = true, true, true
 			return pollWith(read("CONNECTED"))(r)
-		}, map[State]string{StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		}, map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll denied, prelude", func(r *Record) Decision {
 			r.Reauth, r.Prelude, r.CredsUpdated = true, true, true
 			return pollWith(read("DENIED"))(r)
-		}, map[State]string{StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		}, map[State]string{StateAuthorizing: "failed", StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"MX busy (409)", func(r *Record) Decision {
 			r.Reauth = true
 			return Busy(r, t0, cfg)
-		}, map[State]string{StatePending: "wait", StateRunning: "wait", StateChallenged: "wait", StateSucceeded: "same", StateFailed: "same"}},
+		}, map[State]string{StateAuthorizing: "wait", StatePending: "wait", StateRunning: "wait", StateChallenged: "wait", StateSucceeded: "same", StateFailed: "same"}},
 		{"lost start, credentials not sent", func(r *Record) Decision {
 			r.Reauth, r.Triggered, r.Attempt = true, 0, 1
 			if len(ExpectedTasks(r)) == 0 {
 				return Decision{}
 			}
 			return Repair(r, []string{"CRD-1"}, t0, cfg)
-		}, map[State]string{StatePending: "failed", StateRunning: "failed", StateChallenged: "tasks", StateSucceeded: "same", StateFailed: "same"}},
+		}, map[State]string{StateAuthorizing: "failed", StatePending: "failed", StateRunning: "failed", StateChallenged: "tasks", StateSucceeded: "same", StateFailed: "same"}},
+		{"start: OAuth member", func(r *Record) Decision {
+			if d := StartDue(r); d.Drop != "" {
+				return d
+			}
+			return Authorizing(r, "USR-1", "MBR-1", "https://bank.example/oauth/1", false, t0, cfg)
+		}, map[State]string{StatePending: "authorizing", StateAuthorizing: "drop", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll PENDING", pollWith(read("PENDING")), map[State]string{StatePending: "wait", StateAuthorizing: "authorizing", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"poll EXPIRED", pollWith(read("EXPIRED")), map[State]string{StatePending: "wait", StateAuthorizing: "failed", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		{"fresh window 2", func(r *Record) Decision {
+			if d := WindowDue(r, 2); d.Drop != "" {
+				return d
+			}
+			return WindowIssued(r, 2, "https://bank.example/oauth/2")
+		}, map[State]string{StatePending: "drop", StateAuthorizing: "authorizing", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 	}
 	for _, ev := range events {
 		for _, s := range States {

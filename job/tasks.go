@@ -57,6 +57,8 @@ func ExpectedTasks(r *Record) []Task {
 		return []Task{{Kind: TaskAnswer, ID: r.ResumeBy}}
 	case r.State == StatePending:
 		return []Task{{Kind: TaskStart, ID: StartID(r.ID)}}
+	case r.State == StateAuthorizing:
+		return []Task{pollTask(r.ID, r.Polls+1, time.Time{})}
 	case r.Triggered == 0 && r.Attempt <= 1:
 		return []Task{{Kind: TaskStart, ID: StartID(r.ID)}, triggerTask(r.ID, 1, time.Time{})}
 	case r.Triggered < r.Attempt:
@@ -80,5 +82,5 @@ func AllTasks(r *Record) []Task {
 	for n := 1; n <= r.Round; n++ {
 		out = append(out, expireTask(r.ID, n, time.Time{}))
 	}
-	return out
+	return append(out, oauthTasks(r)...)
 }

@@ -22,13 +22,14 @@ type (
 )
 
 const (
-	KindVerify      = job.KindVerify
-	KindIdentify    = job.KindIdentify
-	StatePending    = job.StatePending
-	StateRunning    = job.StateRunning
-	StateChallenged = job.StateChallenged
-	StateSucceeded  = job.StateSucceeded
-	StateFailed     = job.StateFailed
+	KindVerify       = job.KindVerify
+	KindIdentify     = job.KindIdentify
+	StatePending     = job.StatePending
+	StateRunning     = job.StateRunning
+	StateChallenged  = job.StateChallenged
+	StateAuthorizing = job.StateAuthorizing
+	StateSucceeded   = job.StateSucceeded
+	StateFailed      = job.StateFailed
 )
 
 // Job is the record of one verify or identify job: the state machine's
@@ -123,6 +124,13 @@ type View struct {
 	// the job has its result.
 	PersonGiven bool   `json:"person_given,omitempty"`
 	Match       *Match `json:"match,omitempty"`
+	// OAuth: an OAuth job's options; OAuthWindowURI: while authorizing,
+	// the page where the end user authorizes MX at the institution (a
+	// one-time link for the end user: never logged); OAuthWindows: URIs
+	// issued so far.
+	OAuth          *job.OAuth `json:"oauth,omitempty"`
+	OAuthWindowURI string     `json:"oauth_window_uri,omitempty"`
+	OAuthWindows   int        `json:"oauth_windows,omitempty"`
 }
 
 // View returns the public shape of j.
@@ -135,5 +143,14 @@ func (j *Job) View() View {
 		UserGUID: j.UserGUID, MemberGUID: j.MemberGUID, Challenges: chs, Result: j.Result, Error: j.Error,
 		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Round: j.Round,
 		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer,
-		PersonGiven: j.Person != nil || j.SealedPerson != "", Match: j.match()}
+		PersonGiven: j.Person != nil || j.SealedPerson != "", Match: j.match(),
+		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows}
+}
+
+// oauthURI is the job's window URI while it is authorizing.
+func oauthURI(j *Job) string {
+	if j.State != StateAuthorizing {
+		return ""
+	}
+	return j.OAuthWindowURI
 }

@@ -40,6 +40,7 @@ type Callback struct {
 	ConnectionStatus string            `json:"connection_status,omitempty"`
 	Challenges       []store.Challenge `json:"challenges,omitempty"`
 	Error            *store.JobError   `json:"error,omitempty"`
+	OAuthWindowURI   string            `json:"oauth_window_uri,omitempty"` // an authorizing event's
 	At               time.Time         `json:"at"`
 }
 
@@ -51,7 +52,7 @@ func (p *Callback) Validate() error {
 		return err
 	}
 	switch p.State {
-	case store.StateChallenged, store.StateSucceeded, store.StateFailed:
+	case store.StateChallenged, store.StateAuthorizing, store.StateSucceeded, store.StateFailed:
 	default:
 		return fmt.Errorf("no event for state %q", p.State)
 	}
@@ -61,10 +62,11 @@ func (p *Callback) Validate() error {
 	return nil
 }
 
-// EventID names an event: one per MFA round parked, one for the end.
+// EventID names an event: one per MFA round parked, one per OAuth window
+// URI (round: the window), one for the end.
 func EventID(jobID string, state store.State, round int) string {
-	if state == store.StateChallenged {
-		return fmt.Sprintf("%s.challenged.%d", jobID, round)
+	if state == store.StateChallenged || state == store.StateAuthorizing {
+		return fmt.Sprintf("%s.%s.%d", jobID, state, round)
 	}
 	return jobID + "." + string(state)
 }
@@ -132,7 +134,7 @@ func VerifySignature(secret []byte, header string, body []byte, now time.Time, t
 // Event is the JSON body of a callback.
 type Event struct {
 	ID        string     `json:"id"`   // EventID: dedupe on it
-	Type      string     `json:"type"` // job.challenged, job.succeeded, job.failed
+	Type      string     `json:"type"` // job.challenged, job.authorizing, job.succeeded, job.failed
 	CreatedAt time.Time  `json:"created_at"`
 	Job       store.View `json:"job"` // result only when the job asked for results
 }

@@ -71,6 +71,10 @@ type Request struct {
 	Person *Person
 }
 
+// An OAuth job (Member.OAuth set, an institution code, no credentials)
+// waits in state authorizing for the end user at its OAuthWindowURI (see
+// RequestOAuthWindow for a fresh one), then runs on by itself.
+
 // Verify starts a verification job: account and routing numbers.
 func (c *Client) Verify(ctx context.Context, r Request) (*store.View, error) {
 	v, _, err := c.Submit(ctx, store.KindVerify, r)
@@ -129,7 +133,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		ID: r.ID, Kind: kind, State: store.StatePending,
 		UserGUID: r.User.GUID, MemberGUID: r.Member.GUID, InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow,
 		Reauth:      r.Member.GUID != "" && len(r.Member.Credentials) > 0,
-		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults,
+		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults, OAuthProgress: job.OAuthProgress{OAuth: r.Member.OAuth},
 	}, Person: r.Person})
 	if err != nil {
 		return nil, false, err
@@ -214,6 +218,7 @@ func requestDiff(j *store.Job, p *Job, r Request) []string {
 	}
 	add("member.institution_code", j.InstitutionCode != r.Member.InstitutionCode)
 	add("member.follow", j.Follow != r.Member.Follow)
+	add("member.oauth", !j.OAuth.Same(r.Member.OAuth))
 	add("callback_url", j.CallbackURL != r.CallbackURL)
 	add("callback_results", j.CallbackResults != r.CallbackResults)
 	return diff
@@ -266,7 +271,7 @@ func (c *Client) Wake(ctx context.Context, memberGUID, jobID string) (string, bo
 		}
 	}
 	id := j.ID
-	if j.State != store.StateRunning || j.Triggered < j.Attempt {
+	if j.State != store.StateRunning && j.State != store.StateAuthorizing || j.Triggered < j.Attempt {
 		return id, false, nil // parked, ended, or between MX jobs: no poll to run
 	}
 	if err := c.insp.RunTask(QueuePolls, PollID(id, j.Polls+1)); err != nil {
@@ -287,7 +292,7 @@ func (c *Client) Answer(ctx context.Context, jobID string, answers map[string]st
 		return "", err
 	}
 	if j.State != store.StateChallenged {
-		return "", fmt.Errorf("job %s is %s: %w", jobID, j.State, ErrNotChallenged)
+		return "", fmt.Errorf("job %s is %s%s: %w", jobID, j.State, notChallengedHint(j), ErrNotChallenged)
 	}
 	if j.ResumeClaim != "" {
 		return "", fmt.Errorf("job %s: answer %s is being applied to MFA round %d: %w", jobID, j.ResumeClaim, j.Round, ErrAlreadyAnswered)

@@ -32,6 +32,9 @@ func (c *Client) Purge(ctx context.Context, jobID string) (int, error) {
 		for r := 1; r <= j.Round; r++ {
 			events = append(events, EventID(jobID, store.StateChallenged, r))
 		}
+		for w := 1; w <= j.OAuthWindows; w++ {
+			events = append(events, EventID(jobID, store.StateAuthorizing, w))
+		}
 		for _, ev := range events {
 			ids[QueueCallbacks] = append(ids[QueueCallbacks], "callback:"+ev)
 		}

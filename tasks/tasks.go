@@ -42,6 +42,7 @@ const (
 	TypePoll     = "mx:poll"     // read the member status once
 	TypeTrigger  = "mx:trigger"  // start the MX job again after a retry-later failure
 	TypeExpire   = "mx:expire"   // end a job whose challenge was not answered in time
+	// TypeOAuth (oauth.go): a fresh OAuth window URI.
 )
 
 // Queues and their weights: answers first (an end user is waiting), then
@@ -99,6 +100,9 @@ type Member struct {
 	InstitutionCode string            `json:"institution_code,omitempty"`
 	Credentials     map[string]string `json:"credentials,omitempty"`
 	Follow          bool              `json:"follow,omitempty"`
+	// OAuth, set (possibly empty): an OAuth member, no credentials; the
+	// end user authorizes MX at the job's oauth_window_uri.
+	OAuth *OAuth `json:"oauth,omitempty"`
 }
 
 // Job is the payload of mx:verify and mx:identify. On the wire (in Redis)
@@ -164,14 +168,17 @@ func (p *Job) Validate() error {
 		return errors.New("member: follow starts no MX job and takes no credentials (a member guid with credentials re-authenticates it)")
 	case m.GUID == "" && m.InstitutionCode == "":
 		return errors.New("member: give a member guid, or an institution code with credentials")
-	case m.GUID == "" && len(m.Credentials) == 0:
-		return fmt.Errorf("member: institution %q needs credentials", m.InstitutionCode)
+	case m.GUID == "" && len(m.Credentials) == 0 && m.OAuth == nil:
+		return fmt.Errorf("member: institution %q needs credentials (or oauth, at an institution that uses OAuth)", m.InstitutionCode)
 	case m.Follow && m.GUID == "":
 		return errors.New("member: follow needs the guid of a member connected by MXconnect")
 	case len(m.GUID) > maxGUIDLen || len(m.InstitutionCode) > maxGUIDLen:
 		return errors.New("member: guid or institution code too long")
 	case len(m.Credentials) > maxCredentials:
 		return fmt.Errorf("member: %d credentials, at most %d", len(m.Credentials), maxCredentials)
+	}
+	if err := validOAuth(m); err != nil {
+		return err
 	}
 	for name, v := range m.Credentials {
 		if name == "" || len(name) > maxFieldLen || strings.ContainsAny(name, "\x00\r\n") {
@@ -331,7 +338,7 @@ func Queue(k job.TaskKind) string {
 	case job.TaskPoll, job.TaskTrigger:
 		return QueuePolls
 	}
-	return QueueAnswers // expiries and answers
+	return QueueAnswers // expiries, answers and fresh OAuth windows
 }
 
 // NewJobTask builds the task that starts a job of the given kind, sealing

@@ -30,10 +30,15 @@ const demoHelp = `Usage: mxfleet demo [flags]
 Runs the whole fleet in one process with nothing installed: an in-process
 Redis (miniredis), the MX simulator and a worker. It enqueues a verify and an
 identify job for every simulator scenario, answers MFA as each scenario says
-(leaving "expired" unanswered), shows live progress and prints a table.
+(leaving "expired" unanswered), plays the end user at the OAuth scenarios'
+window pages (approve, deny; "oauth_expired" waits out the 5 s window),
+shows live progress and prints a table.
 Exits 0 when every job ended as its scenario expects.
 
 `
+
+// demoOAuthWindow is how long the demo's OAuth window URIs live.
+const demoOAuthWindow = 5 * time.Second
 
 // demoConfig is a worker tuned for the simulator's short jobs.
 func demoConfig(mxURL string) fleet.Config {
@@ -78,7 +83,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer rdb.Close()
 
-	sim := mxsim.New(mxsim.WithAggregationTime(*agg))
+	sim := mxsim.New(mxsim.WithAggregationTime(*agg), mxsim.WithOAuthWindow(demoOAuthWindow))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -117,7 +122,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return widgetDemo(ctx, stdout, c, cfg)
 	}
 	var rows []*demoRow
-	for _, sc := range mxsim.Scenarios() {
+	for _, sc := range scenario.All() {
 		if *only != "" && !strings.Contains(sc.Name, *only) {
 			continue
 		}

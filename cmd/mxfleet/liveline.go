@@ -84,6 +84,7 @@ type liveLine struct {
 	now    func() time.Time
 	job    *store.View
 	hinted int  // the MFA round whose challenges were printed
+	window int  // the OAuth window whose URI was printed
 	live   bool // the live line is on screen (tty)
 }
 
@@ -102,6 +103,11 @@ func (p *liveLine) update(j *store.View) {
 			fmt.Fprint(p.out, challengeHint(j))
 			p.hinted = j.Round
 		}
+		if oauthHintDue(j, p.window) {
+			p.clear()
+			fmt.Fprint(p.out, oauthHint(j))
+			p.window = j.OAuthWindows
+		}
 		p.draw()
 		return
 	}
@@ -109,6 +115,10 @@ func (p *liveLine) update(j *store.View) {
 	if j.State == store.StateChallenged && j.Round != p.hinted && len(j.Challenges) > 0 {
 		fmt.Fprint(p.out, challengeHint(j))
 		p.hinted = j.Round
+	}
+	if oauthHintDue(j, p.window) {
+		fmt.Fprint(p.out, oauthHint(j))
+		p.window = j.OAuthWindows
 	}
 }
 
@@ -157,6 +167,9 @@ func (p *liveLine) line() string {
 		} else {
 			rest += "  awaiting MFA answers"
 		}
+	}
+	if j.State == store.StateAuthorizing {
+		rest += "  awaiting the end user's OAuth"
 	}
 	id := j.ID
 	if p.tty {

@@ -22,6 +22,7 @@ Usage:
   mxfleet identify [flags]            enqueue an identification job (account owners)
   mxfleet answer JOB_ID --challenge GUID=VALUE ...
                                       answer the MFA challenges of a parked job
+  mxfleet oauth JOB_ID                ask for a fresh OAuth window URI for a job waiting for the end user
   mxfleet status JOB_ID [--json]      show a job
   mxfleet wait JOB_ID... [--timeout D]
                                       wait until every job has ended (exit 1 on timeout)
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAnswer(ctx, rest, stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, rest, stdout, stderr)
+	case "oauth":
+		return cmdOAuth(ctx, rest, stdout, stderr)
 	case "wait":
 		return cmdWait(ctx, rest, stdout, stderr)
 	case "purge":

@@ -118,7 +118,10 @@ Enqueues a job and prints its id. The user is --user-guid, or --user-id (a
 partner id, created at MX when missing). The member is --member-guid, or
 --institution with --credential NAME=VALUE for each of the institution's
 credential fields, NAME being the field's label (MX Bank: Username, Password;
-case and spaces do not matter), its field_name (LOGIN, PASSWORD) or its guid. --follow follows a member
+case and spaces do not matter), its field_name (LOGIN, PASSWORD) or its guid.
+At an institution that uses OAuth (mx_bank_oauth), --institution with --oauth
+instead: the end user authorizes MX at the job's OAuth window URI, which
+"mxfleet status" (and --wait) shows. --follow follows a member
 connected by MXconnect without starting a new MX job. --member-guid with
 --credential re-authenticates that member (after a job failed denied,
 prevented, impaired, rejected or challenge_expired): the worker gives it the
@@ -144,11 +147,16 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	creds := &pairs{flag: "credential"}
 	fs.Var(creds, "credential", "credential NAME=VALUE (repeatable)")
 	pf := addPersonFlags(fs, os.Stdin)
+	oauth := addOAuthFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	person, err := pf.person(store.Kind(kind))
+	if err != nil {
+		return err
+	}
+	oauthOpts, err := oauth.options()
 	if err != nil {
 		return err
 	}
@@ -165,7 +173,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	}
 	defer closeFn()
 	req := tasks.Request{ID: *id, User: tasks.User{ID: *userID, GUID: *userGUID},
-		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow}, Person: person}
+		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow, OAuth: oauthOpts}, Person: person}
 	submit := c.Verify
 	if kind == "identify" {
 		submit = c.Identify
@@ -252,15 +260,8 @@ succeeded job are sealed and need MXFLEET_SECRET_KEYS too.
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("status", stderr, statusHelp)
 	asJSON := fs.Bool("json", false, "print the job record as JSON")
-	pos, err := parse(fs, args)
+	id, err := oneJob(fs, args)
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("want one JOB_ID")}
-	}
-	if err := checkIDs(pos); err != nil {
 		return err
 	}
 	c, closeFn, noKeys, err := producer(false)
@@ -268,7 +269,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeFn()
-	j, err := c.Status(ctx, pos[0])
+	j, err := c.Status(ctx, id)
 	if sealed(err) {
 		// Only a succeeded job has (sealed) results; the record is not
 		// read without opening them, so its state is all there is to show.
@@ -277,13 +278,13 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "mxfleet: %s\n", why)
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(map[string]any{"id": pos[0], "state": store.StateSucceeded, "result": nil})
+			return enc.Encode(map[string]any{"id": id, "state": store.StateSucceeded, "result": nil})
 		}
-		fmt.Fprintf(stdout, "job        %s\nstate      %s\nresults    not shown: %s\n", pos[0], store.StateSucceeded, why)
+		fmt.Fprintf(stdout, "job        %s\nstate      %s\nresults    not shown: %s\n", id, store.StateSucceeded, why)
 		return nil
 	}
 	if err != nil {
-		return jobErr(pos[0], err)
+		return jobErr(id, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -488,6 +489,9 @@ func printJob(w io.Writer, j *store.View) {
 		j.CreatedAt.Format(time.RFC3339), j.UpdatedAt.Format(time.RFC3339))
 	if j.Error != nil {
 		fmt.Fprintf(w, "error      %s: %s\n", j.Error.Code, j.Error.Message)
+	}
+	if j.OAuthWindowURI != "" {
+		fmt.Fprintf(w, "oauth      window %d, for the end user: %s (a fresh one: mxfleet oauth %s)\n", j.OAuthWindows, j.OAuthWindowURI, shellWord(j.ID))
 	}
 	if j.AnswerPending {
 		fmt.Fprintf(w, "answer     an answer to MFA round %d is being applied\n", j.Round)

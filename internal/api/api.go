@@ -84,6 +84,7 @@ func New(c *tasks.Client, mxc *mx.Client, cfg Config, log zerolog.Logger) *Serve
 	s.mux.Handle("GET /v1/jobs/{id}", s.auth(s.getJob))
 	s.mux.Handle("DELETE /v1/jobs/{id}", s.auth(s.deleteJob))
 	s.mux.Handle("POST /v1/jobs/{id}/answers", s.auth(s.answer))
+	s.mux.Handle("POST /v1/jobs/{id}/oauth", s.auth(s.oauthWindow))
 	s.mux.Handle("POST /v1/widget_urls", s.auth(s.widgetURL))
 	s.mux.Handle("GET /v1/institutions", s.auth(s.searchInstitutions))
 	s.mux.Handle("GET /v1/institutions/{code}", s.auth(s.getInstitution))
@@ -196,6 +197,7 @@ type JobRequest struct {
 		GUID            string            `json:"guid,omitempty"`
 		InstitutionCode string            `json:"institution_code,omitempty"`
 		Credentials     map[string]string `json:"credentials,omitempty"`
+		OAuth           *tasks.OAuth      `json:"oauth,omitempty"` // an OAuth job (oauth.go)
 	} `json:"member"`
 	CallbackURL     string `json:"callback_url,omitempty"`
 	CallbackResults bool   `json:"callback_results,omitempty"`
@@ -229,9 +231,13 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	user := tasks.User{ID: req.User.ID, GUID: req.User.GUID, Email: req.User.Email}
-	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow}
+	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow, OAuth: req.Member.OAuth}
 	if err := cmp.Or(s.validJob(kind, req.ID, user, member), tasks.ValidatePerson(kind, req.Person)); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	if code, msg := s.checkOAuth(r.Context(), member); code != "" {
+		writeErr(w, http.StatusBadRequest, code, msg)
 		return
 	}
 	j, created, err := s.c.Submit(r.Context(), kind, tasks.Request{
@@ -416,7 +422,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, map[string]string{"answer_id": aid})
 	case errors.Is(err, tasks.ErrNotChallenged):
-		writeErr(w, http.StatusConflict, "not_challenged", err.Error())
+		writeErr(w, http.StatusConflict, "not_challenged", err.Error()) // an authorizing job says why
 	case errors.Is(err, tasks.ErrAlreadyAnswered):
 		writeErr(w, http.StatusConflict, "already_answered", err.Error())
 	case errors.Is(err, tasks.ErrChallengeMismatch):

@@ -24,7 +24,7 @@ var (
 		job.CodeUnknownCredential, job.CodeMissingCredential, job.CodeUnsupported, job.CodeResumeRefused,
 		job.CodeMXUnavailable, job.CodeMXError, job.CodeRetriesExhausted, job.CodeBadPayload, job.CodeTaskLost,
 		job.CodeNoStatus, job.CodeUnknownStatus,
-		job.CodeUnknownMember}
+		job.CodeUnknownMember, job.CodeOAuthDenied, job.CodeOAuthExpired}
 	// Repairs are the sweeper's repairs (job.Repair); checked against its
 	// source by TestKnownRepairsMatchHandlers.
 	Repairs = []string{"poll", "trigger", "expire", "claim_released", "resumed", "task_lost"}

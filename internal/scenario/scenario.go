@@ -23,9 +23,12 @@ import (
 // Request builds the job request for a scenario.
 func Request(sc mxsim.Scenario, jobID, userID string) tasks.Request {
 	r := tasks.Request{ID: jobID, User: tasks.User{ID: userID}}
-	if sc.MemberGUID != "" {
+	switch {
+	case sc.OAuth != "":
+		r.Member = tasks.Member{InstitutionCode: sc.InstitutionCode, OAuth: &tasks.OAuth{}}
+	case sc.MemberGUID != "":
 		r.Member = tasks.Member{GUID: sc.MemberGUID}
-	} else {
+	default:
 		r.Member = tasks.Member{InstitutionCode: sc.InstitutionCode, Credentials: sc.Credentials}
 	}
 	if p := sc.Person; p != nil {
@@ -54,9 +57,13 @@ func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kin
 	}
 	answered := 0
 	var answerErr error
+	acted := false
 	j, err = c.Watch(ctx, j.ID, func(j *store.View) bool {
 		if onChange != nil {
 			onChange(j)
+		}
+		if answerErr = oauthStep(ctx, sc, j, &acted); answerErr != nil {
+			return false
 		}
 		if j.State != store.StateChallenged || j.Round <= answered || j.AnswerPending {
 			return true
@@ -71,6 +78,9 @@ func Run(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, kind store.Kin
 		})
 		return answerErr == nil
 	})
+	if answerErr != nil && sc.OAuth != "" {
+		return j, fmt.Errorf("end user at the OAuth page: %w", answerErr)
+	}
 	if answerErr != nil {
 		return j, fmt.Errorf("answer round %d: %w", answered, answerErr)
 	}
@@ -181,9 +191,12 @@ func Summary(j *store.View) string {
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("| scenario | kinds | input | MFA answers | expected end | source |\n|---|---|---|---|---|---|\n")
-	for _, sc := range mxsim.Scenarios() {
+	for _, sc := range All() {
 		input := "member `" + sc.MemberGUID + "`"
-		if sc.MemberGUID == "" {
+		switch {
+		case sc.OAuth != "":
+			input = fmt.Sprintf("`%s` OAuth, no credentials; the end user: %s", sc.InstitutionCode, sc.OAuth)
+		case sc.MemberGUID == "":
 			input = fmt.Sprintf("`%s` username `%s` password `%s`", sc.InstitutionCode, sc.Credentials["username"], sc.Credentials["password"])
 		}
 		if sc.Person != nil {

@@ -37,7 +37,10 @@ type Scenario struct {
 	Source string `json:"source"`
 	// Doc is the MX page an mx-docs scenario comes from; for a simulator
 	// scenario, an optional note on what it is modelled on.
-	Doc string `json:"doc,omitempty"`
+	Doc string `json:"doc,omitempty"` // OAuth, for the scenarios of OAuthScenarios: what the end user does
+	// at the member's oauth_window_uri (OAuthApprove, OAuthDeny,
+	// OAuthIgnore).
+	OAuth string `json:"oauth,omitempty"`
 }
 
 // Scenario sources.
