@@ -14,6 +14,7 @@ COPY cmd ./cmd
 COPY internal ./internal
 COPY handlers ./handlers
 COPY job ./job
+COPY match ./match
 COPY mx ./mx
 COPY store ./store
 COPY tasks ./tasks
