@@ -67,9 +67,9 @@ const (
 
 // Defaults of the micro-deposit settings (Config).
 const (
-	DefaultMicrodepositPoll     = time.Minute        // MX refreshes a micro-deposit's status every minute
+	DefaultMicrodepositPoll     = time.Minute         // MX refreshes a micro-deposit's status every minute
 	DefaultMicrodepositDeadline = 14 * 24 * time.Hour // deposits take 1-3 business days; MX deletes after 21
-	DefaultMicrodepositAttempts = 3                  // MX's: the third wrong pair makes it PREVENTED
+	DefaultMicrodepositAttempts = 3                   // MX's: the third wrong pair makes it PREVENTED
 	MaxMicrodepositPoll         = time.Hour
 )
 
