@@ -86,6 +86,7 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 	m := asynq.NewServeMux()
 	m.HandleFunc(tasks.TypeVerify, h.wrap(h.handleStart))
 	m.HandleFunc(tasks.TypeIdentify, h.wrap(h.handleStart))
+	m.HandleFunc(tasks.TypeMicrodeposit, h.wrap(h.handleMicrodepositStart))
 	m.HandleFunc(tasks.TypeAnswer, h.wrap(h.handleAnswer))
 	m.HandleFunc(tasks.TypePoll, h.wrap(h.handlePoll))
 	m.HandleFunc(tasks.TypeTrigger, h.wrap(h.handleTrigger))

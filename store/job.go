@@ -22,13 +22,14 @@ type (
 )
 
 const (
-	KindVerify      = job.KindVerify
-	KindIdentify    = job.KindIdentify
-	StatePending    = job.StatePending
-	StateRunning    = job.StateRunning
-	StateChallenged = job.StateChallenged
-	StateSucceeded  = job.StateSucceeded
-	StateFailed     = job.StateFailed
+	KindVerify       = job.KindVerify
+	KindIdentify     = job.KindIdentify
+	KindMicrodeposit = job.KindMicrodeposit
+	StatePending     = job.StatePending
+	StateRunning     = job.StateRunning
+	StateChallenged  = job.StateChallenged
+	StateSucceeded   = job.StateSucceeded
+	StateFailed      = job.StateFailed
 )
 
 // Job is the record of one verify or identify job: the state machine's

@@ -397,6 +397,9 @@ func openErr(what string, err error) error {
 // its id names the job and the answer.
 func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 	p.V = Version
+	if err := CheckAmounts(p.Answers); err != nil {
+		return nil, err
+	}
 	sealed := make([]mx.ChallengeAnswer, 0, len(p.Answers))
 	for _, a := range p.Answers {
 		if err := plainValue("the answer to challenge "+a.GUID, a.Value); err != nil {

@@ -549,6 +549,16 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	if member == "" {
+		// MX's microdeposit webhook: the micro-deposit's guid, which a
+		// micro-deposit job keeps as its member guid.
+		var md struct {
+			GUID string `json:"guid"`
+		}
+		if json.Unmarshal(body["micro_deposit"], &md) == nil {
+			member = md.GUID
+		}
+	}
 	// A payload that is no job id (not the fleet's) is left out: the job
 	// is then found by its member.
 	var jobID string
