@@ -11,6 +11,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -225,4 +226,62 @@ func TestMicrodepositRefusedAtSubmit(t *testing.T) {
 	if _, err := f.Client.Status(ctx, "md-bad"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a refused job was recorded: %v", err)
 	}
+}
+
+// mdTune is the micro-deposit timing of mdFleet, for other fleets.
+func mdTune(c *fleet.Config) { c.MicrodepositPoll, c.MicrodepositDeadline = 200*time.Millisecond, time.Minute }
+
+// leakMD runs a micro-deposit job for the secret scan (leak_test.go) with
+// values unique to the run (tg): a wrong pair of amounts, then the right
+// one; and an answer to the ended job, archived with its payload. It
+// gives every secret it used to add; amounts are short, so they are
+// looked for as JSON strings ("0.07").
+func leakMD(t *testing.T, ctx context.Context, f *testenv.Fleet, tg string, add func(v, what string)) *store.View {
+	t.Helper()
+	id := "leak-microdeposit"
+	digits := fmt.Sprintf("%08d", 10_000_000+int(time.Now().UnixNano()%89_999_999))
+	routing := digits[:8]
+	for c := '0'; c <= '9'; c++ {
+		if tasks.ABAValid(routing+string(c)) && routing+string(c) != "021000021" {
+			routing += string(c)
+			break
+		}
+	}
+	acct := tasks.Account{AccountNumber: "3333" + digits + "1", RoutingNumber: routing, AccountType: "SAVINGS",
+		FirstName: "Dave" + tg, LastName: "Doe" + tg, Email: "dave+" + tg + "@example.com"}
+	for what, v := range map[string]string{"account number": acct.AccountNumber, "routing number": acct.RoutingNumber,
+		"first name": acct.FirstName, "last name": acct.LastName, "email": acct.Email} {
+		add(v, "micro-deposit "+what)
+	}
+	if _, _, err := f.Client.Microdeposit(ctx, tasks.MicrodepositRequest{ID: id, User: tasks.User{ID: "user-" + id}, Account: acct}); err != nil {
+		t.Fatal(err)
+	}
+	j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
+	a, b, _ := f.Sim.MicrodepositAmounts(j.MemberGUID)
+	right := [2]string{fmt.Sprintf("%.2f", a), fmt.Sprintf("%.2f", b)}
+	bad := wrong(right)
+	for _, v := range []string{right[0], right[1], bad[job.AmountGUID1]} {
+		add(`"`+v+`"`, "micro-deposit amount")
+	}
+	if _, err := f.Client.Answer(ctx, id, bad); err != nil {
+		t.Fatal(err)
+	}
+	waitRound(t, ctx, f, id, 2)
+	if _, err := f.Client.Answer(ctx, id, tasks.Amounts(right[0], right[1])); err != nil {
+		t.Fatal(err)
+	}
+	j, err := f.Client.Wait(ctx, id)
+	if err != nil || j.State != store.StateSucceeded {
+		t.Fatalf("micro-deposit job: %+v %v", j, err)
+	}
+	task, err := tasks.NewAnswerTask(f.Keys, tasks.Answer{JobID: id, AnswerID: "late", Round: 2,
+		Answers: []mx.ChallengeAnswer{{GUID: job.AmountGUID1, Value: right[0]}, {GUID: job.AmountGUID2, Value: right[1]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Raw.EnqueueContext(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	archived(t, f, tasks.QueueAnswers, "answer:"+id+":late")
+	return j
 }
