@@ -229,7 +229,9 @@ func TestMicrodepositRefusedAtSubmit(t *testing.T) {
 }
 
 // mdTune is the micro-deposit timing of mdFleet, for other fleets.
-func mdTune(c *fleet.Config) { c.MicrodepositPoll, c.MicrodepositDeadline = 200*time.Millisecond, time.Minute }
+func mdTune(c *fleet.Config) {
+	c.MicrodepositPoll, c.MicrodepositDeadline = 200*time.Millisecond, time.Minute
+}
 
 // leakMD runs a micro-deposit job for the secret scan (leak_test.go) with
 // values unique to the run (tg): a wrong pair of amounts, then the right
