@@ -184,7 +184,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // JobRequest is the body of POST /v1/jobs.
 type JobRequest struct {
-	Kind string `json:"kind"` // verify | identify | follow
+	Kind string `json:"kind"` // verify | identify | follow | microdeposit
 	ID   string `json:"id,omitempty"`
 	User struct {
 		ID    string `json:"id,omitempty"`
@@ -196,8 +196,10 @@ type JobRequest struct {
 		InstitutionCode string            `json:"institution_code,omitempty"`
 		Credentials     map[string]string `json:"credentials,omitempty"`
 	} `json:"member"`
-	CallbackURL     string `json:"callback_url,omitempty"`
-	CallbackResults bool   `json:"callback_results,omitempty"`
+	// Account: the account a microdeposit job verifies (only those).
+	Account         *tasks.Account `json:"account,omitempty"`
+	CallbackURL     string         `json:"callback_url,omitempty"`
+	CallbackResults bool           `json:"callback_results,omitempty"`
 }
 
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +213,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		kind = store.KindVerify
 	}
 	if !kind.Valid() {
-		writeErr(w, http.StatusBadRequest, "invalid_kind", `kind must be "verify", "identify" or "follow"`)
+		writeErr(w, http.StatusBadRequest, "invalid_kind", `kind must be "verify", "identify", "follow" or "microdeposit"`)
 		return
 	}
 	if req.CallbackURL != "" {
@@ -225,6 +227,10 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	user := tasks.User{ID: req.User.ID, GUID: req.User.GUID, Email: req.User.Email}
+	if kind == store.KindMicrodeposit || req.Account != nil {
+		s.createMicrodeposit(w, r, &req, user)
+		return
+	}
 	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow}
 	if err := s.validJob(kind, req.ID, user, member); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
