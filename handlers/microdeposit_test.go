@@ -287,3 +287,40 @@ func leakMD(t *testing.T, ctx context.Context, f *testenv.Fleet, tg string, add 
 	archived(t, f, tasks.QueueAnswers, "answer:"+id+":late")
 	return j
 }
+
+// A start that dies after MX created the micro-deposit, before the record
+// knew: run again, it finds that micro-deposit in the user's list (same
+// account, created since the job, followed by no other job) and creates
+// none.
+func TestMicrodepositStartFindsTheOneItCreated(t *testing.T) {
+	t.Parallel()
+	f := mdFleet(t, nil, mdFast)
+	ctx := testenv.Context(t, time.Minute)
+	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "md-rerun"
+	f.StopWorker()
+	if _, _, err := f.Client.Microdeposit(ctx, tasks.MicrodepositRequest{ID: id, User: tasks.User{ID: "user-" + id}, Account: MDAccount}); err != nil {
+		t.Fatal(err)
+	}
+	// What the first run did at MX before it died.
+	u, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "user-" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := mxc.CreateMicrodeposit(ctx, u.GUID, mx.MicrodepositCreate{AccountNumber: MDAccount.AccountNumber,
+		RoutingNumber: MDAccount.RoutingNumber, AccountType: MDAccount.AccountType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.StartWorker(t)
+	j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
+	if j.MemberGUID != md.GUID || j.UserGUID != u.GUID {
+		t.Fatalf("the job follows %s of %s, want %s of %s", j.MemberGUID, j.UserGUID, md.GUID, u.GUID)
+	}
+	if n := f.Sim.Stats().Calls["createMicrodeposit"]; n != 1 {
+		t.Errorf("%d micro-deposits created, want 1", n)
+	}
+}
