@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
@@ -322,5 +323,24 @@ func TestMicrodepositStartFindsTheOneItCreated(t *testing.T) {
 	}
 	if n := f.Sim.Stats().Calls["createMicrodeposit"]; n != 1 {
 		t.Errorf("%d micro-deposits created, want 1", n)
+	}
+}
+
+// Every micro-deposit scenario of the simulator ends as it says.
+func TestEveryMicrodepositScenario(t *testing.T) {
+	t.Parallel()
+	f := mdFleet(t, nil, mdFast)
+	ctx := testenv.Context(t, time.Minute)
+	for _, sc := range mxsim.MicrodepositScenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			j, err := scenario.RunMicrodeposit(ctx, f.Client, sc, "e2e-"+sc.Name, "user-"+sc.Name, f.Sim.MicrodepositAmounts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := scenario.Check(sc, j); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -167,9 +167,11 @@ func Summary(j *store.View) string {
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("| scenario | kinds | input | MFA answers | expected end | source |\n|---|---|---|---|---|---|\n")
-	for _, sc := range mxsim.Scenarios() {
+	for _, sc := range append(mxsim.Scenarios(), mxsim.MicrodepositScenarios()...) {
 		input := "member `" + sc.MemberGUID + "`"
-		if sc.MemberGUID == "" {
+		if sc.Account != nil {
+			input = fmt.Sprintf("account `%s` routing `%s` %s", sc.Account["account_number"], sc.Account["routing_number"], sc.Account["account_type"])
+		} else if sc.MemberGUID == "" {
 			input = fmt.Sprintf("`%s` username `%s` password `%s`", sc.InstitutionCode, sc.Credentials["username"], sc.Credentials["password"])
 		}
 		answers := "-"

@@ -34,6 +34,9 @@ type Scenario struct {
 	// Doc is the MX page an mx-docs scenario comes from; for a simulator
 	// scenario, an optional note on what it is modelled on.
 	Doc string `json:"doc,omitempty"`
+	// Account is a microdeposit scenario's account: account_number,
+	// routing_number, account_type (MicrodepositScenarios).
+	Account map[string]string `json:"account,omitempty"`
 }
 
 // Scenario sources.
