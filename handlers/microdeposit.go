@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,17 +27,8 @@ func (h *Handlers) handleMicrodepositStart(ctx context.Context, t *asynq.Task) e
 	if err := tasks.Decode(t.Payload(), &p); err != nil {
 		return err
 	}
-	j, err := h.store.Get(ctx, p.JobID)
-	if errors.Is(err, store.ErrNotFound) {
-		return stop("job %s has no record: a start task runs only for a job its producer recorded", p.JobID)
-	}
-	if err != nil {
-		return err
-	}
-	if j.Kind != store.KindMicrodeposit {
-		return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
-	}
-	if done, err := h.decided(ctx, t, j.ID, job.StartDue(&j.Record)); done {
+	j, err := h.startRecord(ctx, t, p.JobID, store.KindMicrodeposit)
+	if j == nil {
 		return err
 	}
 	acct, err := p.OpenAccount(h.keys)

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/mxfleet/mxfleet/internal/seal"
-	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
@@ -70,19 +69,7 @@ func cmdMicrodeposit(ctx context.Context, args []string, stdout, stderr io.Write
 	if !*wait {
 		return nil
 	}
-	jobID := j.ID
-	j, err = follow1(ctx, c, jobID, stderr)
-	if err != nil && ctx.Err() != nil {
-		return stoppedWaiting([]string{jobID})
-	}
-	if err != nil {
-		return jobErr(jobID, err)
-	}
-	printJob(stdout, j)
-	if j.State != store.StateSucceeded {
-		return exitError{1, errors.New("")}
-	}
-	return nil
+	return followToEnd(ctx, c, j.ID, stdout, stderr)
 }
 
 // amountsAnswers reads --amounts A,B into the answers of the two amount

@@ -169,8 +169,13 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	if !*wait {
 		return nil
 	}
-	jobID := j.ID
-	j, err = follow1(ctx, c, jobID, stderr)
+	return followToEnd(ctx, c, j.ID, stdout, stderr)
+}
+
+// followToEnd is a submit's --wait: the job's progress until it ends, then
+// the job; exit 0 only when it succeeded.
+func followToEnd(ctx context.Context, c *tasks.Client, jobID string, stdout, stderr io.Writer) error {
+	j, err := follow1(ctx, c, jobID, stderr)
 	if err != nil && ctx.Err() != nil {
 		return stoppedWaiting([]string{jobID})
 	}

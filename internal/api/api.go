@@ -240,6 +240,12 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		ID: req.ID, User: user, Member: member,
 		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults,
 	})
+	s.submitted(w, r, req.ID, j, created, err)
+}
+
+// submitted answers a job's submission: 202 created, 200 the same job
+// again, 409 an id taken, 503 the store's trouble.
+func (s *Server) submitted(w http.ResponseWriter, r *http.Request, id string, j *store.View, created bool, err error) {
 	switch {
 	case err == nil && created:
 		writeJSON(w, http.StatusAccepted, j)
@@ -251,7 +257,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		// The record stands, its start task was not enqueued: the same
 		// id again enqueues it.
 		s.unavailable(w, r, err, "job "+j.ID+" is recorded but not queued: the job store is unavailable; submit it again with the same id")
-	case req.ID != "":
+	case id != "":
 		s.unavailable(w, r, err, "the job store is unavailable; submit the job again with the same id")
 	default:
 		s.unavailable(w, r, err, "the job store is unavailable; submit the job again (with an id, a retry is safe: the same id returns the same job)")

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"reflect"
 
@@ -34,16 +33,5 @@ func (s *Server) createMicrodeposit(w http.ResponseWriter, r *http.Request, req 
 	}
 	j, created, err := s.c.Microdeposit(r.Context(), tasks.MicrodepositRequest{ID: req.ID, User: user, Account: *req.Account,
 		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults})
-	switch {
-	case err == nil && created:
-		writeJSON(w, http.StatusAccepted, j)
-	case err == nil:
-		writeJSON(w, http.StatusOK, j)
-	case errors.Is(err, tasks.ErrIDConflict), errors.Is(err, tasks.ErrRequestDiffers):
-		writeErr(w, http.StatusConflict, "id_conflict", err.Error())
-	case j != nil:
-		s.unavailable(w, r, err, "job "+j.ID+" is recorded but not queued: the job store is unavailable; submit it again with the same id")
-	default:
-		s.unavailable(w, r, err, "the job store is unavailable; submit the job again (with an id, a retry is safe: the same id returns the same job)")
-	}
+	s.submitted(w, r, req.ID, j, created, err)
 }
