@@ -20,6 +20,8 @@
 // runs before the step it follows has recorded its work returns a wait
 // (ErrWait), which asynq runs again shortly and counts as no failure.
 // Sweep drives on jobs whose next task Redis lost (a failover).
+// Micro-deposit jobs (mx:microdeposit) take the same poll, answer and
+// expiry tasks; microdeposit.go has their MX calls.
 package handlers
 
 import (

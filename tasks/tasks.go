@@ -1,6 +1,7 @@
 // Package tasks is the producer contract of the fleet: the asynq task types,
 // their versioned payloads and constructors, and a Client that upstream Go
-// services use to start verify and identify jobs, answer MFA challenges and
+// services use to start verify, identify and micro-deposit jobs
+// (microdeposit.go), answer MFA challenges and micro-deposit amounts, and
 // read job status.
 package tasks
 
