@@ -66,6 +66,9 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		}
 		return err
 	}
+	if err := tasks.CheckAmounts(plain); err != nil {
+		return refuseNoted(err) // micro-deposit amounts that are none: the round stays open
+	}
 	answers := make(map[string]string, len(plain))
 	for _, a := range plain {
 		answers[a.GUID] = a.Value
@@ -98,6 +101,9 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	}
 	if done, err := h.overdue(ctx, j); done {
 		return err
+	}
+	if j.Kind == store.KindMicrodeposit {
+		return h.verifyAmounts(ctx, t, j, p.AnswerID, plain)
 	}
 	if !j.ResumeSent {
 		if err := h.resume(ctx, j, plain); err != nil {

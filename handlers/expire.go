@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
@@ -48,6 +49,9 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 	d := job.ExpireDue(&j.Record, p.Round, taskID, now)
 	switch d.Need {
 	case job.NeedStatus:
+		if j.Kind == store.KindMicrodeposit {
+			return h.checkMicrodeposit(ctx, t, j, p.Round, now)
+		}
 		// One read of the member's status before the round is due. A
 		// failed read (MX down, rate limit) is skipped: the next check or
 		// the expiry comes anyway.
@@ -66,6 +70,9 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 			return wait(job.WaitDelay, "job %s: answer task %s for round %d reached the fleet before the expiry ran; it decides", j.ID, id, p.Round)
 		}
 		d = job.Expire(&j.Record, p.Round, fmt.Sprintf("MFA challenge not answered within %s", h.cfg.ChallengeTTL))
+		if j.Kind == store.KindMicrodeposit {
+			d = job.MDExpire(&j.Record, p.Round)
+		}
 	}
 	if done, err := h.decided(ctx, t, j.ID, d); done {
 		return err

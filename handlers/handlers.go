@@ -20,6 +20,8 @@
 // runs before the step it follows has recorded its work returns a wait
 // (ErrWait), which asynq runs again shortly and counts as no failure.
 // Sweep drives on jobs whose next task Redis lost (a failover).
+// Micro-deposit jobs (mx:microdeposit) take the same poll, answer and
+// expiry tasks; microdeposit.go has their MX calls.
 package handlers
 
 import (
@@ -87,6 +89,7 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 	m := asynq.NewServeMux()
 	m.HandleFunc(tasks.TypeVerify, h.wrap(h.handleStart))
 	m.HandleFunc(tasks.TypeIdentify, h.wrap(h.handleStart))
+	m.HandleFunc(tasks.TypeMicrodeposit, h.wrap(h.handleMicrodepositStart))
 	m.HandleFunc(tasks.TypeAnswer, h.wrap(h.handleAnswer))
 	m.HandleFunc(tasks.TypePoll, h.wrap(h.handlePoll))
 	m.HandleFunc(tasks.TypeTrigger, h.wrap(h.handleTrigger))

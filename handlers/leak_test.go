@@ -34,7 +34,7 @@ func tag() string {
 // a "+tag" the simulator ignores, so finding it anywhere is a leak.
 func TestNoSecretInRedisOrLogs(t *testing.T) {
 	t.Parallel()
-	f := testenv.NewFleet(t, nil)
+	f := testenv.NewFleet(t, mdTune, mxsim.WithMicrodepositTiming(mdFast))
 	if !f.Redis.Real {
 		t.Log("running on miniredis: the dump covers the same keys, but install redis-server for the real thing")
 	}
@@ -116,6 +116,14 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 			}()
 		}
 	}
+	wg.Add(1)
+	go func() { // a micro-deposit job: account, holder, amounts
+		defer wg.Done()
+		j := leakMD(t, ctx, f, tag(), addSecret)
+		mu.Lock()
+		jobs = append(jobs, j)
+		mu.Unlock()
+	}()
 	wg.Wait()
 	jobs = append(jobs, leakReauth(t, ctx, f, jobs, addSecret))
 	// A refused answer is archived with its payload: it must be sealed too.

@@ -29,6 +29,9 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	if done, err := h.overdue(ctx, j); done {
 		return err
 	}
+	if j.Kind == store.KindMicrodeposit {
+		return h.pollMicrodeposit(ctx, j, p.N)
+	}
 	st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
 	if err != nil {
 		return h.mxErr(ctx, j.ID, "", err)

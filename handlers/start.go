@@ -34,25 +34,9 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	if t.Type() == tasks.TypeIdentify {
 		kind = store.KindIdentify
 	}
-	j, err := h.store.Get(ctx, p.JobID)
-	if errors.Is(err, store.ErrNotFound) {
-		// The producer writes the record before it enqueues the start, so
-		// a start without one was enqueued some other way (raw asynq, a
-		// copy from another Redis) or outlived its job (purged): it never
-		// runs as a new job, which no one would have asked for.
-		id, _ := asynq.GetTaskID(ctx)
-		h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("job", p.JobID).
-			Msg("start task for a job with no record: archived (producers record a job before enqueueing its start; submit it through the API, the CLI or tasks.Client)")
-		return stop("job %s has no record: a start task runs only for a job its producer recorded", p.JobID)
-	}
-	if err != nil {
+	j, err := h.startRecord(ctx, t, p.JobID, kind)
+	if j == nil {
 		return err
-	}
-	if j.Kind != kind {
-		return fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
-	}
-	if done, err := h.decided(ctx, t, j.ID, job.StartDue(&j.Record)); done {
-		return err // this start already did its work
 	}
 	if done, err := h.overdue(ctx, j); done {
 		return err
@@ -93,6 +77,33 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		j.MemberGUID = member
 	}
 	return keep(h.trigger(ctx, j, 1, started, progress))
+}
+
+// startRecord reads the job a start task (of kind) is for; nil when the
+// task must not run: no record, another kind, or started already (err
+// says how the task ends).
+func (h *Handlers) startRecord(ctx context.Context, t *asynq.Task, jobID string, kind store.Kind) (*store.Job, error) {
+	j, err := h.store.Get(ctx, jobID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The producer writes the record before it enqueues the start, so
+		// a start without one was enqueued some other way (raw asynq, a
+		// copy from another Redis) or outlived its job (purged): it never
+		// runs as a new job, which no one would have asked for.
+		id, _ := asynq.GetTaskID(ctx)
+		h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("job", jobID).
+			Msg("start task for a job with no record: archived (producers record a job before enqueueing its start; submit it through the API, the CLI or tasks.Client)")
+		return nil, stop("job %s has no record: a start task runs only for a job its producer recorded", jobID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if j.Kind != kind {
+		return nil, fmt.Errorf("%w: job %s is a %s job, task is %s", tasks.ErrBadPayload, j.ID, j.Kind, t.Type())
+	}
+	if done, err := h.decided(ctx, t, j.ID, job.StartDue(&j.Record)); done {
+		return nil, err // this start already did its work
+	}
+	return j, nil
 }
 
 // ensureUser creates the user with the partner id u.ID; MX's 409 (the id

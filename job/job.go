@@ -52,6 +52,9 @@
 //
 // ExpectedTasks says which task must exist for a live job; Sweep and
 // Purge both ask it.
+//
+// Micro-deposit jobs (kind microdeposit) have their own small table in
+// microdeposit.go; they park and take answers as above.
 package job
 
 import "time"
@@ -65,7 +68,7 @@ const (
 )
 
 // Valid tells whether k is a known kind.
-func (k Kind) Valid() bool { return k == KindVerify || k == KindIdentify }
+func (k Kind) Valid() bool { return k == KindVerify || k == KindIdentify || k == KindMicrodeposit }
 
 // State is where a job stands.
 type State string

@@ -31,6 +31,11 @@ type Config struct {
 	// member's status before the round is due: 0 means
 	// max(ChallengeTTL/5, PollMax); negative: no scheduled checks.
 	ParkCheck time.Duration
+	// Micro-deposit jobs (microdeposit.go; 0: the defaults there): their
+	// poll interval, deadline, and pairs of amounts sent to MX.
+	MicrodepositPoll     time.Duration
+	MicrodepositDeadline time.Duration
+	MicrodepositAttempts int
 	// Jitter returns a number in [0, 1) that spreads poll delays ±20 %;
 	// nil: 0.5, no spread.
 	Jitter func() float64

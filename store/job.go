@@ -24,6 +24,7 @@ type (
 const (
 	KindVerify       = job.KindVerify
 	KindIdentify     = job.KindIdentify
+	KindMicrodeposit = job.KindMicrodeposit
 	StatePending     = job.StatePending
 	StateRunning     = job.StateRunning
 	StateChallenged  = job.StateChallenged

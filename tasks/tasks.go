@@ -1,6 +1,7 @@
 // Package tasks is the producer contract of the fleet: the asynq task types,
 // their versioned payloads and constructors, and a Client that upstream Go
-// services use to start verify and identify jobs, answer MFA challenges and
+// services use to start verify, identify and micro-deposit jobs
+// (microdeposit.go), answer MFA challenges and micro-deposit amounts, and
 // read job status.
 package tasks
 
@@ -410,6 +411,9 @@ func openErr(what string, err error) error {
 // its id names the job and the answer.
 func NewAnswerTask(k *Keyring, p Answer) (*asynq.Task, error) {
 	p.V = Version
+	if err := CheckAmounts(p.Answers); err != nil {
+		return nil, err
+	}
 	sealed := make([]mx.ChallengeAnswer, 0, len(p.Answers))
 	for _, a := range p.Answers {
 		if err := plainValue("the answer to challenge "+a.GUID, a.Value); err != nil {

@@ -20,8 +20,9 @@ Usage:
   mxfleet api                         serve the HTTP API (MXFLEET_API_ADDR)
   mxfleet verify   [flags]            enqueue a verification job (account and routing numbers)
   mxfleet identify [flags]            enqueue an identification job (account owners)
-  mxfleet answer JOB_ID --challenge GUID=VALUE ...
-                                      answer the MFA challenges of a parked job
+  mxfleet microdeposit [flags]        enqueue a micro-deposit job (account and routing numbers verified by two deposits)
+  mxfleet answer JOB_ID --challenge GUID=VALUE ... | --amounts A,B
+                                      answer the MFA challenges, or the micro-deposit amounts, of a parked job
   mxfleet oauth JOB_ID                ask for a fresh OAuth window URI for a job waiting for the end user
   mxfleet status JOB_ID [--json]      show a job
   mxfleet wait JOB_ID... [--timeout D]
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAPI(ctx, rest, stdout, stderr)
 	case "verify", "identify":
 		return cmdSubmit(ctx, cmd, rest, stdout, stderr)
+	case "microdeposit":
+		return cmdMicrodeposit(ctx, rest, stdout, stderr)
 	case "answer":
 		return cmdAnswer(ctx, rest, stdout, stderr)
 	case "status":

@@ -186,8 +186,13 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	if !*wait {
 		return nil
 	}
-	jobID := j.ID
-	j, err = follow1(ctx, c, jobID, stderr)
+	return followToEnd(ctx, c, j.ID, stdout, stderr)
+}
+
+// followToEnd is a submit's --wait: the job's progress until it ends, then
+// the job; exit 0 only when it succeeded.
+func followToEnd(ctx context.Context, c *tasks.Client, jobID string, stdout, stderr io.Writer) error {
+	j, err := follow1(ctx, c, jobID, stderr)
 	if err != nil && ctx.Err() != nil {
 		return stoppedWaiting([]string{jobID})
 	}
@@ -209,9 +214,12 @@ func orDash(s string) string {
 }
 
 const answerHelp = `Usage: mxfleet answer JOB_ID --challenge GUID=VALUE [--challenge GUID=VALUE ...]
+       mxfleet answer JOB_ID --amounts A,B
 
 Answers every challenge of a job parked on MFA ("mxfleet status JOB_ID" lists
-them). For OPTIONS challenges give the chosen option's value.
+them). For OPTIONS challenges give the chosen option's value. A micro-deposit
+job waiting for the amounts takes --amounts: the two in dollars, such as
+0.07,0.15, in either order.
 
 `
 
@@ -219,6 +227,7 @@ func cmdAnswer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flags("answer", stderr, answerHelp)
 	answerPairs := &pairs{flag: "challenge"}
 	fs.Var(answerPairs, "challenge", "challenge GUID=VALUE (repeatable)")
+	amounts := fs.String("amounts", "", "a micro-deposit job's two amounts in dollars: A,B")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -227,9 +236,17 @@ func cmdAnswer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if *amounts != "" && len(answers) > 0 {
+		return exitError{2, errors.New("give --amounts or --challenge, not both")}
+	}
+	if *amounts != "" {
+		if answers, err = amountsAnswers(*amounts); err != nil {
+			return err
+		}
+	}
 	if len(pos) != 1 || len(answers) == 0 {
 		fs.Usage()
-		return exitError{2, errors.New("want one JOB_ID and at least one --challenge")}
+		return exitError{2, errors.New("want one JOB_ID and at least one --challenge, or --amounts")}
 	}
 	if err := checkIDs(pos); err != nil {
 		return err

@@ -186,7 +186,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // JobRequest is the body of POST /v1/jobs.
 type JobRequest struct {
-	Kind string `json:"kind"` // verify | identify | follow
+	Kind string `json:"kind"` // verify | identify | follow | microdeposit
 	ID   string `json:"id,omitempty"`
 	User struct {
 		ID    string `json:"id,omitempty"`
@@ -199,8 +199,10 @@ type JobRequest struct {
 		Credentials     map[string]string `json:"credentials,omitempty"`
 		OAuth           *tasks.OAuth      `json:"oauth,omitempty"` // an OAuth job (oauth.go)
 	} `json:"member"`
-	CallbackURL     string `json:"callback_url,omitempty"`
-	CallbackResults bool   `json:"callback_results,omitempty"`
+	// Account: the account a microdeposit job verifies (only those).
+	Account         *tasks.Account `json:"account,omitempty"`
+	CallbackURL     string         `json:"callback_url,omitempty"`
+	CallbackResults bool           `json:"callback_results,omitempty"`
 	// Person: identify only, the upstream's data about the person
 	// (tasks.Person); the job's view then shows the owner match.
 	Person *tasks.Person `json:"person,omitempty"`
@@ -217,7 +219,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		kind = store.KindVerify
 	}
 	if !kind.Valid() {
-		writeErr(w, http.StatusBadRequest, "invalid_kind", `kind must be "verify", "identify" or "follow"`)
+		writeErr(w, http.StatusBadRequest, "invalid_kind", `kind must be "verify", "identify", "follow" or "microdeposit"`)
 		return
 	}
 	if req.CallbackURL != "" {
@@ -231,6 +233,10 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	user := tasks.User{ID: req.User.ID, GUID: req.User.GUID, Email: req.User.Email}
+	if kind == store.KindMicrodeposit || req.Account != nil {
+		s.createMicrodeposit(w, r, &req, user)
+		return
+	}
 	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow, OAuth: req.Member.OAuth}
 	if err := cmp.Or(s.validJob(kind, req.ID, user, member), tasks.ValidatePerson(kind, req.Person)); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
@@ -244,6 +250,12 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		ID: req.ID, User: user, Member: member,
 		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults, Person: req.Person,
 	})
+	s.submitted(w, r, req.ID, j, created, err)
+}
+
+// submitted answers a job's submission: 202 created, 200 the same job
+// again, 409 an id taken, 503 the store's trouble.
+func (s *Server) submitted(w http.ResponseWriter, r *http.Request, id string, j *store.View, created bool, err error) {
 	switch {
 	case err == nil && created:
 		writeJSON(w, http.StatusAccepted, j)
@@ -255,7 +267,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		// The record stands, its start task was not enqueued: the same
 		// id again enqueues it.
 		s.unavailable(w, r, err, "job "+j.ID+" is recorded but not queued: the job store is unavailable; submit it again with the same id")
-	case req.ID != "":
+	case id != "":
 		s.unavailable(w, r, err, "the job store is unavailable; submit the job again with the same id")
 	default:
 		s.unavailable(w, r, err, "the job store is unavailable; submit the job again (with an id, a retry is safe: the same id returns the same job)")
@@ -557,6 +569,16 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	for _, k := range []string{"member_guid", "guid"} {
 		if json.Unmarshal(body[k], &member) == nil && member != "" {
 			break
+		}
+	}
+	if member == "" {
+		// MX's microdeposit webhook: the micro-deposit's guid, which a
+		// micro-deposit job keeps as its member guid.
+		var md struct {
+			GUID string `json:"guid"`
+		}
+		if json.Unmarshal(body["micro_deposit"], &md) == nil {
+			member = md.GUID
 		}
 	}
 	// A payload that is no job id (not the fleet's) is left out: the job

@@ -35,40 +35,43 @@ const Prefix = "MXFLEET"
 
 // Config is the worker's configuration, read from MXFLEET_* variables.
 type Config struct {
-	RedisURL            string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://host:port?master=name"`
-	RedisClusterAddrs   string        `envconfig:"REDIS_CLUSTER_ADDRS" desc:"Redis Cluster seed nodes host:port,...; when set, producers, workers and the store use cluster clients (user, password and TLS still come from REDIS_URL)"`
-	MXBaseURL           string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
-	MXAPIVersion        string        `envconfig:"MX_API_VERSION" default:"v20250224" desc:"MX Platform API version sent as Accept-Version on every call: v20250224 (current) or v20111101 (previous)"`
-	MXClientID          string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
-	MXAPIKey            string        `envconfig:"MX_API_KEY" desc:"MX API key (required by the worker; never logged)"`
-	SecretKeys          string        `envconfig:"SECRET_KEYS" desc:"keys sealing credentials, MFA answers and results in Redis: id:base64(32 bytes)[,id:base64...]; the first seals, all open (mxfleet keygen prints one; never logged)"`
-	MXTimeout           time.Duration `envconfig:"MX_TIMEOUT" default:"30s" desc:"timeout of one MX API call"`
-	Concurrency         int           `envconfig:"CONCURRENCY" default:"50" desc:"tasks run at once by this worker (handlers never wait for MX jobs: a slot is held only during MX and Redis calls, plus at most 1 s of rate-limit wait)"`
-	ChallengeTTL        time.Duration `envconfig:"CHALLENGE_TTL" default:"10m" desc:"how long a parked MFA challenge waits for an answer before the job fails challenge_expired"`
-	JobDeadline         time.Duration `envconfig:"JOB_DEADLINE" default:"15m" desc:"a job not ended this long after it started fails timeout"`
-	PollInitial         time.Duration `envconfig:"POLL_INITIAL" default:"3s" desc:"first status poll after MX starts a job (MX asks for at least 3s)"`
-	PollMax             time.Duration `envconfig:"POLL_MAX" default:"1m" desc:"cap of the exponential poll backoff"`
-	PollSchedule        string        `envconfig:"POLL_SCHEDULE" default:"auto" desc:"when to read a running job's status: learned (each institution's and job kind's learned MX times, shared through Redis; the backoff until 50 jobs are seen), backoff (the geometric backoff), or auto: learned when POLL_INITIAL is at least MX's 3s, else backoff"`
-	RetryBase           time.Duration `envconfig:"RETRY_BASE" default:"1s" desc:"first retry delay after a transient MX or Redis error; doubles per retry up to RETRY_MAX, jittered; MX's Retry-After wins when longer"`
-	RetryMax            time.Duration `envconfig:"RETRY_MAX" default:"5m" desc:"cap of the retry delay"`
-	RetryLaterDelay     time.Duration `envconfig:"RETRY_LATER_DELAY" default:"5m" desc:"wait before starting a job again after DEGRADED, FAILED or DISCONNECTED"`
-	MaxAttempts         int           `envconfig:"MAX_ATTEMPTS" default:"3" desc:"MX jobs started per fleet job, restarts after retry-later statuses included"`
-	JobRetention        time.Duration `envconfig:"JOB_RETENTION" default:"168h" desc:"how long a job record is kept after the job ends"`
-	SchedulerInterval   time.Duration `envconfig:"SCHEDULER_INTERVAL" default:"1s" desc:"how often scheduled tasks (polls, retries, expiries) are moved to their queues; bounds how late a poll runs (asynq's default is 5s)"`
-	TaskCheckInterval   time.Duration `envconfig:"TASK_CHECK_INTERVAL" default:"100ms" desc:"how often an idle worker looks for new tasks: a task enqueued into empty queues (an answer, a webhook-woken poll) waits 0.5 to 1.5 times this; each look is one Redis script per queue (asynq's default is 1s)"`
-	SweepInterval       time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"how often one worker of the fleet looks for jobs whose next task was lost (a Redis failover) and drives them on again; 0: never"`
-	ShutdownTimeout     time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long running tasks may finish before they are handed back to the queue"`
-	APIAddr             string        `envconfig:"API_ADDR" default:"127.0.0.1:8080" desc:"listen address of mxfleet api"`
-	APITokens           string        `envconfig:"API_TOKENS" desc:"bearer tokens the API accepts, comma-separated (required by mxfleet api; never logged)"`
-	CallbackAllow       string        `envconfig:"CALLBACK_ALLOW" desc:"hosts callbacks may go to: names (*.example.com), IPs, CIDRs; private and loopback addresses only when listed; empty: no callbacks"`
-	CallbackSecret      string        `envconfig:"CALLBACK_SECRET" desc:"HMAC-SHA256 key signing callbacks (required with CALLBACK_ALLOW; never logged)"`
-	WebhookSecret       string        `envconfig:"WEBHOOK_SECRET" desc:"shared secret MX webhooks must carry (?token= or X-Mxfleet-Webhook-Token); empty: webhooks off"`
-	MetricsAddr         string        `envconfig:"METRICS_ADDR" default:"127.0.0.1:9090" desc:"worker's /metrics, /healthz and /readyz (empty: off)"`
-	InstitutionCacheTTL time.Duration `envconfig:"INSTITUTION_CACHE_TTL" default:"24h" desc:"how long institution searches and details (mxfleet institutions, GET /v1/institutions) stay cached in Redis for the whole fleet; MX recommends refreshing them daily"`
-	MXRate              int           `envconfig:"MX_RATE" default:"0" desc:"fleet-wide MX calls per second, shared by every pod through Redis (0: no limit); a 429 from MX pauses MX calls fleet-wide for its Retry-After either way"`
-	Queues              string        `envconfig:"QUEUES" default:"mx_answers:6,mx_polls:3,mx_callbacks:2,mx_jobs:1" desc:"queue weights: answers first (a person waits), then polls, callbacks, new jobs"`
-	LogLevel            string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat           string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
+	RedisURL             string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://host:port?master=name"`
+	RedisClusterAddrs    string        `envconfig:"REDIS_CLUSTER_ADDRS" desc:"Redis Cluster seed nodes host:port,...; when set, producers, workers and the store use cluster clients (user, password and TLS still come from REDIS_URL)"`
+	MXBaseURL            string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
+	MXAPIVersion         string        `envconfig:"MX_API_VERSION" default:"v20250224" desc:"MX Platform API version sent as Accept-Version on every call: v20250224 (current) or v20111101 (previous)"`
+	MXClientID           string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
+	MXAPIKey             string        `envconfig:"MX_API_KEY" desc:"MX API key (required by the worker; never logged)"`
+	SecretKeys           string        `envconfig:"SECRET_KEYS" desc:"keys sealing credentials, MFA answers and results in Redis: id:base64(32 bytes)[,id:base64...]; the first seals, all open (mxfleet keygen prints one; never logged)"`
+	MXTimeout            time.Duration `envconfig:"MX_TIMEOUT" default:"30s" desc:"timeout of one MX API call"`
+	Concurrency          int           `envconfig:"CONCURRENCY" default:"50" desc:"tasks run at once by this worker (handlers never wait for MX jobs: a slot is held only during MX and Redis calls, plus at most 1 s of rate-limit wait)"`
+	ChallengeTTL         time.Duration `envconfig:"CHALLENGE_TTL" default:"10m" desc:"how long a parked MFA challenge waits for an answer before the job fails challenge_expired"`
+	JobDeadline          time.Duration `envconfig:"JOB_DEADLINE" default:"15m" desc:"a job not ended this long after it started fails timeout"`
+	PollInitial          time.Duration `envconfig:"POLL_INITIAL" default:"3s" desc:"first status poll after MX starts a job (MX asks for at least 3s)"`
+	PollMax              time.Duration `envconfig:"POLL_MAX" default:"1m" desc:"cap of the exponential poll backoff"`
+	PollSchedule         string        `envconfig:"POLL_SCHEDULE" default:"auto" desc:"when to read a running job's status: learned (each institution's and job kind's learned MX times, shared through Redis; the backoff until 50 jobs are seen), backoff (the geometric backoff), or auto: learned when POLL_INITIAL is at least MX's 3s, else backoff"`
+	MicrodepositPoll     time.Duration `envconfig:"MICRODEPOSIT_POLL" default:"1m" desc:"how often a micro-deposit job reads its micro-deposit while MX makes the deposits (MX refreshes it every minute; webhooks wake it sooner; at most 1h); a job waiting for the amounts reads it every 10 times this"`
+	MicrodepositDeadline time.Duration `envconfig:"MICRODEPOSIT_DEADLINE" default:"336h" desc:"a micro-deposit job not ended this long after it started fails: timeout while MX deposits, microdeposit_expired while it waits for the amounts (MX deletes a waiting micro-deposit after 21 days)"`
+	MicrodepositAttempts int           `envconfig:"MICRODEPOSIT_ATTEMPTS" default:"3" desc:"pairs of micro-deposit amounts a job sends MX before it fails microdeposit_prevented (MX allows 3)"`
+	RetryBase            time.Duration `envconfig:"RETRY_BASE" default:"1s" desc:"first retry delay after a transient MX or Redis error; doubles per retry up to RETRY_MAX, jittered; MX's Retry-After wins when longer"`
+	RetryMax             time.Duration `envconfig:"RETRY_MAX" default:"5m" desc:"cap of the retry delay"`
+	RetryLaterDelay      time.Duration `envconfig:"RETRY_LATER_DELAY" default:"5m" desc:"wait before starting a job again after DEGRADED, FAILED or DISCONNECTED"`
+	MaxAttempts          int           `envconfig:"MAX_ATTEMPTS" default:"3" desc:"MX jobs started per fleet job, restarts after retry-later statuses included"`
+	JobRetention         time.Duration `envconfig:"JOB_RETENTION" default:"168h" desc:"how long a job record is kept after the job ends"`
+	SchedulerInterval    time.Duration `envconfig:"SCHEDULER_INTERVAL" default:"1s" desc:"how often scheduled tasks (polls, retries, expiries) are moved to their queues; bounds how late a poll runs (asynq's default is 5s)"`
+	TaskCheckInterval    time.Duration `envconfig:"TASK_CHECK_INTERVAL" default:"100ms" desc:"how often an idle worker looks for new tasks: a task enqueued into empty queues (an answer, a webhook-woken poll) waits 0.5 to 1.5 times this; each look is one Redis script per queue (asynq's default is 1s)"`
+	SweepInterval        time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"how often one worker of the fleet looks for jobs whose next task was lost (a Redis failover) and drives them on again; 0: never"`
+	ShutdownTimeout      time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long running tasks may finish before they are handed back to the queue"`
+	APIAddr              string        `envconfig:"API_ADDR" default:"127.0.0.1:8080" desc:"listen address of mxfleet api"`
+	APITokens            string        `envconfig:"API_TOKENS" desc:"bearer tokens the API accepts, comma-separated (required by mxfleet api; never logged)"`
+	CallbackAllow        string        `envconfig:"CALLBACK_ALLOW" desc:"hosts callbacks may go to: names (*.example.com), IPs, CIDRs; private and loopback addresses only when listed; empty: no callbacks"`
+	CallbackSecret       string        `envconfig:"CALLBACK_SECRET" desc:"HMAC-SHA256 key signing callbacks (required with CALLBACK_ALLOW; never logged)"`
+	WebhookSecret        string        `envconfig:"WEBHOOK_SECRET" desc:"shared secret MX webhooks must carry (?token= or X-Mxfleet-Webhook-Token); empty: webhooks off"`
+	MetricsAddr          string        `envconfig:"METRICS_ADDR" default:"127.0.0.1:9090" desc:"worker's /metrics, /healthz and /readyz (empty: off)"`
+	InstitutionCacheTTL  time.Duration `envconfig:"INSTITUTION_CACHE_TTL" default:"24h" desc:"how long institution searches and details (mxfleet institutions, GET /v1/institutions) stay cached in Redis for the whole fleet; MX recommends refreshing them daily"`
+	MXRate               int           `envconfig:"MX_RATE" default:"0" desc:"fleet-wide MX calls per second, shared by every pod through Redis (0: no limit); a 429 from MX pauses MX calls fleet-wide for its Retry-After either way"`
+	Queues               string        `envconfig:"QUEUES" default:"mx_answers:6,mx_polls:3,mx_callbacks:2,mx_jobs:1" desc:"queue weights: answers first (a person waits), then polls, callbacks, new jobs"`
+	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat            string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
 }
 
 // Handlers returns the state machine's settings.
@@ -77,6 +80,7 @@ func (c Config) Handlers() handlers.Config {
 	h.PollInitial, h.PollMax = c.PollInitial, c.PollMax
 	h.JobDeadline, h.ChallengeTTL = c.JobDeadline, c.ChallengeTTL
 	h.RetryLaterDelay, h.MaxAttempts = c.RetryLaterDelay, c.MaxAttempts
+	h.MicrodepositPoll, h.MicrodepositDeadline, h.MicrodepositAttempts = c.MicrodepositPoll, c.MicrodepositDeadline, c.MicrodepositAttempts
 	// A running job's record changes at every poll, at most PollMax (+20%)
 	// plus the scheduler's lateness apart: one quiet for twice that, and
 	// never less than 2 minutes, is worth a look.
@@ -194,6 +198,8 @@ func (c Config) Check() error {
 		{"SWEEP_INTERVAL", c.SweepInterval, "no sweeps"},
 		{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout, ""},
 		{"INSTITUTION_CACHE_TTL", c.InstitutionCacheTTL, "a day, as MX advises"},
+		{"MICRODEPOSIT_POLL", c.MicrodepositPoll, "a minute"},
+		{"MICRODEPOSIT_DEADLINE", c.MicrodepositDeadline, "14 days"},
 	} {
 		switch {
 		case d.v < 0 && d.zeroOK != "":
@@ -209,6 +215,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("%s_CONCURRENCY must be at least 1", Prefix)
 	case c.MaxAttempts < 1:
 		return fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", Prefix)
+	case c.MicrodepositAttempts < 0:
+		return fmt.Errorf("%s_MICRODEPOSIT_ATTEMPTS must be 0 (MX's 3) or positive", Prefix)
 	case c.PollMax < c.PollInitial:
 		return fmt.Errorf("%s_POLL_INITIAL (%s) must be at most %s_POLL_MAX (%s)", Prefix, c.PollInitial, Prefix, c.PollMax)
 	case c.RetryMax < c.RetryBase:

@@ -13,7 +13,7 @@ import (
 // and absent() cannot tell a quiet fleet from a dead one).
 var (
 	// Kinds of jobs.
-	Kinds = []string{string(store.KindVerify), string(store.KindIdentify)}
+	Kinds = []string{string(store.KindVerify), string(store.KindIdentify), string(store.KindMicrodeposit)}
 	// EndStates a job ends in.
 	EndStates = []string{string(store.StateSucceeded), string(store.StateFailed)}
 	// ParkedOutcomes: how a wait on an MFA challenge ended.
@@ -24,7 +24,9 @@ var (
 		job.CodeUnknownCredential, job.CodeMissingCredential, job.CodeUnsupported, job.CodeResumeRefused,
 		job.CodeMXUnavailable, job.CodeMXError, job.CodeRetriesExhausted, job.CodeBadPayload, job.CodeTaskLost,
 		job.CodeNoStatus, job.CodeUnknownStatus,
-		job.CodeUnknownMember, job.CodeOAuthDenied, job.CodeOAuthExpired}
+		job.CodeUnknownMember, job.CodeOAuthDenied, job.CodeOAuthExpired,
+		job.CodeMicrodepositErrored, job.CodeMicrodepositDenied, job.CodeMicrodepositPrevented, job.CodeMicrodepositExpired,
+		job.CodeNoMicrodepositStatus, job.CodeUnknownMicrodepositStatus}
 	// Repairs are the sweeper's repairs (job.Repair); checked against its
 	// source by TestKnownRepairsMatchHandlers.
 	Repairs = []string{"poll", "trigger", "expire", "claim_released", "resumed", "task_lost"}

@@ -191,9 +191,11 @@ func Summary(j *store.View) string {
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("| scenario | kinds | input | MFA answers | expected end | source |\n|---|---|---|---|---|---|\n")
-	for _, sc := range All() {
+	for _, sc := range append(All(), mxsim.MicrodepositScenarios()...) {
 		input := "member `" + sc.MemberGUID + "`"
 		switch {
+		case sc.Account != nil:
+			input = fmt.Sprintf("account `%s` routing `%s` %s", sc.Account["account_number"], sc.Account["routing_number"], sc.Account["account_type"])
 		case sc.OAuth != "":
 			input = fmt.Sprintf("`%s` OAuth, no credentials; the end user: %s", sc.InstitutionCode, sc.OAuth)
 		case sc.MemberGUID == "":

@@ -41,6 +41,9 @@ type Scenario struct {
 	// at the member's oauth_window_uri (OAuthApprove, OAuthDeny,
 	// OAuthIgnore).
 	OAuth string `json:"oauth,omitempty"`
+	// Account is a microdeposit scenario's account: account_number,
+	// routing_number, account_type (MicrodepositScenarios).
+	Account map[string]string `json:"account,omitempty"`
 }
 
 // Scenario sources.

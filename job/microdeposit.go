@@ -1,0 +1,277 @@
+package job
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Micro-deposit jobs (KindMicrodeposit) verify an account by MX's
+// micro-deposit flow instead of a member's credentials: MX makes two small
+// deposits into the account, the end user reads the two amounts on it and
+// gives them, and MX verifies them. The job reuses the verify job's
+// machinery where it fits:
+//
+//   - the record's MemberGUID holds the micro-deposit's guid (MIC-…: MX
+//     makes no member for it), so the member index finds the job from MX's
+//     microdeposit webhook, and ConnectionStatus holds the micro-deposit's
+//     status (INITIATED, REQUESTED, DEPOSITED, VERIFIED, …);
+//   - its polls are mx:poll tasks (PollDue, the sweeper's poll repair and
+//     the webhooks' wake work unchanged), every MicrodepositPoll;
+//   - at DEPOSITED it parks as challenged on two challenges, AmountGUID1
+//     and AmountGUID2: an answer of the two amounts is an MFA answer
+//     (sealed, claimed exactly once by Claim, noted when refused); each
+//     round is one attempt, and a pair MX refuses parks the job again on
+//     the next round, up to MicrodepositAttempts (MX's own limit is 3:
+//     then the micro-deposit is PREVENTED);
+//   - the parked round expires at the job's deadline (MicrodepositDeadline,
+//     days): microdeposit_expired; its expiry task reads the micro-deposit
+//     every MicrodepositCheck meanwhile, so MX's soft delete (404) or an
+//     end status ends the job too.
+//
+//	state       event                          function        → state       enqueues / notifies
+//	pending     start: micro-deposit created   MDStarted       → running     poll 1
+//	running     poll n: INITIATED, REQUESTED   MDPolled        → running     poll n+1 (MicrodepositPoll)
+//	running     poll n: DEPOSITED              MDPolled        → challenged  expire:<round>, challenged event
+//	running     poll n: VERIFIED               MDPolled,MDSucceed → succeeded succeeded event (numbers from MX)
+//	running     poll n: ERRORED/DENIED/PREV./404 MDPolled      → failed      failed event (microdeposit_<status>)
+//	challenged  answer claims round r          Claim           → challenged  (claim recorded)
+//	challenged  MX: VERIFIED                   MDAnswered      → succeeded   succeeded event
+//	challenged  MX: still DEPOSITED, r < limit MDAnswered      → challenged  round r+1, expire:<r+1>, challenged event
+//	challenged  MX: DEPOSITED at limit, PREV.  MDAnswered      → failed      failed event (microdeposit_prevented)
+//	challenged  check: VERIFIED / end / 404    MDChecked       → succeeded / failed
+//	challenged  expiry due, no answer queued   MDExpire        → failed      failed event (microdeposit_expired)
+
+// KindMicrodeposit: account and routing numbers verified by micro-deposits.
+const KindMicrodeposit Kind = "microdeposit"
+
+// Error codes of micro-deposit jobs: MX's failure statuses, MX's soft
+// delete (or the amounts not given by the deadline), and statuses the
+// fleet cannot read.
+const (
+	CodeMicrodepositErrored       = "microdeposit_errored"   // MX could not make the deposits
+	CodeMicrodepositDenied        = "microdeposit_denied"    // MX refused the micro-deposit
+	CodeMicrodepositPrevented     = "microdeposit_prevented" // wrong amounts too many times
+	CodeMicrodepositExpired       = "microdeposit_expired"   // MX deleted it (21 days), or no amounts by the deadline
+	CodeNoMicrodepositStatus      = "no_microdeposit_status"
+	CodeUnknownMicrodepositStatus = "unknown_microdeposit_status"
+)
+
+// The two challenges a parked micro-deposit job answers: the amounts, in
+// dollars ("0.07"), in either order.
+const (
+	AmountGUID1 = "amount_1"
+	AmountGUID2 = "amount_2"
+)
+
+// Defaults of the micro-deposit settings (Config).
+const (
+	DefaultMicrodepositPoll     = time.Minute         // MX refreshes a micro-deposit's status every minute
+	DefaultMicrodepositDeadline = 14 * 24 * time.Hour // deposits take 1-3 business days; MX deletes after 21
+	DefaultMicrodepositAttempts = 3                   // MX's: the third wrong pair makes it PREVENTED
+	MaxMicrodepositPoll         = time.Hour
+)
+
+// MDPoll is the poll interval of a running micro-deposit job (0: the
+// default; capped at MaxMicrodepositPoll).
+func (c Config) MDPoll() time.Duration {
+	return min(cmp.Or(c.MicrodepositPoll, DefaultMicrodepositPoll), MaxMicrodepositPoll)
+}
+
+// MDDeadline is how long a micro-deposit job may take (0: the default).
+func (c Config) MDDeadline() time.Duration {
+	return cmp.Or(c.MicrodepositDeadline, DefaultMicrodepositDeadline)
+}
+
+// MDAttempts is how many pairs of amounts a job sends MX (0: MX's 3).
+func (c Config) MDAttempts() int { return cmp.Or(c.MicrodepositAttempts, DefaultMicrodepositAttempts) }
+
+// MDCheck is how often a parked micro-deposit job reads MX: ten poll
+// intervals (the amounts come from the end user; MX's own changes then are
+// ends: its soft delete, PREVENTED).
+func (c Config) MDCheck() time.Duration { return 10 * c.MDPoll() }
+
+// MDRead is one read of a micro-deposit: its status, or Gone (MX's 404:
+// deleted, or soft-deleted after 21 days).
+type MDRead struct {
+	Status string
+	Gone   bool
+}
+
+// ClassifyMD reads a micro-deposit status: InProgress (PREINITIATED,
+// INITIATED, REQUESTED), NeedsUser (DEPOSITED: the amounts), Succeeded
+// (VERIFIED) or Failed with its code.
+func ClassifyMD(st MDRead) Classification {
+	s := strings.ToUpper(strings.TrimSpace(st.Status))
+	switch {
+	case st.Gone:
+		return Classification{Outcome: Failed, Reason: CodeMicrodepositExpired}
+	case s == "PREINITIATED" || s == "INITIATED" || s == "REQUESTED":
+		return Classification{Outcome: InProgress}
+	case s == "DEPOSITED":
+		return Classification{Outcome: NeedsUser}
+	case s == "VERIFIED":
+		return Classification{Outcome: Succeeded}
+	case s == "ERRORED" || s == "DENIED" || s == "PREVENTED":
+		return Classification{Outcome: Failed, Reason: "microdeposit_" + strings.ToLower(s)}
+	case s == "":
+		return Classification{Outcome: Failed, Reason: CodeNoMicrodepositStatus}
+	}
+	return Classification{Outcome: Failed, Reason: CodeUnknownMicrodepositStatus}
+}
+
+// mdMessage says why a micro-deposit job ends with code.
+func mdMessage(code string, st MDRead) string {
+	if st.Gone {
+		return "MX no longer has the micro-deposit (deleted, or soft-deleted after 21 days waiting)"
+	}
+	return fmt.Sprintf("MX micro-deposit status %s", cmp.Or(st.Status, `""`))
+}
+
+// MDStarted records the micro-deposit the start created (or found): the
+// job runs, with its own deadline, and polls.
+func MDStarted(r *Record, user, md, status string, now time.Time, cfg Config) Decision {
+	return Decision{
+		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.MDPoll()))},
+		Change: func(cur *Record) error {
+			if cur.State != StatePending {
+				return ErrNoChange
+			}
+			cur.State, cur.Deadline, cur.Attempt, cur.Triggered, cur.TriggeredAt = StateRunning, now.Add(cfg.MDDeadline()), 1, 1, now
+			cur.UserGUID, cur.MemberGUID, cur.ConnectionStatus = cmpOr(cur.UserGUID, user), md, status
+			return nil
+		},
+	}
+}
+
+// MDPolled decides what poll n does with the micro-deposit it read: poll
+// again, park for the amounts, end; VERIFIED needs the results first
+// (MDSucceed).
+func MDPolled(r *Record, n int, st MDRead, now time.Time, cfg Config) Decision {
+	read := Read{ConnectionStatus: st.Status}
+	c := ClassifyMD(st)
+	switch c.Outcome {
+	case InProgress:
+		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.MDPoll()))}, Change: polled(n, read, r.SawRunning, nil)}
+	case NeedsUser:
+		round, exp := r.Round+1, cmp.Or(r.Deadline, now.Add(cfg.MDDeadline()))
+		return Decision{
+			Tasks: []Task{expireTask(r.ID, round, mdNextCheck(now, exp, cfg))},
+			Event: &Event{State: StateChallenged, Round: round, ConnectionStatus: st.Status},
+			Change: polled(n, read, r.SawRunning, func(cur *Record) {
+				cur.State, cur.Round, cur.ChallengeExp, cur.ResumeClaim, cur.ResumeSent = StateChallenged, round, exp, "", false
+				cur.ParkedAt = now
+			}),
+		}
+	case Succeeded:
+		return Decision{Need: NeedResults}
+	}
+	return end(r, n, read, r.SawRunning, c.Reason, mdMessage(c.Reason, st))
+}
+
+// MDSucceed ends a job whose poll n read VERIFIED (the results are the
+// handler's payload).
+func MDSucceed(r *Record, n int) Decision {
+	return Decision{
+		Event:  &Event{State: StateSucceeded, ConnectionStatus: "VERIFIED"},
+		Change: polled(n, Read{ConnectionStatus: "VERIFIED"}, r.SawRunning, func(cur *Record) { cur.State, cur.Error = StateSucceeded, nil }),
+	}
+}
+
+// mdEnd ends a parked job as succeeded (VERIFIED) or failed, if guard
+// still holds on the record as it stands.
+func mdEnd(r *Record, st MDRead, code, msg string, guard func(*Record) bool) Decision {
+	if code != "" {
+		d := Fail(r, code, msg, guard)
+		end := d.Change
+		d.Change = func(cur *Record) error {
+			if err := end(cur); err != nil {
+				return err
+			}
+			cur.ConnectionStatus = cmpOr(st.Status, cur.ConnectionStatus)
+			return nil
+		}
+		return d
+	}
+	return Decision{
+		Event: &Event{State: StateSucceeded, ConnectionStatus: "VERIFIED"},
+		Change: func(cur *Record) error {
+			if cur.State.Terminal() || !guard(cur) {
+				return ErrNoChange
+			}
+			cur.State, cur.Error, cur.ConnectionStatus, cur.ResumeClaim = StateSucceeded, nil, "VERIFIED", ""
+			return nil
+		},
+	}
+}
+
+// MDAnswered decides on a parked job whose round claim's amounts MX has
+// answered (st: the micro-deposit after the verify, or as read on a retry
+// that found the verify already made): VERIFIED succeeds; a pair MX refused
+// (still DEPOSITED) parks the job on the next round, unless that was the
+// last attempt; an end status fails it.
+func MDAnswered(r *Record, claim string, st MDRead, now time.Time, cfg Config) Decision {
+	ours := func(cur *Record) bool { return cur.State == StateChallenged && cur.ResumeClaim == claim }
+	c := ClassifyMD(st)
+	switch c.Outcome {
+	case Succeeded:
+		return mdEnd(r, st, "", "", ours)
+	case InProgress:
+		return wait("job %s: MX shows the micro-deposit %s after the amounts were sent", r.ID, st.Status)
+	case Failed:
+		return mdEnd(r, st, c.Reason, mdMessage(c.Reason, st)+" after the amounts of attempt "+fmt.Sprint(r.Round), ours)
+	}
+	if r.Round >= cfg.MDAttempts() {
+		return mdEnd(r, st, CodeMicrodepositPrevented,
+			fmt.Sprintf("MX refused the amounts %d times (the fleet's limit, MXFLEET_MICRODEPOSIT_ATTEMPTS)", r.Round), ours)
+	}
+	round := r.Round + 1
+	reason := fmt.Sprintf("MX refused the amounts (attempt %d of %d): the job waits for amounts again (round %d)", r.Round, cfg.MDAttempts(), round)
+	return Decision{
+		Tasks: []Task{expireTask(r.ID, round, mdNextCheck(now, r.ChallengeExp, cfg))},
+		Event: &Event{State: StateChallenged, Round: round, ConnectionStatus: st.Status},
+		Change: func(cur *Record) error {
+			if !ours(cur) {
+				return ErrNoChange
+			}
+			cur.LastRefusedAnswer = &RefusedAnswer{AnswerID: claim, Reason: reason, At: now.UTC()}
+			cur.Round, cur.ResumeClaim, cur.ResumeBy, cur.ResumeSent, cur.ParkedAt = round, "", "", false, now
+			cur.ConnectionStatus = st.Status
+			return nil
+		},
+	}
+}
+
+// MDChecked decides on a parked job's read of its micro-deposit before
+// the round is due (ok false: the read failed): VERIFIED (the amounts of a
+// lost answer task reached MX) succeeds, an end status or MX's delete
+// fails it, otherwise the task runs again at the next check or the expiry.
+func MDChecked(r *Record, round int, st MDRead, ok bool, now time.Time, cfg Config) Decision {
+	open := func(cur *Record) bool { return RoundOpen(cur, round) }
+	if ok {
+		switch c := ClassifyMD(st); c.Outcome {
+		case Succeeded:
+			return mdEnd(r, st, "", "", open)
+		case Failed:
+			return mdEnd(r, st, c.Reason, mdMessage(c.Reason, st)+" while the job waited for the amounts", open)
+		}
+	}
+	return Decision{Wait: &Wait{Until: mdNextCheck(now, r.ChallengeExp, cfg),
+		Reason: fmt.Sprintf("job %s: amounts of round %d due by %s; MX shows %q", r.ID, round, r.ChallengeExp.UTC().Format(time.RFC3339), st.Status)}}
+}
+
+// MDExpire ends the job microdeposit_expired if round is still open.
+func MDExpire(r *Record, round int) Decision {
+	return Fail(r, CodeMicrodepositExpired, "the micro-deposit amounts were not given before the job's deadline",
+		func(cur *Record) bool { return RoundOpen(cur, round) })
+}
+
+// mdNextCheck is a parked micro-deposit job's next read of MX: the next
+// check, or exp.
+func mdNextCheck(now, exp time.Time, cfg Config) time.Time {
+	if at := now.Add(cfg.MDCheck()); at.Before(exp) {
+		return at
+	}
+	return exp
+}

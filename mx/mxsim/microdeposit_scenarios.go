@@ -1,0 +1,34 @@
+package mxsim
+
+// Micro-deposit scenarios answer the amounts: "@amounts" is the pair the
+// simulator deposited (GET /_sim/micro_deposits/{guid}), "@wrong" a pair
+// that is not. MX documents the 3333… accounts of its integration
+// environment and PREVENTED at the third wrong pair; ERRORED for any
+// other account, and knowing the amounts, are the simulator's own, so
+// the scenarios run against the simulator only. Expiry (MX's soft delete
+// after 21 days) is timing: --microdeposit-expiry, not a scenario.
+const microdepositDoc = "accounts beginning 3333 deposit (docs.mx.com/nexus/microdeposits/api-testing); PREVENTED after 3 wrong pairs (docs.mx.com/products/connectivity/microdeposits); ERRORED for other accounts is the simulator's own"
+
+// MicrodepositScenarios is the scenario table of micro-deposit jobs (kind
+// microdeposit). It is not part of Scenarios: those are member jobs, run
+// by every fleet-wide test; these take the simulator's micro-deposit
+// timing (WithMicrodepositTiming) and its amounts.
+func MicrodepositScenarios() []Scenario {
+	md := []string{"microdeposit"}
+	account := func(number string) map[string]string {
+		return map[string]string{"account_number": number, "routing_number": "091000019", "account_type": "CHECKING"}
+	}
+	verified := Expect{State: "succeeded", ConnectionStatus: mdVerified}
+	sc := func(name, desc, number string, answers []string, e Expect) Scenario {
+		return Scenario{Name: name, Description: desc, Kinds: md, Account: account(number), Answers: answers, Expect: e,
+			Source: SourceSimulator, Doc: microdepositDoc}
+	}
+	return []Scenario{
+		sc("microdeposit", "deposited, the right amounts: VERIFIED, the account and routing numbers", "333312345", []string{"@amounts"}, verified),
+		sc("microdeposit_wrong_then_right", "a wrong pair (refused, the job waits again), then the right one", "333312346", []string{"@wrong", "@amounts"}, verified),
+		sc("microdeposit_prevented", "three wrong pairs: PREVENTED", "333312347", []string{"@wrong", "@wrong", "@wrong"},
+			Expect{State: "failed", ConnectionStatus: mdPrevented, ErrorCode: "microdeposit_prevented"}),
+		sc("microdeposit_errored", "an account not beginning 3333: the deposits fail, ERRORED", "123456789", []string{},
+			Expect{State: "failed", ConnectionStatus: mdErrored, ErrorCode: "microdeposit_errored"}),
+	}
+}
