@@ -23,8 +23,9 @@ MX allows 3 pairs; a wrong pair leaves the job waiting for another. The job
 ends succeeded with the verified account and routing numbers, or failed with
 a code (microdeposit_prevented, microdeposit_expired, microdeposit_errored,
 ...). The user is --user-guid, or --user-id (a partner id, created at MX when
-missing). --account-number, --routing-number (nine digits, ABA checksum) and
---account-type (CHECKING or SAVINGS) are required. Account numbers given on a
+missing). --account-number and --routing-number (nine digits, ABA checksum)
+are required; --account-type is CHECKING (the default) or SAVINGS. Account
+numbers given on a
 command line are visible to other local users in the process list; prefer the
 producer library or the HTTP API for real ones. Reads MXFLEET_REDIS_URL and
 MXFLEET_SECRET_KEYS (the account is sealed with it).
