@@ -72,6 +72,11 @@ func MapCredentials(fields []mx.Credential, given map[string]string) ([]mx.Crede
 		}
 	}
 	usable := strings.Join(names, ", ")
+	if len(fields) == 0 && len(given) > 0 {
+		// MX lists no credential fields for an institution that uses
+		// OAuth: the end user authorizes at the institution instead.
+		return nil, job.CodeUnknownCredential, "the institution takes no credentials (it uses OAuth: submit the job with member.oauth, CLI --oauth, and no credentials)"
+	}
 	byField := make([]string, len(fields)) // the given name that fills each field
 	keys := slices.Sorted(maps.Keys(given))
 	for _, name := range keys {

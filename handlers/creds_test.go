@@ -34,6 +34,7 @@ func TestMapCredentials(t *testing.T) {
 			[]string{`"pin"`, "fields: Username (LOGIN), Password"}},
 		{"missing", mxbank, map[string]string{"username": "u"}, job.CodeMissingCredential, nil, []string{"credential Password is required"}},
 		{"same field twice", mxbank, map[string]string{"username": "u", "LOGIN": "v", "password": "p"}, job.CodeUnknownCredential, nil, []string{"both name field Username (LOGIN)"}},
+		{"an OAuth institution (no fields)", nil, map[string]string{"username": "u"}, job.CodeUnknownCredential, nil, []string{"uses OAuth", "member.oauth"}},
 		{"empty name", mxbank, map[string]string{"": "x", "username": "u", "password": "p"}, job.CodeUnknownCredential, nil, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

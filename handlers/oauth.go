@@ -103,8 +103,9 @@ func (h *Handlers) oauthOptions(o *job.OAuth, trigger bool) mx.OAuthOptions {
 // handleOAuthWindow runs mx:oauth: ask MX for a fresh oauth_window_uri for
 // an authorizing job and record it (job.WindowDue, job.WindowIssued). A
 // request MX refuses leaves the job as it is (it goes on waiting for the
-// end user, its polls see what MX shows); the refusal is logged, never
-// the URI.
+// end user, its polls see what MX shows); the refusal is logged and noted
+// on the job (oauth_window_refused), never a URI, and the window may be
+// asked for again.
 func (h *Handlers) handleOAuthWindow(ctx context.Context, t *asynq.Task) error {
 	var p tasks.OAuthWindow
 	if err := tasks.Decode(t.Payload(), &p); err != nil {
@@ -127,7 +128,10 @@ func (h *Handlers) handleOAuthWindow(ctx context.Context, t *asynq.Task) error {
 		}
 		h.log.Warn().Str("job", j.ID).Int("window", p.Window).Int("mx_status", mx.StatusCode(err)).
 			Msg("fresh OAuth window refused by MX: the job waits on as it is")
-		return stop("job %s: MX refused window %d: %v", j.ID, p.Window, err)
+		// Shown on the job (oauth_window_refused); the task ends without
+		// being archived, so the window can be asked for again.
+		_, _, werr := h.execute(ctx, j, job.Decision{Change: job.WindowRefused(p.Window, err.Error(), h.now())}, payload{})
+		return werr
 	}
 	_, _, err = h.execute(ctx, j, job.WindowIssued(&j.Record, p.Window, w.OAuthWindowURI), payload{})
 	return err

@@ -288,3 +288,47 @@ func TestOAuthCallsAsTheSpecSays(t *testing.T) {
 		})
 	}
 }
+
+// A fresh window MX refuses (here: the end user has approved at MX, so the
+// member no longer waits for authorization, while the job, polling slowly,
+// has not seen it yet) shows on the job, which waits on as it was, and the
+// same window can be asked for again: the refused task is not archived.
+func TestOAuthRefusedFreshWindowShowsOnTheJob(t *testing.T) {
+	t.Parallel()
+	f := testenv.NewFleet(t, func(c *fleet.Config) { c.PollInitial, c.PollMax = time.Minute, time.Minute })
+	ctx := testenv.Context(t, time.Minute)
+	req := scenario.Request(oauthScenario(t, "oauth_approve"), "oauth-refused", "user-oauth-refused")
+	if _, err := f.Client.Verify(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	j := testenv.WaitState(t, ctx, f.Client, "oauth-refused", store.StateAuthorizing)
+	if err := scenario.Decide(ctx, j.OAuthWindowURI, mxsim.OAuthApprove); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(at time.Time) *store.View {
+		t.Helper()
+		if n, err := f.Client.RequestOAuthWindow(ctx, "oauth-refused"); err != nil || n != 2 {
+			t.Fatalf("fresh window: %d %v", n, err)
+		}
+		for {
+			v, err := f.Client.Status(ctx, "oauth-refused")
+			if err != nil || ctx.Err() != nil {
+				t.Fatalf("waiting for the refusal: %v %v", err, ctx.Err())
+			}
+			if wr := v.OAuthWindowRefused; wr != nil && wr.At.After(at) {
+				return v
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	v := refused(time.Time{})
+	if v.State != store.StateAuthorizing || v.OAuthWindows != 1 || v.OAuthWindowRefused.Window != 2 ||
+		!strings.Contains(v.OAuthWindowRefused.Reason, "409") || strings.Contains(v.OAuthWindowRefused.Reason, "http") {
+		t.Fatalf("after MX refused window 2: %+v %+v", v, v.OAuthWindowRefused)
+	}
+	calls := f.Sim.Stats().Calls["requestOAuthWindowURI"]
+	refused(v.OAuthWindowRefused.At) // asked again: MX is asked again
+	if again := f.Sim.Stats().Calls["requestOAuthWindowURI"]; again <= calls {
+		t.Fatalf("asking again made no MX call (%d, then %d)", calls, again)
+	}
+}

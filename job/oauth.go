@@ -119,6 +119,29 @@ type OAuthProgress struct {
 	OAuthWindowURI string `json:"oauth_window_uri,omitempty"` // the latest window, while authorizing
 	OAuthWindows   int    `json:"oauth_windows,omitempty"`    // window URIs issued (1: the create's)
 	OAuthTrigger   bool   `json:"oauth_trigger,omitempty"`    // the fleet starts the MX job once authorized (v20111101)
+	// OAuthWindowRefused: the latest fresh window MX refused (cleared
+	// when one is issued); the job waits on as it was.
+	OAuthWindowRefused *WindowRefusal `json:"oauth_window_refused,omitempty"`
+}
+
+// WindowRefusal says which fresh window URI MX refused, why (MX's status
+// and message, never a URI) and when.
+type WindowRefusal struct {
+	Window int       `json:"window"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// WindowRefused notes on an authorizing job that MX refused window n,
+// leaving the job otherwise as it is (it may be asked for again).
+func WindowRefused(n int, reason string, now time.Time) func(*Record) error {
+	return func(cur *Record) error {
+		if cur.State != StateAuthorizing || cur.OAuthWindows >= n {
+			return ErrNoChange
+		}
+		cur.OAuthWindowRefused = &WindowRefusal{Window: n, Reason: reason, At: now.UTC()}
+		return nil
+	}
 }
 
 // Authorizing is the start of an OAuth job: its member created (or found
@@ -218,6 +241,7 @@ func WindowIssued(r *Record, n int, uri string) Decision {
 				return ErrNoChange
 			}
 			cur.OAuthWindowURI, cur.OAuthWindows, cur.ConnectionStatus = uri, n, "PENDING"
+			cur.OAuthWindowRefused = nil
 			return nil
 		},
 	}

@@ -93,13 +93,25 @@ func TestOAuthWindowsAndTasks(t *testing.T) {
 	if d := WindowDue(r, 3); d.Drop == "" {
 		t.Fatal("window 3 before 2")
 	}
-	d := WindowIssued(r, 2, "https://bank.example/oauth/2")
+	// MX refuses window 2: noted, nothing else changes; on an ended job
+	// or once window 2 is issued, the refusal changes nothing.
 	cur := *r
-	if err := d.Change(&cur); err != nil || cur.OAuthWindows != 2 || cur.OAuthWindowURI != "https://bank.example/oauth/2" {
+	if err := WindowRefused(2, "mx: 409", t0)(&cur); err != nil || cur.OAuthWindowRefused == nil ||
+		cur.OAuthWindowRefused.Window != 2 || cur.OAuthWindows != r.OAuthWindows || cur.State != StateAuthorizing {
+		t.Fatalf("window 2 refused: %v %+v", err, cur)
+	}
+	if ended := record(StateFailed); WindowRefused(2, "x", t0)(ended) != ErrNoChange {
+		t.Fatal("a refusal changed an ended job")
+	}
+	d := WindowIssued(r, 2, "https://bank.example/oauth/2")
+	if err := d.Change(&cur); err != nil || cur.OAuthWindows != 2 || cur.OAuthWindowURI != "https://bank.example/oauth/2" || cur.OAuthWindowRefused != nil {
 		t.Fatalf("window 2: %v %+v", err, cur)
 	}
 	if err := d.Change(&cur); err != ErrNoChange {
 		t.Fatalf("window 2 twice: %v", err)
+	}
+	if err := WindowRefused(2, "late", t0)(&cur); err != ErrNoChange {
+		t.Fatalf("a refusal of a window issued: %v", err)
 	}
 	if d.Event == nil || d.Event.State != StateAuthorizing || d.Event.Round != 2 || d.Event.OAuthWindowURI == "" {
 		t.Fatalf("event %+v", d.Event)

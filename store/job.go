@@ -132,6 +132,9 @@ type View struct {
 	OAuth          *job.OAuth `json:"oauth,omitempty"`
 	OAuthWindowURI string     `json:"oauth_window_uri,omitempty"`
 	OAuthWindows   int        `json:"oauth_windows,omitempty"`
+	// OAuthWindowRefused: the latest fresh window URI MX refused (until
+	// one is issued): which, why, when.
+	OAuthWindowRefused *job.WindowRefusal `json:"oauth_window_refused,omitempty"`
 }
 
 // View returns the public shape of j.
@@ -145,7 +148,7 @@ func (j *Job) View() View {
 		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Round: j.Round,
 		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer,
 		PersonGiven: j.Person != nil || j.SealedPerson != "", Match: j.match(),
-		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows}
+		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows, OAuthWindowRefused: j.OAuthWindowRefused}
 }
 
 // oauthURI is the job's window URI while it is authorizing.

@@ -510,6 +510,9 @@ func printJob(w io.Writer, j *store.View) {
 	if j.OAuthWindowURI != "" {
 		fmt.Fprintf(w, "oauth      window %d, for the end user: %s (a fresh one: mxfleet oauth %s)\n", j.OAuthWindows, j.OAuthWindowURI, shellWord(j.ID))
 	}
+	if wr := j.OAuthWindowRefused; wr != nil {
+		fmt.Fprintf(w, "refused    fresh OAuth window %d at %s: %s (the job waits on; ask again: mxfleet oauth %s)\n", wr.Window, wr.At.Format(time.RFC3339), wr.Reason, shellWord(j.ID))
+	}
 	if j.AnswerPending {
 		fmt.Fprintf(w, "answer     an answer to MFA round %d is being applied\n", j.Round)
 	}
