@@ -25,13 +25,17 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 # The fleet against a real redis-server and the simulator: throughput
-# against raw asynq, in-flight capacity, lateness, scale-out; writes
-# docs/BENCHMARKS.md and prints a one-line summary last (about 6 minutes).
-# MXFLEET_BENCH_INFLIGHT=100000 sets the in-flight jobs (10,000 by default;
-# 100,000 took about 15 minutes on 2 cores); `go run ./internal/benchrun
-# -only throughput` runs a subset and prints the table instead.
+# against raw asynq (the ratio), 100,000 jobs in flight on one worker,
+# lateness with and without webhooks, learned poll schedules against the
+# backoff (and the plot docs/lateness.svg), scale-out; writes
+# docs/BENCHMARKS.md and prints a one-line summary last (about 25 minutes
+# on 2 cores, 15 of them the 100,000 jobs). MXFLEET_BENCH_INFLIGHT sets the
+# in-flight jobs (make bench MXFLEET_BENCH_INFLIGHT=10000 for a shorter
+# run); `go run ./internal/benchrun -only throughput,learned` runs a subset
+# and prints the table instead.
+MXFLEET_BENCH_INFLIGHT ?= 100000
 bench: redis-server
-	$(GO) run ./internal/benchrun -out docs/BENCHMARKS.md
+	$(GO) run ./internal/benchrun -out docs/BENCHMARKS.md -inflight $(MXFLEET_BENCH_INFLIGHT)
 
 # Chaos: worker processes killed with SIGKILL every 3 s over 2,000 mixed
 # jobs, a redis-server restart (AOF), an MX storm; appends its table to
