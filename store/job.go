@@ -132,6 +132,14 @@ type View struct {
 	OAuth          *job.OAuth `json:"oauth,omitempty"`
 	OAuthWindowURI string     `json:"oauth_window_uri,omitempty"`
 	OAuthWindows   int        `json:"oauth_windows,omitempty"`
+	// Fallback: a verify job asked to fall back to micro-deposits (with
+	// an account) should MX not support instant verification at the
+	// institution; Via: it did (the job then runs as a microdeposit job:
+	// member_guid is the micro-deposit's guid, instant_member_guid the
+	// member MX could not verify on).
+	Fallback          Kind   `json:"fallback,omitempty"`
+	Via               Kind   `json:"via,omitempty"`
+	InstantMemberGUID string `json:"instant_member_guid,omitempty"`
 }
 
 // View returns the public shape of j.
@@ -145,7 +153,8 @@ func (j *Job) View() View {
 		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Round: j.Round,
 		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer,
 		PersonGiven: j.Person != nil || j.SealedPerson != "", Match: j.match(),
-		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows}
+		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows,
+		Fallback: j.Fallback, Via: j.Via, InstantMemberGUID: j.InstantMemberGUID}
 }
 
 // oauthURI is the job's window URI while it is authorizing.

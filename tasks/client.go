@@ -69,6 +69,11 @@ type Request struct {
 	// matched against the account owners (View.Match). Sealed in the job
 	// record; see Person.
 	Person *Person
+	// Fallback, verify jobs only: the account to verify by micro-deposits
+	// should MX not support instant verification at the institution
+	// (fallback.go). Checked as a micro-deposit job's account, sealed in
+	// the start task.
+	Fallback *Account
 }
 
 // An OAuth job (Member.OAuth set, an institution code, no credentials)
@@ -121,7 +126,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 	if r.ID == "" {
 		r.ID = "job_" + uuid.NewString()
 	}
-	p := Job{V: Version, JobID: r.ID, User: r.User, Member: r.Member}
+	p := Job{V: Version, JobID: r.ID, User: r.User, Member: r.Member, Fallback: r.Fallback}
 	task, err := NewJobTask(c.keys, kind, p)
 	if err != nil {
 		return nil, false, err
@@ -134,6 +139,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		UserGUID: r.User.GUID, MemberGUID: r.Member.GUID, InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow,
 		Reauth:      r.Member.GUID != "" && len(r.Member.Credentials) > 0,
 		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults, OAuthProgress: job.OAuthProgress{OAuth: r.Member.OAuth},
+		Fallback: fallbackKind(r.Fallback),
 	}, Person: r.Person})
 	if err != nil {
 		return nil, false, err
@@ -142,7 +148,8 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		return j, false, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
 	}
 	if !created {
-		diff := requestDiff(j, c.startPayload(j.ID), r)
+		start := c.startPayload(j.ID)
+		diff := append(requestDiff(j, start, r), c.fallbackDiff(j, start, r)...)
 		if differs, err := c.personDiffers(j, r.Person); err != nil {
 			return nil, false, err // as when the record's result does not open
 		} else if differs {
