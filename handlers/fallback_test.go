@@ -11,7 +11,6 @@ import (
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
-	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -109,10 +108,6 @@ func TestVerifyFallbackStartRunTwice(t *testing.T) {
 	t.Parallel()
 	f := mdFleet(t, nil, mdFast)
 	ctx := testenv.Context(t, time.Minute)
-	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const id = "fb-rerun"
 	f.StopWorker()
 	if _, _, err := f.Client.Submit(ctx, store.KindVerify, noVerify(id, true)); err != nil {
@@ -120,28 +115,16 @@ func TestVerifyFallbackStartRunTwice(t *testing.T) {
 	}
 	// What the first run did at MX before it died: the user, the member
 	// (its product failed) and the micro-deposit.
-	u, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "user-" + id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fields, err := mx.Collect(mxc.InstitutionCredentials(ctx, "mxbank_noverify"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var creds []mx.CredentialValue
-	for _, fl := range fields {
-		creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": "correct"}[fl.FieldName]})
-	}
-	mem, err := mxc.CreateMember(ctx, u.GUID, mx.MemberCreate{InstitutionCode: "mxbank_noverify", Credentials: creds,
-		Metadata: "mxfleet job " + id, Products: []string{mx.ProductAccountVerification}})
-	if err != nil || !mem.ProductsFailed {
-		t.Fatalf("the first run's member: %+v %v", mem, err)
-	}
-	md, err := mxc.CreateMicrodeposit(ctx, u.GUID, mx.MicrodepositCreate{AccountNumber: MDAccount.AccountNumber,
-		RoutingNumber: MDAccount.RoutingNumber, AccountType: MDAccount.AccountType})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var mem *mx.Member
+	u, md := diedAfterMD(t, ctx, f, id, func(mxc *mx.Client, user string) {
+		var err error
+		mem, err = mxc.CreateMember(ctx, user, mx.MemberCreate{InstitutionCode: "mxbank_noverify",
+			Credentials: institutionCredentials(t, ctx, mxc, "mxbank_noverify", "correct"),
+			Metadata:    "mxfleet job " + id, Products: []string{mx.ProductAccountVerification}})
+		if err != nil || !mem.ProductsFailed {
+			t.Fatalf("the first run's member: %+v %v", mem, err)
+		}
+	})
 	f.StartWorker(t)
 	j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
 	if j.MemberGUID != md.GUID || j.UserGUID != u.GUID || j.Via != store.KindMicrodeposit || j.InstantMemberGUID != mem.GUID {

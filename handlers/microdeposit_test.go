@@ -316,25 +316,12 @@ func TestMicrodepositStartFindsTheOneItCreated(t *testing.T) {
 	t.Parallel()
 	f := mdFleet(t, nil, mdFast)
 	ctx := testenv.Context(t, time.Minute)
-	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const id = "md-rerun"
 	f.StopWorker()
 	if _, _, err := f.Client.Microdeposit(ctx, tasks.MicrodepositRequest{ID: id, User: tasks.User{ID: "user-" + id}, Account: MDAccount}); err != nil {
 		t.Fatal(err)
 	}
-	// What the first run did at MX before it died.
-	u, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "user-" + id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := mxc.CreateMicrodeposit(ctx, u.GUID, mx.MicrodepositCreate{AccountNumber: MDAccount.AccountNumber,
-		RoutingNumber: MDAccount.RoutingNumber, AccountType: MDAccount.AccountType})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, md := diedAfterMD(t, ctx, f, id, nil)
 	f.StartWorker(t)
 	j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
 	if j.MemberGUID != md.GUID || j.UserGUID != u.GUID {
@@ -343,6 +330,30 @@ func TestMicrodepositStartFindsTheOneItCreated(t *testing.T) {
 	if n := f.Sim.Stats().Calls["createMicrodeposit"]; n != 1 {
 		t.Errorf("%d micro-deposits created, want 1", n)
 	}
+}
+
+// diedAfterMD does at MX what a start of job id that died did before it
+// recorded anything: the user of id "user-"+id, what more makes (a
+// member), the micro-deposit of MDAccount.
+func diedAfterMD(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, more func(c *mx.Client, user string)) (*mx.User, *mx.Microdeposit) {
+	t.Helper()
+	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "user-" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more != nil {
+		more(mxc, u.GUID)
+	}
+	md, err := mxc.CreateMicrodeposit(ctx, u.GUID, mx.MicrodepositCreate{AccountNumber: MDAccount.AccountNumber,
+		RoutingNumber: MDAccount.RoutingNumber, AccountType: MDAccount.AccountType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, md
 }
 
 // Every micro-deposit scenario of the simulator ends as it says.

@@ -5,10 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/testenv"
-	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
 
 // mxfleet verify --fallback-*: refused (exit 2) when the account is bad
@@ -17,12 +13,7 @@ import (
 // command that answers the amounts, and the job ends succeeded via
 // microdeposit.
 func TestVerifyFallbackCLI(t *testing.T) {
-	f := testenv.NewFleet(t, func(c *fleet.Config) { c.MicrodepositPoll, c.MicrodepositDeadline = 200*time.Millisecond, time.Minute },
-		mxsim.WithMicrodepositTiming(mxsim.MicrodepositTiming{Refresh: 300 * time.Millisecond, Deposit: 300 * time.Millisecond}))
-	cleanEnv(t)
-	t.Setenv("MXFLEET_REDIS_URL", f.Redis.URL)
-	t.Setenv("MXFLEET_SECRET_KEYS", f.Config.SecretKeys)
-	ctx := ctxT(t, time.Minute)
+	f, ctx := mdCLIFleet(t)
 	member := []string{"--user-id", "u-fb-cli", "--institution", "mxbank_noverify", "--credential", "username=mxuser", "--credential", "password=correct"}
 	fb := []string{"--fallback-account-number", "333388888", "--fallback-routing-number", "091000019", "--fallback-account-type", "savings"}
 	for name, args := range map[string][]string{
