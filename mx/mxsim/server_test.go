@@ -275,10 +275,12 @@ func TestSupportedProducts(t *testing.T) {
 	}
 	got := products("/institutions?name=mx%20bank")
 	want := map[string][]any{
-		"mxbank":      {"account_verification", "identity_verification", "transactions", "transaction_history"},
-		"mxbank_noid": {"account_verification", "transactions", "transaction_history"},
+		"mxbank":          {"account_verification", "identity_verification", "transactions", "transaction_history"},
+		"mxbank_noid":     {"account_verification", "transactions", "transaction_history"},
+		"mxbank_noverify": {"identity_verification", "transactions", "transaction_history"},
 	}
-	if len(got) != 3 || !slices.Equal(got["mx_bank_oauth"], want["mxbank"]) || !slices.Equal(got["mxbank"], want["mxbank"]) || !slices.Equal(got["mxbank_noid"], want["mxbank_noid"]) {
+	if len(got) != 4 || !slices.Equal(got["mx_bank_oauth"], want["mxbank"]) || !slices.Equal(got["mxbank"], want["mxbank"]) || !slices.Equal(got["mxbank_noid"], want["mxbank_noid"]) ||
+		!slices.Equal(got["mxbank_noverify"], want["mxbank_noverify"]) {
 		t.Fatalf("supported_products: %v", got)
 	}
 	var one struct{ Institution map[string]any }
@@ -287,15 +289,15 @@ func TestSupportedProducts(t *testing.T) {
 		t.Fatalf("read: %v", one.Institution)
 	}
 	for query, codes := range map[string][]string{
-		"supported_products=identity_verification":                                         {"mxbank", "mx_bank_oauth"},
-		"supported_products[]=identity_verification":                                       {"mxbank", "mx_bank_oauth"},
+		"supported_products=identity_verification":                                         {"mxbank", "mx_bank_oauth", "mxbank_noverify"},
+		"supported_products[]=identity_verification":                                       {"mxbank", "mx_bank_oauth", "mxbank_noverify"},
 		"supported_products=account_verification":                                          {"mxbank", "mx_bank_oauth", "mxbank_noid"},
 		"supported_products=account_verification&supported_products=identity_verification": {"mxbank", "mx_bank_oauth"},
 		"supported_products=account_verification,identity_verification":                    {"mxbank", "mx_bank_oauth"},
-		"supported_products=history":                                                       {"mxbank", "mx_bank_oauth", "mxbank_noid"},
-		"supported_products=transaction_history":                                           {"mxbank", "mx_bank_oauth", "mxbank_noid"},
+		"supported_products=history":                                                       {"mxbank", "mx_bank_oauth", "mxbank_noid", "mxbank_noverify"},
+		"supported_products=transaction_history":                                           {"mxbank", "mx_bank_oauth", "mxbank_noid", "mxbank_noverify"},
 		"supported_products=statements":                                                    {},
-		"supports_account_identification=true":                                             {"mxbank", "mx_bank_oauth", "mxbank_noid"}, // not a v20250224 filter
+		"supports_account_identification=true":                                             {"mxbank", "mx_bank_oauth", "mxbank_noid", "mxbank_noverify"}, // not a v20250224 filter
 	} {
 		got := products("/institutions?name=mx%20bank&" + query)
 		if len(got) != len(codes) {
