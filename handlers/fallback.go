@@ -56,6 +56,9 @@ func (h *Handlers) fallBack(ctx context.Context, j *store.Job, p *tasks.Job, err
 		// (a task not built by NewJobTask): no account to verify.
 		return true, h.failStart(ctx, j, u.member, job.CodeUnsupported, u.msg+" (and the start task carries no fallback account)")
 	}
+	if j.MemberGUID == "" {
+		j.MemberGUID = u.member // a micro-deposit MX refuses fails the job naming the member
+	}
 	h.log.Info().Str("job", j.ID).Str("member_guid", u.member).Msg("MX does not support instant verification at the institution: the job falls back to micro-deposits")
 	md, err := h.ensureMicrodeposit(ctx, j, *acct)
 	if err != nil {
