@@ -101,7 +101,9 @@ func (c *Client) Identify(ctx context.Context, r Request) (*store.View, error) {
 // values). What is compared: the user (partner id or guid), the member
 // (guid, institution code, follow), the names of the credentials (never
 // their values: they are sealed), the callback URL and callback_results,
-// and the person (opened from the record with the client's keys).
+// the person (opened from the record with the client's keys), and the
+// fallback account (whether one was given; its values while the start
+// task is in Redis).
 // The job record keeps neither the partner user id nor the credential
 // names, so those two are compared only while the job's start task is
 // still in Redis (until a worker has started the job); after that, the
