@@ -102,7 +102,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 	if done, err := h.overdue(ctx, j); done {
 		return err
 	}
-	if j.Kind == store.KindMicrodeposit {
+	if j.Microdeposit() {
 		return h.verifyAmounts(ctx, t, j, p.AnswerID, plain)
 	}
 	if !j.ResumeSent {

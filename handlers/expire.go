@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/job"
-	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
 
@@ -49,7 +48,7 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 	d := job.ExpireDue(&j.Record, p.Round, taskID, now)
 	switch d.Need {
 	case job.NeedStatus:
-		if j.Kind == store.KindMicrodeposit {
+		if j.Microdeposit() {
 			return h.checkMicrodeposit(ctx, t, j, p.Round, now)
 		}
 		// One read of the member's status before the round is due. A
@@ -70,7 +69,7 @@ func (h *Handlers) handleExpire(ctx context.Context, t *asynq.Task) error {
 			return wait(job.WaitDelay, "job %s: answer task %s for round %d reached the fleet before the expiry ran; it decides", j.ID, id, p.Round)
 		}
 		d = job.Expire(&j.Record, p.Round, fmt.Sprintf("MFA challenge not answered within %s", h.cfg.ChallengeTTL))
-		if j.Kind == store.KindMicrodeposit {
+		if j.Microdeposit() {
 			d = job.MDExpire(&j.Record, p.Round)
 		}
 	}

@@ -119,7 +119,15 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 	wg.Add(1)
 	go func() { // a micro-deposit job: account, holder, amounts
 		defer wg.Done()
-		j := leakMD(t, ctx, f, tag(), addSecret)
+		j := leakMD(t, ctx, f, tag(), addSecret, false)
+		mu.Lock()
+		jobs = append(jobs, j)
+		mu.Unlock()
+	}()
+	wg.Add(1)
+	go func() { // a verify job fallen back to micro-deposits: its fallback account too
+		defer wg.Done()
+		j := leakMD(t, ctx, f, tag(), addSecret, true)
 		mu.Lock()
 		jobs = append(jobs, j)
 		mu.Unlock()

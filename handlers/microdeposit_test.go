@@ -239,9 +239,15 @@ func mdTune(c *fleet.Config) {
 // one; and an answer to the ended job, archived with its payload. It
 // gives every secret it used to add; amounts are short, so they are
 // looked for as JSON strings ("0.07").
-func leakMD(t *testing.T, ctx context.Context, f *testenv.Fleet, tg string, add func(v, what string)) *store.View {
+//
+// With fallback, the job is a verify job at an institution without
+// instant verification, the account its fallback (fallback_test.go).
+func leakMD(t *testing.T, ctx context.Context, f *testenv.Fleet, tg string, add func(v, what string), fallback bool) *store.View {
 	t.Helper()
 	id := "leak-microdeposit"
+	if fallback {
+		id = "leak-fallback"
+	}
 	digits := fmt.Sprintf("%08d", 10_000_000+int(time.Now().UnixNano()%89_999_999))
 	routing := digits[:8]
 	for c := '0'; c <= '9'; c++ {
@@ -256,10 +262,23 @@ func leakMD(t *testing.T, ctx context.Context, f *testenv.Fleet, tg string, add 
 		"first name": acct.FirstName, "last name": acct.LastName, "email": acct.Email} {
 		add(v, "micro-deposit "+what)
 	}
-	if _, _, err := f.Client.Microdeposit(ctx, tasks.MicrodepositRequest{ID: id, User: tasks.User{ID: "user-" + id}, Account: acct}); err != nil {
+	var err error
+	if fallback {
+		r := noVerify(id, true)
+		r.Fallback = &acct
+		r.Member.Credentials["password"] = "correct+" + tg // any password the simulator does not list connects
+		add(r.Member.Credentials["password"], "fallback job's password")
+		_, _, err = f.Client.Submit(ctx, store.KindVerify, r)
+	} else {
+		_, _, err = f.Client.Microdeposit(ctx, tasks.MicrodepositRequest{ID: id, User: tasks.User{ID: "user-" + id}, Account: acct})
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
+	if fallback && j.Via != store.KindMicrodeposit {
+		t.Fatalf("the fallback job did not fall back: %+v", j)
+	}
 	a, b, _ := f.Sim.MicrodepositAmounts(j.MemberGUID)
 	right := [2]string{fmt.Sprintf("%.2f", a), fmt.Sprintf("%.2f", b)}
 	bad := wrong(right)
@@ -273,7 +292,7 @@ func leakMD(t *testing.T, ctx context.Context, f *testenv.Fleet, tg string, add 
 	if _, err := f.Client.Answer(ctx, id, tasks.Amounts(right[0], right[1])); err != nil {
 		t.Fatal(err)
 	}
-	j, err := f.Client.Wait(ctx, id)
+	j, err = f.Client.Wait(ctx, id)
 	if err != nil || j.State != store.StateSucceeded {
 		t.Fatalf("micro-deposit job: %+v %v", j, err)
 	}
@@ -297,25 +316,12 @@ func TestMicrodepositStartFindsTheOneItCreated(t *testing.T) {
 	t.Parallel()
 	f := mdFleet(t, nil, mdFast)
 	ctx := testenv.Context(t, time.Minute)
-	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const id = "md-rerun"
 	f.StopWorker()
 	if _, _, err := f.Client.Microdeposit(ctx, tasks.MicrodepositRequest{ID: id, User: tasks.User{ID: "user-" + id}, Account: MDAccount}); err != nil {
 		t.Fatal(err)
 	}
-	// What the first run did at MX before it died.
-	u, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "user-" + id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := mxc.CreateMicrodeposit(ctx, u.GUID, mx.MicrodepositCreate{AccountNumber: MDAccount.AccountNumber,
-		RoutingNumber: MDAccount.RoutingNumber, AccountType: MDAccount.AccountType})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, md := diedAfterMD(t, ctx, f, id, nil)
 	f.StartWorker(t)
 	j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
 	if j.MemberGUID != md.GUID || j.UserGUID != u.GUID {
@@ -324,6 +330,30 @@ func TestMicrodepositStartFindsTheOneItCreated(t *testing.T) {
 	if n := f.Sim.Stats().Calls["createMicrodeposit"]; n != 1 {
 		t.Errorf("%d micro-deposits created, want 1", n)
 	}
+}
+
+// diedAfterMD does at MX what a start of job id that died did before it
+// recorded anything: the user of id "user-"+id, what more makes (a
+// member), the micro-deposit of MDAccount.
+func diedAfterMD(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, more func(c *mx.Client, user string)) (*mx.User, *mx.Microdeposit) {
+	t.Helper()
+	mxc, err := mx.New(mx.WithBaseURL(f.SimURL), mx.WithCredentials(mxsim.DefaultClientID, mxsim.DefaultAPIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := mxc.CreateUser(ctx, mx.UserCreate{ID: "user-" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more != nil {
+		more(mxc, u.GUID)
+	}
+	md, err := mxc.CreateMicrodeposit(ctx, u.GUID, mx.MicrodepositCreate{AccountNumber: MDAccount.AccountNumber,
+		RoutingNumber: MDAccount.RoutingNumber, AccountType: MDAccount.AccountType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, md
 }
 
 // Every micro-deposit scenario of the simulator ends as it says.

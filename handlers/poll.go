@@ -29,7 +29,7 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	if done, err := h.overdue(ctx, j); done {
 		return err
 	}
-	if j.Kind == store.KindMicrodeposit {
+	if j.Microdeposit() {
 		return h.pollMicrodeposit(ctx, j, p.N)
 	}
 	st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)

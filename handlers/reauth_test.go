@@ -294,7 +294,14 @@ func TestReauthenticationWaitsForMXsJob(t *testing.T) {
 // field guids MX gives, for members a test creates at MX itself.
 func mxbankCredentials(t *testing.T, ctx context.Context, c *mx.Client, password string) []mx.CredentialValue {
 	t.Helper()
-	fields, err := mx.Collect(c.InstitutionCredentials(ctx, "mxbank"))
+	return institutionCredentials(t, ctx, c, "mxbank", password)
+}
+
+// institutionCredentials are the login values mxuser and password for
+// the fields of a simulator institution.
+func institutionCredentials(t *testing.T, ctx context.Context, c *mx.Client, code, password string) []mx.CredentialValue {
+	t.Helper()
+	fields, err := mx.Collect(c.InstitutionCredentials(ctx, code))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,11 +72,18 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	}
 	if j.MemberGUID == "" {
 		if member, started, err = h.ensureMember(ctx, j, p.Member); err != nil {
+			if fell, err := h.fallBack(ctx, j, &p, err); fell {
+				return err
+			}
 			return keep(err)
 		}
 		j.MemberGUID = member
 	}
-	return keep(h.trigger(ctx, j, 1, started, progress))
+	err = h.trigger(ctx, j, 1, started, progress)
+	if fell, err := h.fallBack(ctx, j, &p, err); fell {
+		return err
+	}
+	return keep(err)
 }
 
 // startRecord reads the job a start task (of kind) is for; nil when the
@@ -227,8 +234,8 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	if mem.ProductsFailed {
 		// MX's 201: the member exists but the product did not start; the
 		// failed job keeps it.
-		return mem.GUID, false, h.failStart(ctx, j, mem.GUID, job.CodeUnsupported,
-			fmt.Sprintf("MX created the member but could not start %s on it (201): %s does not support it", product(j.Kind), m.InstitutionCode))
+		msg := fmt.Sprintf("MX created the member but could not start %s on it (201): %s does not support it", product(j.Kind), m.InstitutionCode)
+		return mem.GUID, false, unsupported(j, mem.GUID, msg, func() error { return h.failStart(ctx, j, mem.GUID, job.CodeUnsupported, msg) })
 	}
 	return mem.GUID, h.mx.Version() != mx.V20111101, nil
 }
@@ -298,6 +305,8 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, start
 		case mx.IsConflict(err):
 			// A different MX job runs on the member: try again later.
 			return h.retryOrFail(ctx, j.ID, job.CodeMXUnavailable, fmt.Errorf("%w (another MX job is running on the member)", err), true)
+		case mx.StatusCode(err) == 400 && attempt == 1:
+			return unsupported(j, j.MemberGUID, err.Error(), func() error { return h.fail(ctx, j.ID, job.CodeUnsupported, err.Error()) })
 		case mx.StatusCode(err) == 400:
 			return h.fail(ctx, j.ID, job.CodeUnsupported, err.Error())
 		case err != nil:

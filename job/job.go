@@ -54,7 +54,9 @@
 // Purge both ask it.
 //
 // Micro-deposit jobs (kind microdeposit) have their own small table in
-// microdeposit.go; they park and take answers as above.
+// microdeposit.go; they park and take answers as above. A verify job with
+// a fallback account switches to that table at its start when MX says the
+// institution does not support instant verification (MDFellBack).
 package job
 
 import "time"
@@ -159,6 +161,15 @@ type Record struct {
 	LastRefusedAnswer *RefusedAnswer `json:"last_refused_answer,omitempty"`
 
 	OAuthProgress // an OAuth job's options and windows (oauth.go)
+
+	// A verify job's micro-deposit fallback (microdeposit.go, MDFellBack):
+	// Fallback is asked at submit (KindMicrodeposit: the start task holds
+	// the account, sealed); Via is set when the job switched to it, and
+	// InstantMemberGUID is then the member MX could not verify on
+	// (MemberGUID being the micro-deposit's).
+	Fallback          Kind   `json:"fallback,omitempty"`
+	Via               Kind   `json:"via,omitempty"`
+	InstantMemberGUID string `json:"instant_member_guid,omitempty"`
 }
 
 // RefusedAnswer says why a worker refused an answer: which one and the

@@ -42,6 +42,8 @@ import (
 //	challenged  MX: DEPOSITED at limit, PREV.  MDAnswered      → failed      failed event (microdeposit_prevented)
 //	challenged  check: VERIFIED / end / 404    MDChecked       → succeeded / failed
 //	challenged  expiry due, no answer queued   MDExpire        → failed      failed event (microdeposit_expired)
+//	pending     verify start: unsupported,     MDFellBack      → running     poll 1 (then the rows above;
+//	            fallback account given                                       Via microdeposit, kind verify)
 
 // KindMicrodeposit: account and routing numbers verified by micro-deposits.
 const KindMicrodeposit Kind = "microdeposit"
@@ -144,6 +146,34 @@ func MDStarted(r *Record, user, md, status string, now time.Time, cfg Config) De
 		},
 	}
 }
+
+// MDFellBack records a verify job's switch to micro-deposits: MX said
+// the institution does not support instant verification on member (code
+// unsupported), the job carries a fallback account, and the start created
+// (or found) the micro-deposit md. The job keeps its kind (verify) and
+// runs on as a micro-deposit job does (Record.Microdeposit): MemberGUID is
+// now the micro-deposit's guid, InstantMemberGUID the member MX could not
+// verify on. In the same write as MDStarted's, so a start that runs again
+// finds the job running and does nothing.
+func MDFellBack(r *Record, user, member, md, status string, now time.Time, cfg Config) Decision {
+	d := MDStarted(r, user, md, status, now, cfg)
+	start := d.Change
+	d.Change = func(cur *Record) error {
+		if cur.Fallback != KindMicrodeposit || cur.Via != "" {
+			return ErrNoChange
+		}
+		if err := start(cur); err != nil {
+			return err
+		}
+		cur.Via, cur.InstantMemberGUID = KindMicrodeposit, member
+		return nil
+	}
+	return d
+}
+
+// Microdeposit tells whether the job runs micro-deposit steps: a
+// micro-deposit job, or a verify job that fell back to micro-deposits.
+func (r *Record) Microdeposit() bool { return r.Kind == KindMicrodeposit || r.Via == KindMicrodeposit }
 
 // MDPolled decides what poll n does with the micro-deposit it read: poll
 // again, park for the amounts, end; VERIFIED needs the results first

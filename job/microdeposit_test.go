@@ -62,6 +62,13 @@ func TestMicrodepositStateAndEvent(t *testing.T) {
 			}
 			return MDStarted(r, "USR-1", "MIC-1", "INITIATED", t0, cfg)
 		}, only(StatePending, "running", "drop")},
+		{"verify start: fallback", func(r *Record) Decision {
+			r.Kind, r.Fallback = KindVerify, KindMicrodeposit
+			if d := StartDue(r); d.Drop != "" {
+				return d
+			}
+			return MDFellBack(r, "USR-1", "MBR-1", "MIC-1", "INITIATED", t0, cfg)
+		}, only(StatePending, "running", "drop")},
 		{"poll INITIATED", poll(md("INITIATED")), map[State]string{StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll REQUESTED", poll(md("REQUESTED")), map[State]string{StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll DEPOSITED", poll(md("DEPOSITED")), map[State]string{StatePending: "wait", StateRunning: "challenged", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
@@ -86,7 +93,7 @@ func TestMicrodepositStateAndEvent(t *testing.T) {
 	}
 	// A micro-deposit job never authorizes (OAuth jobs do); were one's
 	// record in that state, no event moves it or writes it.
-	authorizing := map[string]string{"start": "drop", "poll VERIFIED": "need", "answer": "refused",
+	authorizing := map[string]string{"start": "drop", "verify start: fallback": "drop", "poll VERIFIED": "need", "answer": "refused",
 		"check DEPOSITED": "drop", "check VERIFIED": "drop", "check 404": "drop", "expire due": "drop"}
 	for i := range events {
 		events[i].want[StateAuthorizing] = cmp.Or(authorizing[events[i].name], "same")
@@ -173,6 +180,24 @@ func TestMicrodepositSteps(t *testing.T) {
 	// Another claim's outcome changes nothing.
 	if err := MDAnswered(r, "a2", MDRead{Status: "VERIFIED"}, t0, cfg).Change(&cur); err != ErrNoChange {
 		t.Errorf("other claim: %v", err)
+	}
+
+	// The fallback: a verify job that asked for it switches once, keeping
+	// its kind, the member it leaves and the micro-deposit it follows; one
+	// that did not ask stays as it is.
+	r = record(StatePending)
+	if err := MDFellBack(r, "USR-1", "MBR-1", "MIC-9", "INITIATED", t0, cfg).Change(r); err != ErrNoChange || r.Microdeposit() {
+		t.Errorf("fallback not asked: %v %+v", err, r)
+	}
+	r.Fallback = KindMicrodeposit
+	d = MDFellBack(r, "USR-1", "MBR-1", "MIC-9", "INITIATED", t0, cfg)
+	cur = *r
+	if err := d.Change(&cur); err != nil || cur.Kind != KindVerify || cur.Via != KindMicrodeposit || cur.MemberGUID != "MIC-9" ||
+		cur.InstantMemberGUID != "MBR-1" || cur.State != StateRunning || !cur.Microdeposit() || len(d.Tasks) != 1 || d.Tasks[0].ID != "poll:j:1" {
+		t.Errorf("fell back: %v %+v %+v", err, cur, d.Tasks)
+	}
+	if err := d.Change(&cur); err != ErrNoChange {
+		t.Errorf("fell back twice: %v", err)
 	}
 
 	// The sweeper: a running micro-deposit job's next task is its poll.

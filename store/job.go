@@ -135,6 +135,14 @@ type View struct {
 	// OAuthWindowRefused: the latest fresh window URI MX refused (until
 	// one is issued): which, why, when.
 	OAuthWindowRefused *job.WindowRefusal `json:"oauth_window_refused,omitempty"`
+	// Fallback: a verify job asked to fall back to micro-deposits (with
+	// an account) should MX not support instant verification at the
+	// institution; Via: it did (the job then runs as a microdeposit job:
+	// member_guid is the micro-deposit's guid, instant_member_guid the
+	// member MX could not verify on).
+	Fallback          Kind   `json:"fallback,omitempty"`
+	Via               Kind   `json:"via,omitempty"`
+	InstantMemberGUID string `json:"instant_member_guid,omitempty"`
 }
 
 // View returns the public shape of j.
@@ -148,7 +156,8 @@ func (j *Job) View() View {
 		Polls: j.Polls, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Round: j.Round,
 		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer,
 		PersonGiven: j.Person != nil || j.SealedPerson != "", Match: j.match(),
-		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows, OAuthWindowRefused: j.OAuthWindowRefused}
+		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows, OAuthWindowRefused: j.OAuthWindowRefused,
+		Fallback: j.Fallback, Via: j.Via, InstantMemberGUID: j.InstantMemberGUID}
 }
 
 // oauthURI is the job's window URI while it is authorizing.

@@ -69,6 +69,11 @@ type Request struct {
 	// matched against the account owners (View.Match). Sealed in the job
 	// record; see Person.
 	Person *Person
+	// Fallback, verify jobs only: the account to verify by micro-deposits
+	// should MX not support instant verification at the institution
+	// (fallback.go). Checked as a micro-deposit job's account, sealed in
+	// the start task.
+	Fallback *Account
 }
 
 // An OAuth job (Member.OAuth set, an institution code, no credentials)
@@ -96,7 +101,9 @@ func (c *Client) Identify(ctx context.Context, r Request) (*store.View, error) {
 // values). What is compared: the user (partner id or guid), the member
 // (guid, institution code, follow), the names of the credentials (never
 // their values: they are sealed), the callback URL and callback_results,
-// and the person (opened from the record with the client's keys).
+// the person (opened from the record with the client's keys), and the
+// fallback account (whether one was given; its values while the start
+// task is in Redis).
 // The job record keeps neither the partner user id nor the credential
 // names, so those two are compared only while the job's start task is
 // still in Redis (until a worker has started the job); after that, the
@@ -121,7 +128,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 	if r.ID == "" {
 		r.ID = "job_" + uuid.NewString()
 	}
-	p := Job{V: Version, JobID: r.ID, User: r.User, Member: r.Member}
+	p := Job{V: Version, JobID: r.ID, User: r.User, Member: r.Member, Fallback: r.Fallback}
 	task, err := NewJobTask(c.keys, kind, p)
 	if err != nil {
 		return nil, false, err
@@ -134,6 +141,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		UserGUID: r.User.GUID, MemberGUID: r.Member.GUID, InstitutionCode: r.Member.InstitutionCode, Follow: r.Member.Follow,
 		Reauth:      r.Member.GUID != "" && len(r.Member.Credentials) > 0,
 		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults, OAuthProgress: job.OAuthProgress{OAuth: r.Member.OAuth},
+		Fallback: fallbackKind(r.Fallback),
 	}, Person: r.Person})
 	if err != nil {
 		return nil, false, err
@@ -142,7 +150,8 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		return j, false, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
 	}
 	if !created {
-		diff := requestDiff(j, c.startPayload(j.ID), r)
+		start := c.startPayload(j.ID)
+		diff := append(requestDiff(j, start, r), c.fallbackDiff(j, start, r)...)
 		if differs, err := c.personDiffers(j, r.Person); err != nil {
 			return nil, false, err // as when the record's result does not open
 		} else if differs {

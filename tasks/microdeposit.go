@@ -107,16 +107,62 @@ func (p *MicrodepositJob) Validate() error {
 	if err := (&Job{JobID: p.JobID, User: p.User, Member: Member{GUID: "-"}}).Validate(); err != nil {
 		return err
 	}
-	if p.Account.AccountType != mx.AccountTypeChecking && p.Account.AccountType != mx.AccountTypeSavings {
-		return fmt.Errorf("account: account_type must be %s or %s", mx.AccountTypeChecking, mx.AccountTypeSavings)
+	return validSealedAccount("account", p.Account)
+}
+
+// validSealedAccount checks an account as it is in Redis: its type, its
+// secret values sealed.
+func validSealedAccount(what string, a Account) error {
+	if a.AccountType != mx.AccountTypeChecking && a.AccountType != mx.AccountTypeSavings {
+		return fmt.Errorf("%s: account_type must be %s or %s", what, mx.AccountTypeChecking, mx.AccountTypeSavings)
 	}
-	for name, v := range p.Account.sealedFields() {
+	for name, v := range a.sealedFields() {
 		required := name == "account_number" || name == "routing_number"
 		if (*v != "" || required) && (!seal.IsSealed(*v) || len(*v) > maxSealedLen) {
-			return fmt.Errorf("account: %s is not a sealed value", name)
+			return fmt.Errorf("%s: %s is not a sealed value", what, name)
 		}
 	}
 	return nil
+}
+
+// sealAccount seals a's secret values for job jobID.
+func sealAccount(k *Keyring, jobID string, a *Account) {
+	for name, v := range a.sealedFields() {
+		if *v != "" {
+			*v = k.Seal(accountContext(jobID, name), *v)
+		}
+	}
+}
+
+// openAccount returns a, sealed for job jobID, in the clear.
+func openAccount(k *Keyring, jobID string, a Account) (Account, error) {
+	for name, v := range a.sealedFields() {
+		if *v == "" {
+			continue
+		}
+		plain, err := k.Open(accountContext(jobID, name), *v)
+		if err != nil {
+			return Account{}, openErr("account "+name, err)
+		}
+		*v = plain
+	}
+	return a, nil
+}
+
+// accountDiff names the fields of b that differ from a (both in the
+// clear), each prefixed with what.
+func accountDiff(what string, a, b Account) []string {
+	var diff []string
+	if a.AccountType != b.AccountType {
+		diff = append(diff, what+".account_type")
+	}
+	bf := b.sealedFields()
+	for _, name := range []string{"account_number", "routing_number", "first_name", "last_name", "email"} {
+		if *a.sealedFields()[name] != *bf[name] {
+			diff = append(diff, what+"."+name)
+		}
+	}
+	return diff
 }
 
 // NewMicrodepositTask builds the task that starts a micro-deposit job,
@@ -127,11 +173,7 @@ func NewMicrodepositTask(k *Keyring, p MicrodepositJob) (*asynq.Task, error) {
 	if err := ValidateAccount(p.Account); err != nil {
 		return nil, err
 	}
-	for name, v := range p.Account.sealedFields() {
-		if *v != "" {
-			*v = k.Seal(accountContext(p.JobID, name), *v)
-		}
-	}
+	sealAccount(k, p.JobID, &p.Account)
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -141,18 +183,7 @@ func NewMicrodepositTask(k *Keyring, p MicrodepositJob) (*asynq.Task, error) {
 
 // OpenAccount returns the account in the clear.
 func (p *MicrodepositJob) OpenAccount(k *Keyring) (Account, error) {
-	a := p.Account
-	for name, v := range a.sealedFields() {
-		if *v == "" {
-			continue
-		}
-		plain, err := k.Open(accountContext(p.JobID, name), *v)
-		if err != nil {
-			return Account{}, openErr("account "+name, err)
-		}
-		*v = plain
-	}
-	return a, nil
+	return openAccount(k, p.JobID, p.Account)
 }
 
 // MicrodepositRequest describes a micro-deposit job; ID, callbacks and
@@ -226,17 +257,7 @@ func (c *Client) microdepositDiff(j *store.Job, r MicrodepositRequest) []string 
 	if err != nil {
 		return diff
 	}
-	b := r.Account
-	if a.AccountType != b.AccountType {
-		diff = append(diff, "account.account_type")
-	}
-	bf := b.sealedFields()
-	for _, name := range []string{"account_number", "routing_number", "first_name", "last_name", "email"} {
-		if *a.sealedFields()[name] != *bf[name] {
-			diff = append(diff, "account."+name)
-		}
-	}
-	return diff
+	return append(diff, accountDiff("account", a, r.Account)...)
 }
 
 // Amounts are what a parked micro-deposit job is answered with: the two

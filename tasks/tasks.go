@@ -114,6 +114,10 @@ type Job struct {
 	JobID  string `json:"job_id"`
 	User   User   `json:"user"`
 	Member Member `json:"member"`
+	// Fallback: verify only, the account to verify by micro-deposits
+	// should the institution not support instant verification
+	// (fallback.go); sealed as a micro-deposit job's account.
+	Fallback *Account `json:"fallback_account,omitempty"`
 }
 
 // Answer is the payload of mx:answer: answers by challenge guid, each
@@ -179,6 +183,9 @@ func (p *Job) Validate() error {
 		return fmt.Errorf("member: %d credentials, at most %d", len(m.Credentials), maxCredentials)
 	}
 	if err := validOAuth(m); err != nil {
+		return err
+	}
+	if err := validFallback(store.KindVerify, p, false); err != nil {
 		return err
 	}
 	for name, v := range m.Credentials {
@@ -357,6 +364,14 @@ func NewJobTask(k *Keyring, kind store.Kind, p Job) (*asynq.Task, error) {
 	}
 	if len(sealed) > 0 {
 		p.Member.Credentials = sealed
+	}
+	if err := validFallback(kind, &p, true); err != nil {
+		return nil, err
+	}
+	if p.Fallback != nil {
+		a := *p.Fallback
+		sealAccount(k, p.JobID, &a)
+		p.Fallback = &a
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

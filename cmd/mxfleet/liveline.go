@@ -191,7 +191,7 @@ func cut(s string, n int) string {
 // answers it. Labels and options come from the institution: they are
 // quoted, so that no control character reaches the terminal.
 func challengeHint(j *store.View) string {
-	if j.Kind == store.KindMicrodeposit {
+	if j.Kind == store.KindMicrodeposit || j.Via == store.KindMicrodeposit {
 		return fmt.Sprintf("job %s waits for the two micro-deposit amounts (round %d)\nanswer with: mxfleet answer %s --amounts A,B\n  (A, B: the amounts in dollars the end user reads on the account, such as 0.07,0.15)\n",
 			j.ID, j.Round, shellWord(j.ID))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,12 +17,7 @@ import (
 // mxfleet answer --amounts answers them: a wrong pair leaves the job
 // waiting for another, the right one ends it with the verified numbers.
 func TestMicrodepositCLI(t *testing.T) {
-	f := testenv.NewFleet(t, func(c *fleet.Config) { c.MicrodepositPoll, c.MicrodepositDeadline = 200*time.Millisecond, time.Minute },
-		mxsim.WithMicrodepositTiming(mxsim.MicrodepositTiming{Refresh: 300 * time.Millisecond, Deposit: 300 * time.Millisecond}))
-	cleanEnv(t)
-	t.Setenv("MXFLEET_REDIS_URL", f.Redis.URL)
-	t.Setenv("MXFLEET_SECRET_KEYS", f.Config.SecretKeys)
-	ctx := ctxT(t, time.Minute)
+	f, ctx := mdCLIFleet(t)
 	args := []string{"microdeposit", "--job-id", "md-cli", "--user-id", "u-md-cli", "--account-number", "333377777",
 		"--routing-number", "091000019", "--account-type", "savings", "--first-name", "Dave", "--email", "dave@example.com"}
 	if r := cli(ctx, append(args[:len(args):len(args)], "--routing-number", "091000018")...); r.code != 2 || !strings.Contains(r.err, "routing_number") {
@@ -71,4 +67,16 @@ func TestMicrodepositCLI(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "state      succeeded\n") || !strings.Contains(r.err, "round 2") {
 		t.Fatalf("microdeposit --wait: %+v", r)
 	}
+}
+
+// mdCLIFleet is a fleet making micro-deposits in 600 ms, polled every
+// 200 ms, that the CLI's commands reach (MXFLEET_REDIS_URL and
+// MXFLEET_SECRET_KEYS set); and a minute's context.
+func mdCLIFleet(t *testing.T) (*testenv.Fleet, context.Context) {
+	f := testenv.NewFleet(t, func(c *fleet.Config) { c.MicrodepositPoll, c.MicrodepositDeadline = 200*time.Millisecond, time.Minute },
+		mxsim.WithMicrodepositTiming(mxsim.MicrodepositTiming{Refresh: 300 * time.Millisecond, Deposit: 300 * time.Millisecond}))
+	cleanEnv(t)
+	t.Setenv("MXFLEET_REDIS_URL", f.Redis.URL)
+	t.Setenv("MXFLEET_SECRET_KEYS", f.Config.SecretKeys)
+	return f, ctxT(t, time.Minute)
 }

@@ -136,7 +136,7 @@ in the process list; prefer the producer library or the HTTP API for real ones.
 `
 
 func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr io.Writer) error {
-	fs := flags(kind, stderr, fmt.Sprintf(submitHelp, kind)+personHelp+"\n")
+	fs := flags(kind, stderr, fmt.Sprintf(submitHelp, kind)+personHelp+"\n"+fallbackHelp+"\n")
 	id := fs.String("job-id", "", "job id (default: generated); the same id and request again returns the existing job, another request with it is refused")
 	userID := fs.String("user-id", "", "partner user id")
 	userGUID := fs.String("user-guid", "", "MX user guid")
@@ -148,6 +148,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	fs.Var(creds, "credential", "credential NAME=VALUE (repeatable)")
 	pf := addPersonFlags(fs, os.Stdin)
 	oauth := addOAuthFlags(fs)
+	fb := addFallbackFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -164,6 +165,10 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	fallback, err := fb.account(kind, *follow)
+	if err != nil {
+		return err
+	}
 	if len(pos) > 0 {
 		return exitError{2, fmt.Errorf("unexpected argument %q", pos[0])}
 	}
@@ -173,7 +178,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	}
 	defer closeFn()
 	req := tasks.Request{ID: *id, User: tasks.User{ID: *userID, GUID: *userGUID},
-		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow, OAuth: oauthOpts}, Person: person}
+		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow, OAuth: oauthOpts}, Person: person, Fallback: fallback}
 	submit := c.Verify
 	if kind == "identify" {
 		submit = c.Identify
@@ -507,6 +512,7 @@ func printJob(w io.Writer, j *store.View) {
 	if j.Error != nil {
 		fmt.Fprintf(w, "error      %s: %s\n", j.Error.Code, j.Error.Message)
 	}
+	printFallback(w, j)
 	if j.OAuthWindowURI != "" {
 		fmt.Fprintf(w, "oauth      window %d, for the end user: %s (a fresh one: mxfleet oauth %s)\n", j.OAuthWindows, j.OAuthWindowURI, shellWord(j.ID))
 	}

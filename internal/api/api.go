@@ -200,7 +200,11 @@ type JobRequest struct {
 		OAuth           *tasks.OAuth      `json:"oauth,omitempty"` // an OAuth job (oauth.go)
 	} `json:"member"`
 	// Account: the account a microdeposit job verifies (only those).
-	Account         *tasks.Account `json:"account,omitempty"`
+	Account *tasks.Account `json:"account,omitempty"`
+	// FallbackAccount: verify only, the account to verify by
+	// micro-deposits should the institution not support instant
+	// verification (tasks.Request.Fallback).
+	FallbackAccount *tasks.Account `json:"fallback_account,omitempty"`
 	CallbackURL     string         `json:"callback_url,omitempty"`
 	CallbackResults bool           `json:"callback_results,omitempty"`
 	// Person: identify only, the upstream's data about the person
@@ -238,7 +242,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow, OAuth: req.Member.OAuth}
-	if err := cmp.Or(s.validJob(kind, req.ID, user, member), tasks.ValidatePerson(kind, req.Person)); err != nil {
+	if err := cmp.Or(s.validJob(kind, req.ID, user, member, req.FallbackAccount), tasks.ValidatePerson(kind, req.Person)); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
@@ -248,7 +252,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	}
 	j, created, err := s.c.Submit(r.Context(), kind, tasks.Request{
 		ID: req.ID, User: user, Member: member,
-		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults, Person: req.Person,
+		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults, Person: req.Person, Fallback: req.FallbackAccount,
 	})
 	s.submitted(w, r, req.ID, j, created, err)
 }
@@ -280,11 +284,11 @@ func (s *Server) submitted(w http.ResponseWriter, r *http.Request, id string, j 
 // Submit returns afterwards is the store's. The tasks package does not mark
 // its validation errors, so the API calls the same function instead of
 // reading error strings.
-func (s *Server) validJob(kind store.Kind, id string, user tasks.User, member tasks.Member) error {
+func (s *Server) validJob(kind store.Kind, id string, user tasks.User, member tasks.Member, fallback *tasks.Account) error {
 	if id == "" {
 		id = "job_00000000-0000-0000-0000-000000000000" // the shape of the id Submit generates
 	}
-	_, err := tasks.NewJobTask(s.scratch, kind, tasks.Job{JobID: id, User: user, Member: member})
+	_, err := tasks.NewJobTask(s.scratch, kind, tasks.Job{JobID: id, User: user, Member: member, Fallback: fallback})
 	return err
 }
 

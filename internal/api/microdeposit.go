@@ -19,6 +19,9 @@ func (s *Server) createMicrodeposit(w http.ResponseWriter, r *http.Request, req 
 	case req.Account == nil:
 		writeErr(w, http.StatusBadRequest, "invalid_request", "a microdeposit job needs account: account_number, routing_number, account_type")
 		return
+	case req.FallbackAccount != nil:
+		writeErr(w, http.StatusBadRequest, "invalid_request", "fallback_account is for verify jobs only: a microdeposit job verifies its account")
+		return
 	case !reflect.ValueOf(req.Member).IsZero():
 		writeErr(w, http.StatusBadRequest, "invalid_request", "a microdeposit job has no member: give user and account")
 		return

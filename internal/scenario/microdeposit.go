@@ -12,12 +12,19 @@ import (
 // RunMicrodeposit submits a micro-deposit scenario (mxsim.MicrodepositScenarios)
 // and answers each round with its pair until the job ends: "@amounts" are
 // the deposits, read with amounts (the simulator's MicrodepositAmounts),
-// "@wrong" a pair that is not.
+// "@wrong" a pair that is not. A scenario with an institution code is a
+// verify job with the account as its fallback: it must fall back.
 func RunMicrodeposit(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, jobID, userID string,
 	amounts func(guid string) (float64, float64, bool)) (*store.View, error) {
 	a := tasks.Account{AccountNumber: sc.Account["account_number"], RoutingNumber: sc.Account["routing_number"], AccountType: sc.Account["account_type"]}
 	var j *store.View
 	err := again(ctx, func() (err error) {
+		if sc.InstitutionCode != "" {
+			r := Request(sc, jobID, userID)
+			r.Fallback = &a
+			j, _, err = c.Submit(ctx, store.KindVerify, r)
+			return err
+		}
 		j, _, err = c.Microdeposit(ctx, tasks.MicrodepositRequest{ID: jobID, User: tasks.User{ID: userID}, Account: a})
 		return err
 	})
@@ -45,6 +52,9 @@ func RunMicrodeposit(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, jo
 	})
 	if answerErr != nil {
 		return j, fmt.Errorf("answer round %d: %w", answered, answerErr)
+	}
+	if err == nil && sc.InstitutionCode != "" && j.Via != store.KindMicrodeposit {
+		return j, fmt.Errorf("the verify job did not fall back to micro-deposits (via %q)", j.Via)
 	}
 	return j, err
 }

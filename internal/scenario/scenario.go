@@ -194,6 +194,9 @@ func Markdown() string {
 	for _, sc := range append(All(), mxsim.MicrodepositScenarios()...) {
 		input := "member `" + sc.MemberGUID + "`"
 		switch {
+		case sc.Account != nil && sc.InstitutionCode != "":
+			input = fmt.Sprintf("`%s` username `%s` password `%s`; fallback account `%s` routing `%s` %s", sc.InstitutionCode, sc.Credentials["username"],
+				sc.Credentials["password"], sc.Account["account_number"], sc.Account["routing_number"], sc.Account["account_type"])
 		case sc.Account != nil:
 			input = fmt.Sprintf("account `%s` routing `%s` %s", sc.Account["account_number"], sc.Account["routing_number"], sc.Account["account_type"])
 		case sc.OAuth != "":

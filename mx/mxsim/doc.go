@@ -200,7 +200,9 @@
 //
 // and so, with their own guids, do the other institutions: mxbank_noid
 // ("MX Bank (no identification)", which supports verification only, not
-// identity_verification) and thirty "Filler Bank NN" for search paging
+// identity_verification), mxbank_noverify ("MX Bank (no verification)",
+// identity_verification only: the simulator's own, for verify jobs that
+// fall back to micro-deposits) and thirty "Filler Bank NN" for search paging
 // (every third without identification, every fourth also offering OAuth,
 // every fifth labelling its login field Email: MX's institutions overview,
 // docs.mx.com/api-reference/platform-api/reference/institutions, names "An

@@ -70,6 +70,14 @@ func newInstitutions() []*institution {
 		{guid: fixedGUID("INS", "mxbank_noid"), code: "mxbank_noid", name: "MX Bank (no identification)", url: "https://noid.mxbank.com",
 			supportsVerification: true,
 			credentials:          loginFields(fixedGUID("CRD", "mxbank_noid/username"), fixedGUID("CRD", "mxbank_noid/password"))},
+		// An institution without instant account verification (identity
+		// only): MX answers a verify there as for any institution whose
+		// supported_products lacks account_verification (v20250224: 201,
+		// the product failed; v20111101: 400). The bank is the simulator's
+		// own; it is where verify jobs fall back to micro-deposits.
+		{guid: fixedGUID("INS", "mxbank_noverify"), code: "mxbank_noverify", name: "MX Bank (no verification)", url: "https://noverify.mxbank.com",
+			supportsIdentify: true,
+			credentials:      loginFields(fixedGUID("CRD", "mxbank_noverify/username"), fixedGUID("CRD", "mxbank_noverify/password"))},
 	}
 	// Filler banks, for paging and variety. MX's institutions overview
 	// (docs.mx.com/api-reference/platform-api/reference/institutions): "Each

@@ -10,9 +10,11 @@ package mxsim
 const microdepositDoc = "accounts beginning 3333 deposit (docs.mx.com/nexus/microdeposits/api-testing); PREVENTED after 3 wrong pairs (docs.mx.com/products/connectivity/microdeposits); ERRORED for other accounts is the simulator's own"
 
 // MicrodepositScenarios is the scenario table of micro-deposit jobs (kind
-// microdeposit). It is not part of Scenarios: those are member jobs, run
-// by every fleet-wide test; these take the simulator's micro-deposit
-// timing (WithMicrodepositTiming) and its amounts.
+// microdeposit, and verify jobs that fall back to micro-deposits: an
+// institution code and credentials with the account). It is not part of
+// Scenarios: those are member jobs, run by every fleet-wide test; these
+// take the simulator's micro-deposit timing (WithMicrodepositTiming) and
+// its amounts.
 func MicrodepositScenarios() []Scenario {
 	md := []string{"microdeposit"}
 	account := func(number string) map[string]string {
@@ -30,5 +32,10 @@ func MicrodepositScenarios() []Scenario {
 			Expect{State: "failed", ConnectionStatus: mdPrevented, ErrorCode: "microdeposit_prevented"}),
 		sc("microdeposit_errored", "an account not beginning 3333: the deposits fail, ERRORED", "123456789", []string{},
 			Expect{State: "failed", ConnectionStatus: mdErrored, ErrorCode: "microdeposit_errored"}),
+		{Name: "verify_fallback_microdeposit", Description: "verify at a bank without instant verification, with a fallback account: " +
+			"MX says unsupported, the job falls back to micro-deposits (via microdeposit); the right amounts: VERIFIED",
+			Kinds: []string{"verify"}, InstitutionCode: "mxbank_noverify", Credentials: map[string]string{"username": "mxuser", "password": "correct"},
+			Account: account("333312348"), Answers: []string{"@amounts"}, Expect: verified, Source: SourceSimulator,
+			Doc: "mxbank_noverify (no account_verification) is the simulator's own; " + microdepositDoc},
 	}
 }

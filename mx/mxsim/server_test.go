@@ -215,10 +215,10 @@ func TestInstitutions(t *testing.T) {
 	e.must(400, "GET", "/institutions?name=", nil)
 	e.must(400, "GET", "/institutions?name=bank&page=x", nil)
 	items, pg := e.list("/institutions?name=BANK&records_per_page=10", "institutions")
-	if len(items) != 10 || pg["total_entries"] != 33 || pg["total_pages"] != 4 || pg["per_page"] != 10 {
+	if len(items) != 10 || pg["total_entries"] != 34 || pg["total_pages"] != 4 || pg["per_page"] != 10 {
 		t.Fatalf("page 1: %d %v", len(items), pg)
 	}
-	if items, pg := e.list("/institutions?name=bank&records_per_page=10&page=4", "institutions"); len(items) != 3 || pg["current_page"] != 4 {
+	if items, pg := e.list("/institutions?name=bank&records_per_page=10&page=4", "institutions"); len(items) != 4 || pg["current_page"] != 4 {
 		t.Fatalf("page 4: %d %v", len(items), pg)
 	}
 	if _, pg := e.list("/institutions?name=bank&records_per_page=101", "institutions"); pg["per_page"] != 25 {
@@ -229,7 +229,7 @@ func TestInstitutions(t *testing.T) {
 	}
 	// v20111101's boolean filters
 	v1 := e.v1()
-	if items, _ := v1.list("/institutions?name=mx%20bank&supports_account_identification=true", "institutions"); len(items) != 2 || items[0]["code"] != "mxbank" || items[1]["code"] != "mx_bank_oauth" {
+	if items, _ := v1.list("/institutions?name=mx%20bank&supports_account_identification=true", "institutions"); len(items) != 3 || items[0]["code"] != "mxbank" || items[1]["code"] != "mx_bank_oauth" || items[2]["code"] != "mxbank_noverify" {
 		t.Fatalf("identification filter: %v", items)
 	}
 	if items, _ := v1.list("/institutions?name=mx%20bank&supports_account_verification=true", "institutions"); len(items) != 3 {
@@ -275,10 +275,12 @@ func TestSupportedProducts(t *testing.T) {
 	}
 	got := products("/institutions?name=mx%20bank")
 	want := map[string][]any{
-		"mxbank":      {"account_verification", "identity_verification", "transactions", "transaction_history"},
-		"mxbank_noid": {"account_verification", "transactions", "transaction_history"},
+		"mxbank":          {"account_verification", "identity_verification", "transactions", "transaction_history"},
+		"mxbank_noid":     {"account_verification", "transactions", "transaction_history"},
+		"mxbank_noverify": {"identity_verification", "transactions", "transaction_history"},
 	}
-	if len(got) != 3 || !slices.Equal(got["mx_bank_oauth"], want["mxbank"]) || !slices.Equal(got["mxbank"], want["mxbank"]) || !slices.Equal(got["mxbank_noid"], want["mxbank_noid"]) {
+	if len(got) != 4 || !slices.Equal(got["mx_bank_oauth"], want["mxbank"]) || !slices.Equal(got["mxbank"], want["mxbank"]) || !slices.Equal(got["mxbank_noid"], want["mxbank_noid"]) ||
+		!slices.Equal(got["mxbank_noverify"], want["mxbank_noverify"]) {
 		t.Fatalf("supported_products: %v", got)
 	}
 	var one struct{ Institution map[string]any }
@@ -287,15 +289,15 @@ func TestSupportedProducts(t *testing.T) {
 		t.Fatalf("read: %v", one.Institution)
 	}
 	for query, codes := range map[string][]string{
-		"supported_products=identity_verification":                                         {"mxbank", "mx_bank_oauth"},
-		"supported_products[]=identity_verification":                                       {"mxbank", "mx_bank_oauth"},
+		"supported_products=identity_verification":                                         {"mxbank", "mx_bank_oauth", "mxbank_noverify"},
+		"supported_products[]=identity_verification":                                       {"mxbank", "mx_bank_oauth", "mxbank_noverify"},
 		"supported_products=account_verification":                                          {"mxbank", "mx_bank_oauth", "mxbank_noid"},
 		"supported_products=account_verification&supported_products=identity_verification": {"mxbank", "mx_bank_oauth"},
 		"supported_products=account_verification,identity_verification":                    {"mxbank", "mx_bank_oauth"},
-		"supported_products=history":                                                       {"mxbank", "mx_bank_oauth", "mxbank_noid"},
-		"supported_products=transaction_history":                                           {"mxbank", "mx_bank_oauth", "mxbank_noid"},
+		"supported_products=history":                                                       {"mxbank", "mx_bank_oauth", "mxbank_noid", "mxbank_noverify"},
+		"supported_products=transaction_history":                                           {"mxbank", "mx_bank_oauth", "mxbank_noid", "mxbank_noverify"},
 		"supported_products=statements":                                                    {},
-		"supports_account_identification=true":                                             {"mxbank", "mx_bank_oauth", "mxbank_noid"}, // not a v20250224 filter
+		"supports_account_identification=true":                                             {"mxbank", "mx_bank_oauth", "mxbank_noid", "mxbank_noverify"}, // not a v20250224 filter
 	} {
 		got := products("/institutions?name=mx%20bank&" + query)
 		if len(got) != len(codes) {

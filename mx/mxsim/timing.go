@@ -59,16 +59,17 @@ func (d LogNormal) validate() error {
 // SimulatedTimes are the simulator's own aggregation-time distributions
 // for its institutions, for workloads that want variety: MX Bank 8 s
 // (sigma 0.4), MX Bank (OAuth) 5 s (0.3), MX Bank (no identification) 15 s
-// (0.5), and the thirty filler banks with medians spread geometrically
-// from 3 s (filler_bank_01) to 90 s (filler_bank_30), sigma 0.3, 0.5 and
-// 0.8 in turn. MX publishes no such figures: these are invented, shaped
+// (0.5), MX Bank (no verification) 10 s (0.4), and the thirty filler
+// banks with medians spread geometrically from 3 s (filler_bank_01) to
+// 90 s (filler_bank_30), sigma 0.3, 0.5 and 0.8 in turn. MX publishes no such figures: these are invented, shaped
 // like the spread a real fleet sees (most jobs near a bank's typical time,
 // a long tail of slow ones), not measured.
 func SimulatedTimes() map[string]LogNormal {
 	t := map[string]LogNormal{
-		"mxbank":        {8 * time.Second, 0.4},
-		"mx_bank_oauth": {5 * time.Second, 0.3},
-		"mxbank_noid":   {15 * time.Second, 0.5},
+		"mxbank":          {8 * time.Second, 0.4},
+		"mx_bank_oauth":   {5 * time.Second, 0.3},
+		"mxbank_noid":     {15 * time.Second, 0.5},
+		"mxbank_noverify": {10 * time.Second, 0.4},
 	}
 	sigmas := []float64{0.3, 0.5, 0.8}
 	for i := 1; i <= 30; i++ {
