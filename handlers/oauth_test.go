@@ -55,6 +55,7 @@ func runScenarios(t *testing.T, f *testenv.Fleet, prefix string, scs ...mxsim.Sc
 	for _, r := range runs {
 		t.Run(r.sc.Name+"/"+r.kind, func(t *testing.T) {
 			if r.err != nil {
+				t.Logf("fleet log:\n%s", f.Logs.String())
 				t.Fatalf("run: %v", r.err)
 			}
 			if err := scenario.Check(r.sc, r.job); err != nil {
