@@ -41,7 +41,8 @@
 //
 // Waits (WaitDelay, no retry spent): a poll before its start or trigger
 // is recorded or while an answer resumes; a trigger before its attempt is
-// recorded; a parked round's expiry task between checks.
+// recorded (an OAuth job's trigger 1 before its authorization is); a
+// parked round's expiry task between checks.
 //
 // A re-authentication (Reauth) updates the member's credentials before
 // its MX job (reauth.go); its start lost before MX took them fails

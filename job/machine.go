@@ -212,6 +212,11 @@ func cmpOr(a, b string) string {
 // TriggerDue tells whether the trigger of attempt may start its MX job.
 func TriggerDue(r *Record, attempt int) Decision {
 	switch {
+	case r.State == StateAuthorizing && r.OAuthTrigger && attempt == 1:
+		// The poll that saw the end user's authorization enqueues this
+		// trigger before its write moves the job to running: come back
+		// once it has (dropped, the job would have no task left).
+		return wait("job %s: authorization not recorded yet, trigger 1 waits", r.ID)
 	case r.State == StateRunning && r.Attempt < attempt:
 		// The poll that enqueued this trigger has not recorded the
 		// attempt yet: come back once it has.

@@ -78,6 +78,17 @@ func TestEveryStateAndEvent(t *testing.T) {
 			}
 			return Triggered(r, 2, t0, "CREATED", nil, t0, cfg)
 		}, map[State]string{StateAuthorizing: "drop", StatePending: "drop", StateRunning: "wait", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
+		// v20111101's OAuth job: the poll that saw the authorization
+		// enqueues trigger 1 before its write; one that runs first waits.
+		{"trigger 1 (OAuth, v20111101)", func(r *Record) Decision {
+			if r.State == StateAuthorizing {
+				r.OAuthTrigger = true
+			}
+			if d := TriggerDue(r, 1); d.Drop != "" || d.Wait != nil {
+				return d
+			}
+			return Triggered(r, 1, t0, "CREATED", nil, t0, cfg)
+		}, map[State]string{StateAuthorizing: "wait", StatePending: "drop", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll in progress", pollWith(read("RESUMED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll challenged", pollWith(read("CHALLENGED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "challenged", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll connected", pollWith(read("CONNECTED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "need", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
