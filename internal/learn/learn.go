@@ -305,7 +305,16 @@ func (l *Learner) Sync(ctx context.Context) error {
 		}
 		// Another pod wrote in between: read and add again, after a
 		// short random pause so that contending pods spread out.
-		time.Sleep(rand.N(time.Duration(try+1) * 10 * time.Millisecond))
+		t := time.NewTimer(rand.N(time.Duration(try+1) * 10 * time.Millisecond))
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-t.C:
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			break
+		}
 	}
 	if err != nil {
 		l.mu.Lock()
