@@ -125,7 +125,11 @@ func (h *Handlers) pollMicrodeposit(ctx context.Context, j *store.Job, n int) er
 // the micro-deposit first: one MX changed since the round was parked
 // (updated_at later, or no longer DEPOSITED) had this answer's amounts
 // already, and they are not sent again (each pair spends one of MX's three
-// attempts).
+// attempts). MX documents updated_at but not that a refused pair changes
+// it (the simulator's own choice): where it does not, a crash between MX's
+// answer and the record's write may spend one more of MX's attempts on
+// the same pair (a right pair is never sent twice: MX no longer shows it
+// DEPOSITED).
 func (h *Handlers) verifyAmounts(ctx context.Context, t *asynq.Task, j *store.Job, claim string, plain []mx.ChallengeAnswer) error {
 	amounts, err := tasks.ParseAmounts(plain)
 	if err != nil {

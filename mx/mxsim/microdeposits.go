@@ -607,7 +607,7 @@ func (s *Server) verifyMicrodeposit(c *call) reply {
 		md.status, md.errorMessage, md.verifiedAt, md.updatedAt = mdVerified, "", c.now, c.now
 	} else {
 		md.attempts++
-		md.updatedAt = c.now
+		md.updatedAt = c.now // the simulator's own: MX does not document when updated_at changes
 		if left := MicrodepositAttempts - md.attempts; left > 0 {
 			md.errorMessage = fmt.Sprintf("The amounts entered do not match the deposits. Attempts left: %d.", left)
 		} else {
