@@ -81,7 +81,7 @@ func cmdOAuth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return jobErr(id, err)
 	}
-	fmt.Fprintf(stdout, "OAuth window %d asked for job %s: mxfleet status %s shows its URI once a worker has it\n", n, id, shellWord(id))
+	fmt.Fprintf(stdout, "OAuth window %d asked for job %s: mxfleet status %s shows its URI once a worker has it (or, when MX refuses it, why)\n", n, id, shellWord(id))
 	return nil
 }
 
