@@ -204,7 +204,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	req.Header.Set("Accept", c.version.Accept())
 	req.Header.Set("Accept-Version", string(c.version))
 	req.Header.Set("User-Agent", c.userAgent)
-	if in != nil {
+	// Every POST and PUT says its body is JSON, also the bodyless ones
+	// (verify, identify): MX's general errors page warns that a POST or
+	// PUT without Content-Type may be answered 404.
+	if in != nil || method == http.MethodPost || method == http.MethodPut {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	start := time.Now()

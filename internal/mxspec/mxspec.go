@@ -225,6 +225,11 @@ func (c *Checker) Check(req *http.Request, reqBody []byte, status int, header ht
 		if got, want := req.Header.Get("Accept"), c.Accept(version); got != want {
 			c.fail("%s request %s: Accept %q, want %q", version, op, got, want)
 		}
+		// MX's general errors page: a POST or PUT without Content-Type
+		// may be answered 404, bodyless ones (verify, identify) too.
+		if ct := req.Header.Get("Content-Type"); (req.Method == http.MethodPost || req.Method == http.MethodPut) && !strings.HasPrefix(ct, "application/json") {
+			c.fail("%s request %s: %s with Content-Type %q, want application/json", version, op, req.Method, ct)
+		}
 	}
 	check := req.Clone(context.Background())
 	check.Body = io.NopCloser(bytes.NewReader(reqBody))
