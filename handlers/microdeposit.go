@@ -121,15 +121,15 @@ func (h *Handlers) pollMicrodeposit(ctx context.Context, j *store.Job, n int) er
 }
 
 // verifyAmounts sends the amounts of the answer that claimed the parked
-// round to MX, and moves the job as job.MDAnswered decides. A retry reads
-// the micro-deposit first: one MX changed since the round was parked
-// (updated_at later, or no longer DEPOSITED) had this answer's amounts
+// round to MX, and moves the job as job.MDAnswered decides: on MX's
+// verdict when the answer has one, else to reading the micro-deposit
+// until it does. A retry reads the micro-deposit first: one whose status
+// is no longer the one the round was parked at had this answer's amounts
 // already, and they are not sent again (each pair spends one of MX's three
-// attempts). MX documents updated_at but not that a refused pair changes
-// it (the simulator's own choice): where it does not, a crash between MX's
-// answer and the record's write may spend one more of MX's attempts on
-// the same pair (a right pair is never sent twice: MX no longer shows it
-// DEPOSITED).
+// attempts). MX documents no other sign that a pair reached it: a crash
+// between MX's answer and the record's write, with MX's verdict not yet
+// shown, sends the same pair again (a right pair stays right; a wrong one
+// may spend one more of MX's attempts).
 func (h *Handlers) verifyAmounts(ctx context.Context, t *asynq.Task, j *store.Job, claim string, plain []mx.ChallengeAnswer) error {
 	amounts, err := tasks.ParseAmounts(plain)
 	if err != nil {
@@ -142,8 +142,7 @@ func (h *Handlers) verifyAmounts(ctx context.Context, t *asynq.Task, j *store.Jo
 		if md, st, err = h.readMicrodeposit(ctx, j); err != nil {
 			return h.mxErr(ctx, j.ID, "", err)
 		}
-		at, perr := time.Parse(time.RFC3339, mdUpdated(md))
-		sent = st.Gone || st.Status != string(mx.MicrodepositDeposited) || perr == nil && at.After(j.ParkedAt)
+		sent = st.Gone || st.Status != j.ConnectionStatus
 	}
 	if !sent {
 		md, err = h.mx.VerifyMicrodeposit(ctx, j.MemberGUID, amounts)
@@ -151,7 +150,7 @@ func (h *Handlers) verifyAmounts(ctx context.Context, t *asynq.Task, j *store.Jo
 		case mx.MicrodepositGone(err):
 			md, st = nil, job.MDRead{Gone: true}
 		case mx.StatusCode(err) == 409:
-			// Not DEPOSITED (any more): what it is decides.
+			// Not DEPOSITED or DENIED (any more): what it is decides.
 			if md, st, err = h.readMicrodeposit(ctx, j); err != nil {
 				return h.mxErr(ctx, j.ID, "", err)
 			}
@@ -173,17 +172,10 @@ func (h *Handlers) verifyAmounts(ctx context.Context, t *asynq.Task, j *store.Jo
 	}
 	if d.Event != nil && d.Event.State == store.StateChallenged {
 		pay.challenges = amountChallenges()
-		h.log.Info().Str("job", j.ID).Int("round", d.Event.Round).Msg("MX refused the micro-deposit amounts: the job waits for amounts again")
+		h.log.Info().Str("job", j.ID).Int("round", d.Event.Round).Msg("MX found the micro-deposit amounts incorrect: the job waits for amounts again")
 	}
 	_, _, err = h.execute(ctx, j, d, pay)
 	return err
-}
-
-func mdUpdated(md *mx.Microdeposit) string {
-	if md == nil {
-		return ""
-	}
-	return md.UpdatedAt
 }
 
 // checkMicrodeposit is a parked micro-deposit job's expiry task before

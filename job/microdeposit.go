@@ -22,9 +22,23 @@ import (
 //   - at DEPOSITED it parks as challenged on two challenges, AmountGUID1
 //     and AmountGUID2: an answer of the two amounts is an MFA answer
 //     (sealed, claimed exactly once by Claim, noted when refused); each
-//     round is one attempt, and a pair MX refuses parks the job again on
-//     the next round, up to MicrodepositAttempts (MX's own limit is 3:
-//     then the micro-deposit is PREVENTED);
+//     round is one attempt;
+//   - the amounts sent, the job runs again and reads the micro-deposit
+//     until MX gives its verdict, as MX asks ("The verification has not
+//     successfully completed until the status is VERIFIED. Poll the read
+//     microdeposit endpoint until you see this status or an error state",
+//     verifyMicrodeposit's description). A verdict already in the verify's
+//     answer is used. VERIFIED succeeds; DENIED (MX's Connect widget:
+//     "User entered incorrect amounts", and it asks for the amounts again:
+//     "One or more of the amounts was incorrect. Please try again") parks
+//     the job on the next round, saying so, up to MicrodepositAttempts;
+//     PREVENTED ("After the third incorrect attempt, the microdeposit
+//     moves to a PREVENTED status", MX's micro-deposits guide), ERRORED,
+//     CONFLICTED, REJECTED or MX's 404 end it. A round parked at DENIED
+//     cannot tell MX's new verdict from the old one by the status: as
+//     MX's widget does (Verifying.js), the job reads every MDVerifyEvery
+//     and goes by the status as it stands after MDVerifyReads reads;
+//     nothing is reported refused before MX shows DENIED;
 //   - the parked round expires at the job's deadline (MicrodepositDeadline,
 //     days): microdeposit_expired; its expiry task reads the micro-deposit
 //     every MicrodepositCheck meanwhile, so MX's soft delete (404) or an
@@ -35,11 +49,18 @@ import (
 //	running     poll n: INITIATED, REQUESTED   MDPolled        → running     poll n+1 (MicrodepositPoll)
 //	running     poll n: DEPOSITED              MDPolled        → challenged  expire:<round>, challenged event
 //	running     poll n: VERIFIED               MDPolled,MDSucceed → succeeded succeeded event (numbers from MX)
-//	running     poll n: ERRORED/DENIED/PREV./404 MDPolled      → failed      failed event (microdeposit_<status>)
+//	running     poll n: ERRORED/PREV./…/404    MDPolled        → failed      failed event (microdeposit_<status>)
 //	challenged  answer claims round r          Claim           → challenged  (claim recorded)
-//	challenged  MX: VERIFIED                   MDAnswered      → succeeded   succeeded event
-//	challenged  MX: still DEPOSITED, r < limit MDAnswered      → challenged  round r+1, expire:<r+1>, challenged event
-//	challenged  MX: DEPOSITED at limit, PREV.  MDAnswered      → failed      failed event (microdeposit_prevented)
+//	challenged  MX answers: VERIFIED           MDAnswered      → succeeded   succeeded event
+//	challenged  MX answers: DENIED (was DEP.)  MDAnswered      → challenged  round r+1, expire:<r+1>, challenged event
+//	challenged  MX answers: no verdict yet     MDAnswered      → running     poll Polls+1 (MDVerifyEvery)
+//	challenged  MX answers: PREVENTED/… /404   MDAnswered      → failed      failed event (microdeposit_<status>)
+//	running     poll n after round r: DEPOSITED, MDPolled      → running     poll n+1 (MDVerifyEvery, then MicrodepositPoll)
+//	            or DENIED unchanged, < MDVerifyReads reads
+//	running     poll n after round r: VERIFIED MDPolled,MDSucceed → succeeded succeeded event
+//	running     poll n after round r: DENIED   MDPolled        → challenged  round r+1, expire:<r+1>, challenged event
+//	            (changed, or MDVerifyReads reads), r < limit
+//	running     … DENIED at the limit          MDPolled        → failed      failed event (microdeposit_prevented)
 //	challenged  check: VERIFIED / end / 404    MDChecked       → succeeded / failed
 //	challenged  expiry due, no answer queued   MDExpire        → failed      failed event (microdeposit_expired)
 //	pending     verify start: unsupported,     MDFellBack      → running     poll 1 (then the rows above;
@@ -48,14 +69,15 @@ import (
 // KindMicrodeposit: account and routing numbers verified by micro-deposits.
 const KindMicrodeposit Kind = "microdeposit"
 
-// Error codes of micro-deposit jobs: MX's failure statuses, MX's soft
-// delete (or the amounts not given by the deadline), and statuses the
-// fleet cannot read.
+// Error codes of micro-deposit jobs: MX's end statuses, MX's soft delete
+// (or the amounts not given by the deadline), and statuses the fleet
+// cannot read. DENIED is no end: MX takes the amounts again.
 const (
-	CodeMicrodepositErrored       = "microdeposit_errored"   // MX could not make the deposits
-	CodeMicrodepositDenied        = "microdeposit_denied"    // MX refused the micro-deposit
-	CodeMicrodepositPrevented     = "microdeposit_prevented" // wrong amounts too many times
-	CodeMicrodepositExpired       = "microdeposit_expired"   // MX deleted it (21 days), or no amounts by the deadline
+	CodeMicrodepositErrored       = "microdeposit_errored"    // MX could not make the deposits
+	CodeMicrodepositPrevented     = "microdeposit_prevented"  // wrong amounts too many times
+	CodeMicrodepositConflicted    = "microdeposit_conflicted" // MX: another micro-deposit request exists for the account
+	CodeMicrodepositRejected      = "microdeposit_rejected"   // MX or its provider refused the request
+	CodeMicrodepositExpired       = "microdeposit_expired"    // MX deleted it (21 days), or no amounts by the deadline
 	CodeNoMicrodepositStatus      = "no_microdeposit_status"
 	CodeUnknownMicrodepositStatus = "unknown_microdeposit_status"
 )
@@ -73,6 +95,15 @@ const (
 	DefaultMicrodepositDeadline = 14 * 24 * time.Hour // deposits take 1-3 business days; MX deletes after 21
 	DefaultMicrodepositAttempts = 3                   // MX's: the third wrong pair makes it PREVENTED
 	MaxMicrodepositPoll         = time.Hour
+)
+
+// How a job reads MX's verdict on amounts it sent: MX's Connect widget
+// (Verifying.js) reads the micro-deposit every 3 seconds until its status
+// differs from the one the amounts were given at, and after the sixth
+// read goes by the status as it stands.
+const (
+	MDVerifyEvery = 3 * time.Second
+	MDVerifyReads = 6
 )
 
 // MDPoll is the poll interval of a running micro-deposit job (0: the
@@ -102,8 +133,10 @@ type MDRead struct {
 }
 
 // ClassifyMD reads a micro-deposit status: InProgress (PREINITIATED,
-// INITIATED, REQUESTED), NeedsUser (DEPOSITED: the amounts), Succeeded
-// (VERIFIED) or Failed with its code.
+// INITIATED, REQUESTED), NeedsUser (DEPOSITED, and DENIED: the amounts
+// given were incorrect and MX takes others), Succeeded (VERIFIED) or
+// Failed with its code. The statuses are MX's (its Connect widget's
+// src/views/microdeposits/const.js lists all ten).
 func ClassifyMD(st MDRead) Classification {
 	s := strings.ToUpper(strings.TrimSpace(st.Status))
 	switch {
@@ -111,16 +144,40 @@ func ClassifyMD(st MDRead) Classification {
 		return Classification{Outcome: Failed, Reason: CodeMicrodepositExpired}
 	case s == "PREINITIATED" || s == "INITIATED" || s == "REQUESTED":
 		return Classification{Outcome: InProgress}
-	case s == "DEPOSITED":
+	case s == "DEPOSITED" || s == "DENIED":
 		return Classification{Outcome: NeedsUser}
 	case s == "VERIFIED":
 		return Classification{Outcome: Succeeded}
-	case s == "ERRORED" || s == "DENIED" || s == "PREVENTED":
+	case s == "ERRORED" || s == "PREVENTED" || s == "CONFLICTED" || s == "REJECTED":
 		return Classification{Outcome: Failed, Reason: "microdeposit_" + strings.ToLower(s)}
 	case s == "":
 		return Classification{Outcome: Failed, Reason: CodeNoMicrodepositStatus}
 	}
 	return Classification{Outcome: Failed, Reason: CodeUnknownMicrodepositStatus}
+}
+
+// mdDenied tells whether st, read reads reads after the amounts were sent
+// (0: the verify's own answer) with the job's last known status before,
+// is MX's DENIED verdict on them: DENIED where the status was another, or
+// DENIED still after MDVerifyReads reads (MX's widget's window).
+func mdDenied(before string, st MDRead, reads int) bool {
+	return strings.EqualFold(strings.TrimSpace(st.Status), "DENIED") &&
+		(!strings.EqualFold(strings.TrimSpace(before), "DENIED") || reads >= MDVerifyReads)
+}
+
+// mdVerifyNext is when a job waiting for MX's verdict reads next, after
+// reads reads.
+func (c Config) mdVerifyNext(reads int) time.Duration {
+	if reads < MDVerifyReads {
+		return min(MDVerifyEvery, c.MDPoll())
+	}
+	return c.MDPoll()
+}
+
+// MDVerifying tells whether the job sent the amounts of its round and
+// waits for MX's verdict on them (running after a round was parked).
+func (r *Record) MDVerifying() bool {
+	return r.Microdeposit() && r.State == StateRunning && r.Round > 0
 }
 
 // mdMessage says why a micro-deposit job ends with code.
@@ -177,27 +234,37 @@ func (r *Record) Microdeposit() bool { return r.Kind == KindMicrodeposit || r.Vi
 
 // MDPolled decides what poll n does with the micro-deposit it read: poll
 // again, park for the amounts, end; VERIFIED needs the results first
-// (MDSucceed).
+// (MDSucceed). After a round's amounts were sent, it reads MX's verdict
+// on them.
 func MDPolled(r *Record, n int, st MDRead, now time.Time, cfg Config) Decision {
 	read := Read{ConnectionStatus: st.Status}
 	c := ClassifyMD(st)
-	switch c.Outcome {
-	case InProgress:
-		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.MDPoll()))}, Change: polled(n, read, r.SawRunning, nil)}
-	case NeedsUser:
-		round, exp := r.Round+1, cmp.Or(r.Deadline, now.Add(cfg.MDDeadline()))
-		return Decision{
-			Tasks: []Task{expireTask(r.ID, round, mdNextCheck(now, exp, cfg))},
-			Event: &Event{State: StateChallenged, Round: round, ConnectionStatus: st.Status},
-			Change: polled(n, read, r.SawRunning, func(cur *Record) {
-				cur.State, cur.Round, cur.ChallengeExp, cur.ResumeClaim, cur.ResumeSent = StateChallenged, round, exp, "", false
-				cur.ParkedAt = now
-			}),
-		}
-	case Succeeded:
+	verifying := r.MDVerifying()
+	switch {
+	case c.Outcome == Succeeded:
 		return Decision{Need: NeedResults}
+	case c.Outcome == Failed && verifying:
+		return end(r, n, read, r.SawRunning, c.Reason, mdMessage(c.Reason, st)+fmt.Sprintf(" after the amounts of attempt %d", r.Round))
+	case c.Outcome == Failed:
+		return end(r, n, read, r.SawRunning, c.Reason, mdMessage(c.Reason, st))
+	case verifying && mdDenied(r.ConnectionStatus, st, n-r.PollMark):
+		return mdRefused(r, r.ResumeClaim, st, now, cfg, func(then func(*Record)) func(*Record) error {
+			return polled(n, read, r.SawRunning, then)
+		})
+	case verifying:
+		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.mdVerifyNext(n-r.PollMark)))}, Change: polled(n, read, r.SawRunning, nil)}
+	case c.Outcome == InProgress:
+		return Decision{Tasks: []Task{pollTask(r.ID, n+1, now.Add(cfg.MDPoll()))}, Change: polled(n, read, r.SawRunning, nil)}
 	}
-	return end(r, n, read, r.SawRunning, c.Reason, mdMessage(c.Reason, st))
+	round, exp := r.Round+1, cmp.Or(r.Deadline, now.Add(cfg.MDDeadline()))
+	return Decision{
+		Tasks: []Task{expireTask(r.ID, round, mdNextCheck(now, exp, cfg))},
+		Event: &Event{State: StateChallenged, Round: round, ConnectionStatus: st.Status},
+		Change: polled(n, read, r.SawRunning, func(cur *Record) {
+			cur.State, cur.Round, cur.ChallengeExp, cur.ResumeClaim, cur.ResumeSent = StateChallenged, round, exp, "", false
+			cur.ParkedAt = now
+		}),
+	}
 }
 
 // MDSucceed ends a job whose poll n read VERIFIED (the results are the
@@ -237,39 +304,61 @@ func mdEnd(r *Record, st MDRead, code, msg string, guard func(*Record) bool) Dec
 }
 
 // MDAnswered decides on a parked job whose round claim's amounts MX has
-// answered (st: the micro-deposit after the verify, or as read on a retry
-// that found the verify already made): VERIFIED succeeds; a pair MX refused
-// (still DEPOSITED) parks the job on the next round, unless that was the
-// last attempt; an end status fails it.
+// answered (st: the micro-deposit in the verify's answer, or as read on a
+// retry that found the amounts sent already): a verdict there is used
+// (VERIFIED succeeds, DENIED where the round was parked at DEPOSITED
+// parks the next round, an end status fails); without one, the job runs
+// and reads the micro-deposit until MX gives it (MDPolled).
 func MDAnswered(r *Record, claim string, st MDRead, now time.Time, cfg Config) Decision {
 	ours := func(cur *Record) bool { return cur.State == StateChallenged && cur.ResumeClaim == claim }
 	c := ClassifyMD(st)
-	switch c.Outcome {
-	case Succeeded:
+	switch {
+	case c.Outcome == Succeeded:
 		return mdEnd(r, st, "", "", ours)
-	case InProgress:
-		return wait("job %s: MX shows the micro-deposit %s after the amounts were sent", r.ID, st.Status)
-	case Failed:
+	case c.Outcome == Failed:
 		return mdEnd(r, st, c.Reason, mdMessage(c.Reason, st)+" after the amounts of attempt "+fmt.Sprint(r.Round), ours)
-	}
-	if r.Round >= cfg.MDAttempts() {
-		return mdEnd(r, st, CodeMicrodepositPrevented,
-			fmt.Sprintf("MX refused the amounts %d times (the fleet's limit, MXFLEET_MICRODEPOSIT_ATTEMPTS)", r.Round), ours)
-	}
-	round := r.Round + 1
-	reason := fmt.Sprintf("MX refused the amounts (attempt %d of %d): the job waits for amounts again (round %d)", r.Round, cfg.MDAttempts(), round)
-	return Decision{
-		Tasks: []Task{expireTask(r.ID, round, mdNextCheck(now, r.ChallengeExp, cfg))},
-		Event: &Event{State: StateChallenged, Round: round, ConnectionStatus: st.Status},
-		Change: func(cur *Record) error {
-			if !ours(cur) {
-				return ErrNoChange
+	case mdDenied(r.ConnectionStatus, st, 0):
+		return mdRefused(r, claim, st, now, cfg, func(then func(*Record)) func(*Record) error {
+			return func(cur *Record) error {
+				if !ours(cur) {
+					return ErrNoChange
+				}
+				then(cur)
+				return nil
 			}
+		})
+	}
+	d := Resumed(r, claim, []string{AmountGUID1, AmountGUID2}, now, cfg)
+	d.Tasks = []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.mdVerifyNext(0)))}
+	return d
+}
+
+// mdRefused is MX's DENIED on the amounts of the job's round (claim's):
+// the job parks on the next round and says why, or at the fleet's limit
+// ends microdeposit_prevented. guarded wraps the change in the caller's
+// guard.
+func mdRefused(r *Record, claim string, st MDRead, now time.Time, cfg Config, guarded func(then func(*Record)) func(*Record) error) Decision {
+	if r.Round >= cfg.MDAttempts() {
+		msg := fmt.Sprintf("MX found the amounts incorrect %d times (the fleet's limit, MXFLEET_MICRODEPOSIT_ATTEMPTS)", r.Round)
+		return Decision{
+			Event: &Event{State: StateFailed, ConnectionStatus: st.Status, Error: &Error{Code: CodeMicrodepositPrevented, Message: msg}},
+			Change: guarded(func(cur *Record) {
+				cur.Fail(CodeMicrodepositPrevented, msg)
+				cur.ConnectionStatus = st.Status
+			}),
+		}
+	}
+	round, exp := r.Round+1, cmp.Or(r.ChallengeExp, r.Deadline, now.Add(cfg.MDDeadline()))
+	reason := fmt.Sprintf("MX says the amounts of attempt %d were incorrect (DENIED): the job waits for the amounts again (attempt %d of %d)",
+		r.Round, round, cfg.MDAttempts())
+	return Decision{
+		Tasks: []Task{expireTask(r.ID, round, mdNextCheck(now, exp, cfg))},
+		Event: &Event{State: StateChallenged, Round: round, ConnectionStatus: st.Status},
+		Change: guarded(func(cur *Record) {
 			cur.LastRefusedAnswer = &RefusedAnswer{AnswerID: claim, Reason: reason, At: now.UTC()}
-			cur.Round, cur.ResumeClaim, cur.ResumeBy, cur.ResumeSent, cur.ParkedAt = round, "", "", false, now
-			cur.ConnectionStatus = st.Status
-			return nil
-		},
+			cur.State, cur.Round, cur.ChallengeExp, cur.ParkedAt = StateChallenged, round, exp, now
+			cur.ResumeClaim, cur.ResumeBy, cur.ResumeSent, cur.ConnectionStatus = "", "", false, st.Status
+		}),
 	}
 }
 

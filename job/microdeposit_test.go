@@ -2,6 +2,7 @@ package job
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -78,7 +79,8 @@ func TestMicrodepositStateAndEvent(t *testing.T) {
 		{"poll 404", poll(gone), map[State]string{StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"answer", func(r *Record) Decision { return Decision{Change: Claim("a1", 1, "task-1")} }, only(StateChallenged, "challenged", "refused")},
 		{"MX: VERIFIED", answered(md("VERIFIED")), only(StateChallenged, "succeeded", "same")},
-		{"MX: wrong amounts", answered(md("DEPOSITED")), only(StateChallenged, "challenged", "same")},
+		{"MX: no verdict yet", answered(md("DEPOSITED")), only(StateChallenged, "running", "same")},
+		{"MX: DENIED", answered(md("DENIED")), only(StateChallenged, "challenged", "same")},
 		{"MX: PREVENTED", answered(md("PREVENTED")), only(StateChallenged, "failed", "same")},
 		{"MX: 404", answered(gone), only(StateChallenged, "failed", "same")},
 		{"check DEPOSITED", check(md("DEPOSITED")), only(StateChallenged, "wait", "drop")},
@@ -121,8 +123,8 @@ func TestMicrodepositSteps(t *testing.T) {
 		return cur.Error.Code
 	}
 	for st, want := range map[MDRead]string{
-		{Status: "ERRORED"}: CodeMicrodepositErrored, {Status: "DENIED"}: CodeMicrodepositDenied,
-		{Status: "PREVENTED"}: CodeMicrodepositPrevented, {Gone: true}: CodeMicrodepositExpired,
+		{Status: "ERRORED"}: CodeMicrodepositErrored, {Status: "CONFLICTED"}: CodeMicrodepositConflicted,
+		{Status: "REJECTED"}: CodeMicrodepositRejected, {Status: "PREVENTED"}: CodeMicrodepositPrevented, {Gone: true}: CodeMicrodepositExpired,
 		{Status: ""}: CodeNoMicrodepositStatus, {Status: "WEIRD"}: CodeUnknownMicrodepositStatus,
 	} {
 		r := mdRecord(StateRunning)
@@ -158,24 +160,43 @@ func TestMicrodepositSteps(t *testing.T) {
 		t.Errorf("parked: tasks %+v", d.Tasks)
 	}
 
-	// Wrong amounts: parked again on the next round, the refusal noted;
-	// at the last attempt, prevented.
+	// MX's verdict in the verify's answer: DENIED on a round parked at
+	// DEPOSITED parks the next round, the refusal noted; at the last
+	// attempt, prevented. No verdict (still DEPOSITED, or DENIED on a
+	// round parked at DENIED): the job runs and reads.
 	r = mdRecord(StateChallenged)
 	r.ResumeClaim, r.ResumeBy = "a1", "t"
-	d = MDAnswered(r, "a1", MDRead{Status: "DEPOSITED"}, t0, cfg)
+	d = MDAnswered(r, "a1", MDRead{Status: "DENIED"}, t0, cfg)
 	cur = *r
-	if err := d.Change(&cur); err != nil || cur.Round != 2 || cur.ResumeClaim != "" || cur.LastRefusedAnswer == nil || cur.LastRefusedAnswer.AnswerID != "a1" {
-		t.Errorf("wrong amounts: %v %+v", err, cur)
+	if err := d.Change(&cur); err != nil || cur.Round != 2 || cur.ResumeClaim != "" || cur.LastRefusedAnswer == nil ||
+		cur.LastRefusedAnswer.AnswerID != "a1" || cur.ConnectionStatus != "DENIED" || !strings.Contains(cur.LastRefusedAnswer.Reason, "incorrect") {
+		t.Errorf("denied in the answer: %v %+v", err, cur)
 	}
 	if ids := []string{d.Tasks[0].ID}; !slices.Equal(ids, []string{"expire:j:2"}) {
-		t.Errorf("wrong amounts: tasks %v", ids)
+		t.Errorf("denied in the answer: tasks %v", ids)
 	}
 	if got := ExpectedTasks(&cur); len(got) != 1 || got[0].ID != "expire:j:2" {
-		t.Errorf("wrong amounts: expected tasks %+v", got)
+		t.Errorf("denied in the answer: expected tasks %+v", got)
+	}
+	for _, tc := range []struct{ parked, answer string }{{"DEPOSITED", "DEPOSITED"}, {"DENIED", "DENIED"}} {
+		r := mdRecord(StateChallenged)
+		r.ResumeClaim, r.ResumeBy, r.ConnectionStatus, r.LastRefusedAnswer = "a1", "t", tc.parked, &RefusedAnswer{AnswerID: "a0"}
+		d := MDAnswered(r, "a1", MDRead{Status: tc.answer}, t0, cfg)
+		cur := *r
+		if err := d.Change(&cur); err != nil || cur.State != StateRunning || !cur.MDVerifying() || cur.PollMark != r.Polls ||
+			cur.LastRefusedAnswer != nil || cur.ConnectionStatus != tc.parked {
+			t.Errorf("parked %s, answer %s: %v %+v", tc.parked, tc.answer, err, cur)
+		}
+		if len(d.Tasks) != 1 || d.Tasks[0].ID != fmt.Sprintf("poll:j:%d", r.Polls+1) || !d.Tasks[0].At.Equal(t0.Add(min(MDVerifyEvery, cfg.MDPoll()))) {
+			t.Errorf("parked %s, answer %s: tasks %+v", tc.parked, tc.answer, d.Tasks)
+		}
+		if got := ExpectedTasks(&cur); len(got) != 1 || got[0].ID != d.Tasks[0].ID {
+			t.Errorf("parked %s: expected tasks %+v", tc.parked, got)
+		}
 	}
 	r.Round = cfg.MDAttempts()
-	if got := codeOf(r, MDAnswered(r, "a1", MDRead{Status: "DEPOSITED"}, t0, cfg)); got != CodeMicrodepositPrevented {
-		t.Errorf("wrong amounts at the limit: %q", got)
+	if got := codeOf(r, MDAnswered(r, "a1", MDRead{Status: "DENIED"}, t0, cfg)); got != CodeMicrodepositPrevented {
+		t.Errorf("denied at the limit: %q", got)
 	}
 	// Another claim's outcome changes nothing.
 	if err := MDAnswered(r, "a2", MDRead{Status: "VERIFIED"}, t0, cfg).Change(&cur); err != ErrNoChange {
@@ -204,5 +225,81 @@ func TestMicrodepositSteps(t *testing.T) {
 	r = mdRecord(StateRunning)
 	if got := ExpectedTasks(r); len(got) != 1 || got[0].ID != "poll:j:3" {
 		t.Errorf("expected tasks of a running micro-deposit job: %+v", got)
+	}
+}
+
+// TestMicrodepositVerdict walks the reads after the amounts were sent: a
+// verdict is taken only when MX shows one, and never a refusal before
+// MX says DENIED.
+func TestMicrodepositVerdict(t *testing.T) {
+	// sent is a job that sent round's amounts, parked at parked, read
+	// reads times since.
+	sent := func(round int, parked string, reads int) *Record {
+		r := mdRecord(StateRunning)
+		r.Round, r.ConnectionStatus, r.ResumeClaim, r.PollMark = round, parked, "a1", r.Polls-reads
+		return r
+	}
+	type step struct {
+		round        int
+		parked, read string
+		reads        int // since the amounts were sent, before this poll
+		want         string
+	}
+	for _, tc := range []step{
+		{1, "DEPOSITED", "VERIFIED", 0, "need"},
+		{1, "DEPOSITED", "DEPOSITED", 0, "running"},
+		{1, "DEPOSITED", "DEPOSITED", 40, "running"}, // never refused while MX shows no verdict
+		{1, "DEPOSITED", "DENIED", 0, "challenged"},  // changed: MX's verdict
+		{2, "DENIED", "DENIED", 0, "running"},        // unchanged: maybe the old verdict
+		{2, "DENIED", "DENIED", MDVerifyReads - 2, "running"},
+		{2, "DENIED", "DENIED", MDVerifyReads - 1, "challenged"}, // the widget's window read out
+		{2, "DENIED", "VERIFIED", 0, "need"},
+		{2, "DENIED", "PREVENTED", 0, "failed"},
+		{3, "DENIED", "DENIED", MDVerifyReads - 1, "failed"}, // the fleet's limit
+		{1, "DEPOSITED", "ERRORED", 0, "failed"},
+	} {
+		r := sent(tc.round, tc.parked, tc.reads)
+		n := r.Polls + 1
+		d := MDPolled(r, n, MDRead{Status: tc.read}, t0, cfg)
+		if got := outcome(r, d); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc, got, tc.want)
+			continue
+		}
+		cur := *r
+		switch tc.want {
+		case "running":
+			every := min(MDVerifyEvery, cfg.MDPoll())
+			if tc.reads+1 >= MDVerifyReads {
+				every = cfg.MDPoll()
+			}
+			if len(d.Tasks) != 1 || d.Tasks[0].ID != fmt.Sprintf("poll:j:%d", n+1) || !d.Tasks[0].At.Equal(t0.Add(every)) {
+				t.Errorf("%+v: tasks %+v", tc, d.Tasks)
+			}
+		case "challenged":
+			_ = d.Change(&cur)
+			if cur.Round != tc.round+1 || cur.LastRefusedAnswer == nil || cur.LastRefusedAnswer.AnswerID != "a1" || cur.ResumeClaim != "" ||
+				len(d.Tasks) != 1 || d.Tasks[0].ID != fmt.Sprintf("expire:j:%d", tc.round+1) || d.Event == nil || d.Event.Round != tc.round+1 {
+				t.Errorf("%+v: %+v %+v", tc, cur, d.Tasks)
+			}
+		case "failed":
+			_ = d.Change(&cur)
+			want := CodeMicrodepositPrevented
+			if tc.read == "ERRORED" {
+				want = CodeMicrodepositErrored
+			}
+			if cur.Error == nil || cur.Error.Code != want {
+				t.Errorf("%+v: %+v", tc, cur.Error)
+			}
+		}
+	}
+	// MDSucceed ends a verifying job as it ends a polling one.
+	r := sent(1, "DEPOSITED", 1)
+	if got := outcome(r, MDSucceed(r, r.Polls+1)); got != "succeeded" {
+		t.Errorf("verified after the amounts: %s", got)
+	}
+	// A poll of another number changes nothing.
+	r = sent(1, "DEPOSITED", 1)
+	if got := outcome(r, MDPolled(r, r.Polls, MDRead{Status: "DENIED"}, t0, cfg)); got != "same" {
+		t.Errorf("stale poll: %s", got)
 	}
 }

@@ -103,10 +103,13 @@
 //
 // CreateMicrodeposit, ReadMicrodeposit, Microdeposits, VerifyMicrodeposit
 // and DeleteMicrodeposit are MX's microdeposits operations (the same in
-// both versions). ClassifyMicrodeposit reads a status: PREINITIATED,
-// INITIATED, REQUESTED in progress; DEPOSITED awaiting the end user's two
-// amounts; VERIFIED verified; ERRORED, DENIED, PREVENTED (three wrong
-// attempts) failed with reason microdeposit_<status>. A 404 for a
+// both versions). A micro-deposit is PREINITIATED, INITIATED or REQUESTED
+// while MX makes the deposits, DEPOSITED when the end user can read the
+// two amounts, then, once MX has judged a pair (on a later read: the
+// verify's answer may not show it yet), VERIFIED, DENIED (incorrect: MX
+// takes another pair) or PREVENTED (the third incorrect pair); ERRORED,
+// CONFLICTED and REJECTED end it too. What a status means for a job is
+// package job's (ClassifyMD). A 404 for a
 // micro-deposit the caller created is MX's 21-day soft delete
 // (MicrodepositGone). Account and routing numbers and amounts are masked
 // in strings, zerolog objects and errors. Sources are in microdeposits.go.

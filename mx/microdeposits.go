@@ -65,16 +65,30 @@ const (
 	// MicrodepositErrored: the deposits failed (the API guide polls "until
 	// its status is either DEPOSITED or ERRORED").
 	MicrodepositErrored MicrodepositStatus = "ERRORED"
-	// MicrodepositDenied: refused by MX (in MX's status table).
+	// MicrodepositDenied: the amounts given were incorrect (MX's Connect
+	// widget, const.js: "User entered incorrect amounts"); MX takes
+	// amounts again (the widget shows the amounts form: "One or more of
+	// the amounts was incorrect. Please try again.").
 	MicrodepositDenied MicrodepositStatus = "DENIED"
 	// MicrodepositPrevented: wrong amounts three times; "the process can no
 	// longer continue".
 	MicrodepositPrevented MicrodepositStatus = "PREVENTED"
+	// MicrodepositConflicted: "There is an existing micro deposit request"
+	// (the widget's const.js).
+	MicrodepositConflicted MicrodepositStatus = "CONFLICTED"
+	// MicrodepositRejected: "Rejected either because validation failed on
+	// our side, or the provider didn't like something" (the widget's
+	// const.js).
+	MicrodepositRejected MicrodepositStatus = "REJECTED"
 )
 
-// microdepositStatusIDs are the integers MX documents (its Nexus status
-// table: 0 INITIATED, 1 REQUESTED, 2 DEPOSITED, 3 VERIFIED).
-var microdepositStatusIDs = map[int64]string{0: "INITIATED", 1: "REQUESTED", 2: "DEPOSITED", 3: "VERIFIED"}
+// microdepositStatusIDs are the integers MX uses: its Nexus status table
+// (0 INITIATED, 1 REQUESTED, 2 DEPOSITED, 3 VERIFIED) and its Connect
+// widget's (mxenabled/connect-widget, src/views/microdeposits/const.js:
+// also 4 ERRORED, 5 DENIED, 6 PREVENTED, 7 CONFLICTED, 8 REJECTED,
+// 9 PREINITIATED).
+var microdepositStatusIDs = map[int64]string{0: "INITIATED", 1: "REQUESTED", 2: "DEPOSITED", 3: "VERIFIED",
+	4: "ERRORED", 5: "DENIED", 6: "PREVENTED", 7: "CONFLICTED", 8: "REJECTED", 9: "PREINITIATED"}
 
 // UnmarshalJSON reads a name, an integer or null.
 func (s *MicrodepositStatus) UnmarshalJSON(b []byte) error {
@@ -271,11 +285,14 @@ func (c *Client) Microdeposits(ctx context.Context, userGUID string) iter.Seq2[M
 	return list[Microdeposit](c, ctx, "listUserMicrodeposits", "/users/"+seg(userGUID)+"/micro_deposits", "micro_deposits", nil, 0)
 }
 
-// VerifyMicrodeposit sends the end user's two amounts (verifyMicrodeposit).
-// MX answers the micro-deposit: VERIFIED when they match; otherwise it
-// stays DEPOSITED until the third wrong attempt, which makes it PREVENTED.
-// Classify the returned status (ClassifyMicrodeposit), and read again
-// while it is not final. The amounts never reach an error.
+// VerifyMicrodeposit sends the end user's two amounts (verifyMicrodeposit)
+// and returns the micro-deposit MX answers. "The verification has not
+// successfully completed until the status is VERIFIED. Poll the read
+// microdeposit endpoint until you see this status or an error state"
+// (its description): the answer may show the status from before the
+// amounts, and the verdict come on a later ReadMicrodeposit — VERIFIED,
+// DENIED (incorrect amounts: MX takes others), or PREVENTED after the
+// third incorrect pair. The amounts never reach an error.
 func (c *Client) VerifyMicrodeposit(ctx context.Context, guid string, a MicrodepositAmounts) (*Microdeposit, error) {
 	const op = "verifyMicrodeposit"
 	if a.First < 1 || a.Second < 1 {
@@ -309,68 +326,3 @@ func (c *Client) DeleteMicrodeposit(ctx context.Context, userGUID, guid string) 
 // one the fleet created, MX soft-deleted it (21 days INITIATED, REQUESTED
 // or DEPOSITED, docs.mx.com/nexus/microdeposits) or it was deleted.
 func MicrodepositGone(err error) bool { return IsNotFound(err) }
-
-// MicrodepositOutcome is what a micro-deposit's status means for a job.
-type MicrodepositOutcome int
-
-const (
-	// MicrodepositInProgress: MX is still making the deposits; poll (or
-	// wait for the webhook) again later.
-	MicrodepositInProgress MicrodepositOutcome = iota
-	// MicrodepositAwaitingAmounts: DEPOSITED; park the job until the end
-	// user gives the two amounts, then verify them.
-	MicrodepositAwaitingAmounts
-	// MicrodepositSucceeded: VERIFIED; the account and routing numbers are
-	// verified.
-	MicrodepositSucceeded
-	// MicrodepositFailed: ended for good; a new micro-deposit is needed.
-	MicrodepositFailed
-)
-
-func (o MicrodepositOutcome) String() string {
-	switch o {
-	case MicrodepositInProgress:
-		return "in_progress"
-	case MicrodepositAwaitingAmounts:
-		return "awaiting_amounts"
-	case MicrodepositSucceeded:
-		return "verified"
-	case MicrodepositFailed:
-		return "failed"
-	}
-	return "unknown"
-}
-
-// MicrodepositClassification is the fleet's reading of a micro-deposit
-// status.
-type MicrodepositClassification struct {
-	Outcome MicrodepositOutcome
-	// Reason is the job error code of MicrodepositFailed: "microdeposit_"
-	// and the lower-cased status (microdeposit_errored,
-	// microdeposit_denied, microdeposit_prevented),
-	// "no_microdeposit_status", or "unknown_microdeposit_status".
-	Reason string
-}
-
-// ClassifyMicrodeposit reads a micro-deposit status:
-//
-//	PREINITIATED, INITIATED, REQUESTED  in progress
-//	DEPOSITED                           awaiting amounts
-//	VERIFIED                            verified
-//	ERRORED, DENIED, PREVENTED          failed · microdeposit_<status>
-//	"" / anything else                  failed · no_/unknown_microdeposit_status
-func ClassifyMicrodeposit(status MicrodepositStatus) MicrodepositClassification {
-	switch s := MicrodepositStatus(strings.ToUpper(strings.TrimSpace(string(status)))); s {
-	case MicrodepositPreinitiated, MicrodepositInitiated, MicrodepositRequested:
-		return MicrodepositClassification{Outcome: MicrodepositInProgress}
-	case MicrodepositDeposited:
-		return MicrodepositClassification{Outcome: MicrodepositAwaitingAmounts}
-	case MicrodepositVerified:
-		return MicrodepositClassification{Outcome: MicrodepositSucceeded}
-	case MicrodepositErrored, MicrodepositDenied, MicrodepositPrevented:
-		return MicrodepositClassification{Outcome: MicrodepositFailed, Reason: "microdeposit_" + strings.ToLower(string(s))}
-	case "":
-		return MicrodepositClassification{Outcome: MicrodepositFailed, Reason: "no_microdeposit_status"}
-	}
-	return MicrodepositClassification{Outcome: MicrodepositFailed, Reason: "unknown_microdeposit_status"}
-}

@@ -25,38 +25,6 @@ var mdTiming = mxsim.WithMicrodepositTiming(mxsim.MicrodepositTiming{Refresh: 15
 var mdAccount = mx.MicrodepositCreate{AccountName: "My test account", AccountNumber: "333312345", AccountType: mx.AccountTypeChecking,
 	Email: "josh@example.com", FirstName: "Josh", LastName: "Grobanne", RoutingNumber: "091000019"}
 
-func TestClassifyMicrodeposit(t *testing.T) {
-	for _, tc := range []struct {
-		status mx.MicrodepositStatus
-		want   mx.MicrodepositOutcome
-		reason string
-	}{
-		{"PREINITIATED", mx.MicrodepositInProgress, ""},
-		{"INITIATED", mx.MicrodepositInProgress, ""},
-		{"REQUESTED", mx.MicrodepositInProgress, ""},
-		{"DEPOSITED", mx.MicrodepositAwaitingAmounts, ""},
-		{"deposited ", mx.MicrodepositAwaitingAmounts, ""},
-		{"VERIFIED", mx.MicrodepositSucceeded, ""},
-		{"ERRORED", mx.MicrodepositFailed, "microdeposit_errored"},
-		{"DENIED", mx.MicrodepositFailed, "microdeposit_denied"},
-		{"PREVENTED", mx.MicrodepositFailed, "microdeposit_prevented"},
-		{"", mx.MicrodepositFailed, "no_microdeposit_status"},
-		{"RETURNED", mx.MicrodepositFailed, "unknown_microdeposit_status"},
-		{"7", mx.MicrodepositFailed, "unknown_microdeposit_status"},
-	} {
-		got := mx.ClassifyMicrodeposit(tc.status)
-		if got.Outcome != tc.want || got.Reason != tc.reason {
-			t.Errorf("%q: %v %q, want %v %q", tc.status, got.Outcome, got.Reason, tc.want, tc.reason)
-		}
-	}
-	for o, s := range map[mx.MicrodepositOutcome]string{mx.MicrodepositInProgress: "in_progress", mx.MicrodepositAwaitingAmounts: "awaiting_amounts",
-		mx.MicrodepositSucceeded: "verified", mx.MicrodepositFailed: "failed", 9: "unknown"} {
-		if o.String() != s {
-			t.Errorf("%d: %s", o, o)
-		}
-	}
-}
-
 // TestMicrodepositDecodesMX: MX's sample response
 // (docs.mx.com/products/connectivity/microdeposits), the webhook's integer
 // status, the spec's array-shaped micro_deposit, unknown values kept.
@@ -81,7 +49,7 @@ func TestMicrodepositDecodesMX(t *testing.T) {
 			}
 		})
 	}
-	for raw, want := range map[string]mx.MicrodepositStatus{`0`: "INITIATED", `2`: "DEPOSITED", `3`: "VERIFIED", `6`: "6", `"NEW"`: "NEW", `null`: ""} {
+	for raw, want := range map[string]mx.MicrodepositStatus{`0`: "INITIATED", `2`: "DEPOSITED", `3`: "VERIFIED", `5`: "DENIED", `9`: "PREINITIATED", `12`: "12", `"NEW"`: "NEW", `null`: ""} {
 		var s mx.MicrodepositStatus
 		if err := json.Unmarshal([]byte(raw), &s); err != nil || s != want {
 			t.Errorf("%s: %q %v, want %q", raw, s, err, want)
@@ -258,17 +226,22 @@ func TestMicrodepositFlowOverHTTP(t *testing.T) {
 	}
 }
 
-// waitMicrodeposit polls until the micro-deposit leaves in-progress.
-func waitMicrodeposit(t *testing.T, ctx context.Context, c *mx.Client, userGUID, guid string) (*mx.Microdeposit, mx.MicrodepositClassification) {
+// waitMicrodeposit polls until the micro-deposit leaves the statuses of
+// MX making the deposits.
+func waitMicrodeposit(t *testing.T, ctx context.Context, c *mx.Client, userGUID, guid string) *mx.Microdeposit {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		md, err := c.ReadMicrodeposit(ctx, userGUID, guid)
 		if err != nil {
 			t.Fatalf("read micro-deposit: %v", err)
 		}
-		if cl := mx.ClassifyMicrodeposit(md.Status); cl.Outcome != mx.MicrodepositInProgress || time.Now().After(deadline) {
-			return md, cl
+		switch md.Status {
+		case mx.MicrodepositPreinitiated, mx.MicrodepositInitiated, mx.MicrodepositRequested:
+			if time.Now().Before(deadline) {
+				continue
+			}
 		}
+		return md
 	}
 }
 
@@ -288,9 +261,8 @@ func exerciseMicrodeposits(t *testing.T, ctx context.Context, c *mx.Client, sim 
 	if _, err := c.VerifyMicrodeposit(ctx, md.GUID, mx.MicrodepositAmounts{First: 1, Second: 2}); !mx.IsConflict(err) {
 		t.Fatalf("verify before DEPOSITED: %v", err)
 	}
-	got, cl := waitMicrodeposit(t, ctx, c, u.GUID, md.GUID)
-	if cl.Outcome != mx.MicrodepositAwaitingAmounts || got.Status != mx.MicrodepositDeposited {
-		t.Fatalf("deposited: %v %v", cl, got)
+	if got := waitMicrodeposit(t, ctx, c, u.GUID, md.GUID); got.Status != mx.MicrodepositDeposited {
+		t.Fatalf("deposited: %v", got)
 	}
 	a1, a2, ok := sim.MicrodepositAmounts(md.GUID)
 	if !ok {
@@ -301,12 +273,20 @@ func exerciseMicrodeposits(t *testing.T, ctx context.Context, c *mx.Client, sim 
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
+	// The verdict is on the next read (the spec's "poll until").
 	v, err := c.VerifyMicrodeposit(ctx, md.GUID, mx.MicrodepositAmounts{First: first, Second: second})
-	if err != nil || v.Status != mx.MicrodepositVerified || v.VerifiedAt == "" || mx.ClassifyMicrodeposit(v.Status).Outcome != mx.MicrodepositSucceeded {
+	if err != nil || v.Status != mx.MicrodepositDeposited || v.VerifiedAt != "" {
 		t.Fatalf("verify: %v %v", err, v)
 	}
+	if v := mustRead(t, ctx, c, u.GUID, md.GUID); v.Status != mx.MicrodepositVerified || v.VerifiedAt == "" {
+		t.Fatalf("read after the verify: %v", v)
+	}
+	if _, err := c.VerifyMicrodeposit(ctx, md.GUID, mx.MicrodepositAmounts{First: first, Second: second}); !mx.IsConflict(err) {
+		t.Fatalf("verify once VERIFIED: %v", err)
+	}
 
-	// wrong amounts: DEPOSITED with a message twice, then PREVENTED
+	// wrong amounts: DENIED twice (the answer shows the status before,
+	// and MX takes amounts again), then PREVENTED
 	wrong, err := c.CreateMicrodeposit(ctx, u.GUID, mdAccount)
 	if err != nil {
 		t.Fatal(err)
@@ -314,17 +294,54 @@ func exerciseMicrodeposits(t *testing.T, ctx context.Context, c *mx.Client, sim 
 	waitMicrodeposit(t, ctx, c, u.GUID, wrong.GUID)
 	w1, w2, _ := sim.MicrodepositAmounts(wrong.GUID)
 	bad := mx.MicrodepositAmounts{First: int64(w1*100+0.5)%99 + 1, Second: int64(w2*100 + 0.5)}
-	for i, want := range []mx.MicrodepositOutcome{mx.MicrodepositAwaitingAmounts, mx.MicrodepositAwaitingAmounts, mx.MicrodepositFailed} {
+	before := mx.MicrodepositDeposited
+	for i, want := range []mx.MicrodepositStatus{mx.MicrodepositDenied, mx.MicrodepositDenied, mx.MicrodepositPrevented} {
 		got, err := c.VerifyMicrodeposit(ctx, wrong.GUID, bad)
-		if err != nil {
-			t.Fatalf("wrong attempt %d: %v", i+1, err)
+		if err != nil || got.Status != before {
+			t.Fatalf("wrong attempt %d: %v %v", i+1, err, got)
 		}
-		if cl := mx.ClassifyMicrodeposit(got.Status); cl.Outcome != want || got.ErrorMessage == "" {
-			t.Fatalf("wrong attempt %d: %v %v", i+1, cl, got)
+		if got := mustRead(t, ctx, c, u.GUID, wrong.GUID); got.Status != want || got.ErrorMessage == "" {
+			t.Fatalf("wrong attempt %d, read: %v, want %s", i+1, got, want)
 		}
+		before = want
 	}
-	if cl := mx.ClassifyMicrodeposit(mustRead(t, ctx, c, u.GUID, wrong.GUID).Status); cl.Reason != "microdeposit_prevented" {
-		t.Fatalf("after three wrong attempts: %v", cl)
+	if _, err := c.VerifyMicrodeposit(ctx, wrong.GUID, bad); !mx.IsConflict(err) {
+		t.Fatalf("verify once PREVENTED: %v", err)
+	}
+
+	// wrong, then right: DENIED takes the amounts again
+	again, err := c.CreateMicrodeposit(ctx, u.GUID, mdAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMicrodeposit(t, ctx, c, u.GUID, again.GUID)
+	g1, g2, _ := sim.MicrodepositAmounts(again.GUID)
+	right := mx.MicrodepositAmounts{First: int64(g1*100 + 0.5), Second: int64(g2*100 + 0.5)}
+	if _, err := c.VerifyMicrodeposit(ctx, again.GUID, mx.MicrodepositAmounts{First: right.Second%99 + 1, Second: right.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRead(t, ctx, c, u.GUID, again.GUID); got.Status != mx.MicrodepositDenied {
+		t.Fatalf("wrong pair, read: %v", got)
+	}
+	if got, err := c.VerifyMicrodeposit(ctx, again.GUID, right); err != nil || got.Status != mx.MicrodepositDenied {
+		t.Fatalf("right pair after a wrong one: %v %v", err, got)
+	}
+	if got := mustRead(t, ctx, c, u.GUID, again.GUID); got.Status != mx.MicrodepositVerified {
+		t.Fatalf("right pair after a wrong one, read: %v", got)
+	}
+
+	// the verdict in the verify's answer (accounts beginning 33339)
+	now := mdAccount
+	now.AccountNumber = "333391234"
+	inAnswer, err := c.CreateMicrodeposit(ctx, u.GUID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMicrodeposit(t, ctx, c, u.GUID, inAnswer.GUID)
+	n1, n2, _ := sim.MicrodepositAmounts(inAnswer.GUID)
+	if got, err := c.VerifyMicrodeposit(ctx, inAnswer.GUID, mx.MicrodepositAmounts{First: int64(n1*100 + 0.5), Second: int64(n2*100 + 0.5)}); err != nil ||
+		got.Status != mx.MicrodepositVerified {
+		t.Fatalf("verdict in the answer: %v %v", err, got)
 	}
 
 	// an account MX's integration environment does not take as valid
@@ -334,8 +351,8 @@ func exerciseMicrodeposits(t *testing.T, ctx context.Context, c *mx.Client, sim 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, cl := waitMicrodeposit(t, ctx, c, u.GUID, errored.GUID); cl.Reason != "microdeposit_errored" || got.ErrorMessage == "" {
-		t.Fatalf("errored: %v %v", cl, got)
+	if got := waitMicrodeposit(t, ctx, c, u.GUID, errored.GUID); got.Status != mx.MicrodepositErrored || got.ErrorMessage == "" {
+		t.Fatalf("errored: %v", got)
 	}
 
 	// a refused routing number is a 400 that does not quote it
@@ -364,7 +381,7 @@ func exerciseMicrodeposits(t *testing.T, ctx context.Context, c *mx.Client, sim 
 	}
 
 	all, err := mx.Collect(c.Microdeposits(ctx, u.GUID))
-	if err != nil || len(all) != 3 {
+	if err != nil || len(all) != 5 {
 		t.Fatalf("list: %v %v", err, all)
 	}
 	if err := c.DeleteMicrodeposit(ctx, u.GUID, md.GUID); err != nil {

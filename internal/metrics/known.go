@@ -25,7 +25,7 @@ var (
 		job.CodeMXUnavailable, job.CodeMXError, job.CodeRetriesExhausted, job.CodeBadPayload, job.CodeTaskLost,
 		job.CodeNoStatus, job.CodeUnknownStatus,
 		job.CodeUnknownMember, job.CodeOAuthDenied, job.CodeOAuthExpired,
-		job.CodeMicrodepositErrored, job.CodeMicrodepositDenied, job.CodeMicrodepositPrevented, job.CodeMicrodepositExpired,
+		job.CodeMicrodepositErrored, job.CodeMicrodepositPrevented, job.CodeMicrodepositConflicted, job.CodeMicrodepositRejected, job.CodeMicrodepositExpired,
 		job.CodeNoMicrodepositStatus, job.CodeUnknownMicrodepositStatus}
 	// Repairs are the sweeper's repairs (job.Repair); checked against its
 	// source by TestKnownRepairsMatchHandlers.

@@ -37,6 +37,12 @@ func RunMicrodeposit(ctx context.Context, c *tasks.Client, sc mxsim.Scenario, jo
 		if j.State != store.StateChallenged || j.Round <= answered || j.AnswerPending || j.Round > len(sc.Answers) {
 			return true
 		}
+		// A round after the first is parked because MX found the pair
+		// before it incorrect: never after a right pair.
+		if j.Round > 1 && (sc.Answers[j.Round-2] != "@wrong" || j.LastRefusedAnswer == nil) {
+			answerErr = fmt.Errorf("round %d parked after %s, refusal shown: %+v", j.Round, sc.Answers[j.Round-2], j.LastRefusedAnswer)
+			return false
+		}
 		answered = j.Round
 		x, y, ok := amounts(j.MemberGUID)
 		if !ok {

@@ -60,6 +60,21 @@ import (
 //     status_name, updated_at, user_guid, user_id}} (verified_at in the
 //     field list).
 //
+//   - MX's Connect widget (mxenabled/connect-widget,
+//     src/views/microdeposits): the ten statuses and their integers
+//     (const.js: 0 INITIATED, 1 REQUESTED, 2 DEPOSITED, 3 VERIFIED,
+//     4 ERRORED, 5 DENIED "User entered incorrect amounts", 6 PREVENTED
+//     "Too many invalid verification attempts", 7 CONFLICTED, 8 REJECTED,
+//     9 PREINITIATED); a DENIED micro-deposit takes amounts again
+//     (Microdeposits.js sends DEPOSITED and DENIED to the amounts form;
+//     VerifyDeposits.js: "One or more of the amounts was incorrect. Please
+//     try again."); after the amounts the widget reads the micro-deposit
+//     until its status changes (Verifying.js).
+//   - verifyMicrodeposit's description (both specs): "The verification has
+//     not successfully completed until the status is VERIFIED. Poll the
+//     read microdeposit endpoint until you see this status or an error
+//     state." So the verdict on a pair is on a later read by default.
+//
 // The simulator's own choices (MX documents none of them):
 //
 //   - Timing: INITIATED for MicrodepositTiming.Refresh (default a minute,
@@ -69,21 +84,26 @@ import (
 //     by timers.
 //   - An account number not beginning with 3333 turns ERRORED where a
 //     valid one would turn DEPOSITED, error_message saying the deposits
-//     could not be made. The simulator never answers DENIED.
+//     could not be made. The simulator never answers CONFLICTED or
+//     REJECTED.
 //   - The two amounts: random distinct cents from 0.01 to 0.99, readable
 //     at GET /_sim/micro_deposits/{guid} and with Server.MicrodepositAmounts.
-//   - Verify compares in cents, in either order. Right amounts: VERIFIED at
-//     once, verified_at set (the Nexus verify reference shows VERIFIED in
-//     the verify answer). Wrong amounts: 200, still DEPOSITED with an
-//     error_message naming the attempts left, PREVENTED at the third.
-//     Verifying a micro-deposit that is not DEPOSITED is a 409.
+//   - Verify (at DEPOSITED or DENIED; any other status is a 409) compares
+//     in cents, in either order: right amounts make it VERIFIED
+//     (verified_at set), wrong ones DENIED, the third wrong pair
+//     PREVENTED (MX's count), error_message naming the attempts left. The
+//     verify's answer shows the micro-deposit as it was, and the verdict
+//     is on the next request that reads it (read, list, verify; with
+//     WithWebhook, its webhook goes out at once): the spec's "poll until".
+//     Account numbers beginning 33339 have the verdict in the verify's
+//     answer at once instead (as MX's Nexus verify reference shows it).
+//     updated_at moves when the verdict is on.
 //   - Expiry (MX's soft delete after 21 days) is MicrodepositTiming.Expiry:
 //     read, verify and delete then answer 404, and the list omits it. No
 //     webhook is sent for it.
 //   - Webhooks: action "created" on create and "updated" at each status
-//     change; the integer statuses 4 ERRORED, 5 DENIED, 6 PREVENTED and 7
-//     PREINITIATED are the simulator's (MX's table as retrieved shows
-//     0–3); institution_guid is null.
+//     change, the statuses as the widget's integers; institution_guid is
+//     null.
 //   - routing_number 091000019 (the spec's example, next to its MX Bank
 //     example) is MX Bank (institution_code mxbank); any other routing
 //     number has no institution, and the two fields are left out (the spec
@@ -124,10 +144,10 @@ const (
 	mdPrevented    = "PREVENTED"
 )
 
-// mdStatusIDs are the webhook's integer statuses: 0–3 MX's, the rest the
-// simulator's.
+// mdStatusIDs are the webhook's integer statuses: MX's Nexus table
+// (0–3) and MX's Connect widget (const.js, all ten).
 var mdStatusIDs = map[string]int{mdInitiated: 0, mdRequested: 1, mdDeposited: 2, mdVerified: 3,
-	mdErrored: 4, mdDenied: 5, mdPrevented: 6, mdPreinitiated: 7}
+	mdErrored: 4, mdDenied: 5, mdPrevented: 6, "CONFLICTED": 7, "REJECTED": 8, mdPreinitiated: 9}
 
 // mdAccountTypeIDs are the webhook's integer account types (MX's Nexus table).
 var mdAccountTypeIDs = map[string]int{"CHECKING": 1, "SAVINGS": 2}
@@ -139,6 +159,11 @@ type microdepositStore struct {
 	order  []string // guids, oldest first
 }
 
+// mdVerdict is a verify's outcome not shown yet.
+type mdVerdict struct {
+	status, errorMessage string
+}
+
 type microdeposit struct {
 	guid string
 	user *user
@@ -148,6 +173,7 @@ type microdeposit struct {
 	status       string
 	attempts     int // wrong verifications
 	errorMessage string
+	verdict      *mdVerdict // on the next request that reads it
 	createdAt    time.Time
 	updatedAt    time.Time
 	verifiedAt   time.Time
@@ -236,6 +262,13 @@ func (s *Server) settleMicrodeposit(md *microdeposit, now time.Time) {
 		md.status, md.updatedAt = status, at
 		s.microdepositHook(md, "updated")
 	}
+	if v := md.verdict; v != nil {
+		md.verdict, md.errorMessage = nil, v.errorMessage
+		if v.status == mdVerified {
+			md.verifiedAt = now
+		}
+		step(v.status, now)
+	}
 	if md.status == mdInitiated && !now.Before(md.createdAt.Add(t.Refresh)) {
 		step(mdRequested, md.createdAt.Add(t.Refresh))
 	}
@@ -258,6 +291,10 @@ func (s *Server) settleMicrodeposit(md *microdeposit, now time.Time) {
 // nextMicrodepositChange is when md next changes by itself.
 func (s *Server) nextMicrodepositChange(md *microdeposit) (time.Time, bool) {
 	t := s.mdTiming()
+	switch {
+	case md.verdict != nil:
+		return time.Time{}, true // at once
+	}
 	switch md.status {
 	case mdInitiated:
 		return md.createdAt.Add(t.Refresh), true
@@ -597,26 +634,31 @@ func (s *Server) verifyMicrodeposit(c *call) reply {
 	if req.MicroDeposit == nil || req.MicroDeposit.Amount1 == nil || req.MicroDeposit.Amount2 == nil {
 		return errReply(http.StatusBadRequest, "micro_deposit.deposit_amount_1 and deposit_amount_2 are required")
 	}
-	if md.status != mdDeposited {
-		return errReply(http.StatusConflict, "the micro_deposit is %s: amounts can be verified only when it is DEPOSITED", md.status)
+	if md.status != mdDeposited && md.status != mdDenied {
+		return errReply(http.StatusConflict, "the micro_deposit is %s: amounts can be verified only when it is DEPOSITED or DENIED", md.status)
 	}
 	cents := func(f float64) int { return int(math.Round(f * 100)) }
 	x, y := cents(*req.MicroDeposit.Amount1), cents(*req.MicroDeposit.Amount2)
 	a, b := md.amounts[0], md.amounts[1]
-	if x == a && y == b || x == b && y == a {
-		md.status, md.errorMessage, md.verifiedAt, md.updatedAt = mdVerified, "", c.now, c.now
-	} else {
-		md.attempts++
-		md.updatedAt = c.now // the simulator's own: MX does not document when updated_at changes
-		if left := MicrodepositAttempts - md.attempts; left > 0 {
-			md.errorMessage = fmt.Sprintf("The amounts entered do not match the deposits. Attempts left: %d.", left)
-		} else {
-			md.status, md.errorMessage = mdPrevented, "The amounts were entered incorrectly too many times."
+	v := &mdVerdict{status: mdVerified}
+	if x != a || y != b {
+		if x != b || y != a {
+			md.attempts++
+			v.status = mdDenied
+			v.errorMessage = fmt.Sprintf("The amounts entered do not match the deposits. Attempts left: %d.", MicrodepositAttempts-md.attempts)
+			if md.attempts >= MicrodepositAttempts {
+				v.status, v.errorMessage = mdPrevented, "The amounts were entered incorrectly too many times."
+			}
 		}
 	}
-	if md.status != mdDeposited {
-		s.microdepositHook(md, "updated")
+	md.verdict = v
+	if strings.HasPrefix(md.accountNumber, mdVerdictInAnswer) {
+		s.settleMicrodeposit(md, c.now)
 	}
 	s.scheduleMicrodeposit(md, c.now)
 	return microdepositReply(md)
 }
+
+// mdVerdictInAnswer starts the account numbers whose verify answers with
+// its verdict (the simulator's own switch).
+const mdVerdictInAnswer = "33339"

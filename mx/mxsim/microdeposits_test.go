@@ -123,30 +123,71 @@ func microdepositFlow(e *env) {
 		}
 	}
 	a1, a2 := e.amounts(md.GUID)
+	// The verdict is on the next read (verifyMicrodeposit's description:
+	// "Poll the read microdeposit endpoint until you see this status").
 	got := e.verifyMD(200, md.GUID, a2, a1) // either order
-	if got.Status != "VERIFIED" || got.VerifiedAt == nil || got.ErrorMessage != nil {
+	if got.Status != "DEPOSITED" || got.VerifiedAt != nil {
+		t.Fatalf("verify's answer: %+v", got)
+	}
+	if got := e.readMD(u, md.GUID); got.Status != "VERIFIED" || got.VerifiedAt == nil || got.ErrorMessage != nil {
 		t.Fatalf("verified: %+v", got)
 	}
 	e.verifyMD(409, md.GUID, a1, a2) // already VERIFIED
 
-	// wrong amounts: DEPOSITED with a message, PREVENTED at the third
+	// wrong amounts: DENIED, and MX takes amounts again (MX's Connect
+	// widget); PREVENTED at the third
 	wrong := e.createMD(u, validMD())
 	e.clock.Advance(3 * time.Minute)
 	w1, w2 := e.amounts(wrong.GUID)
-	bad := w1 + 0.01
-	if bad >= 1 {
-		bad = w1 - 0.01
+	// off is an amount a cent off a.
+	off := func(a float64) float64 {
+		if a >= 0.99 {
+			return a - 0.01
+		}
+		return a + 0.01
 	}
-	for i, want := range []string{"DEPOSITED", "DEPOSITED", "PREVENTED"} {
-		got := e.verifyMD(200, wrong.GUID, bad, w2)
+	bad := off(w1)
+	before := "DEPOSITED"
+	for i, want := range []string{"DENIED", "DENIED", "PREVENTED"} {
+		if got := e.verifyMD(200, wrong.GUID, bad, w2); got.Status != before {
+			t.Fatalf("wrong attempt %d, answer: %+v", i+1, got)
+		}
+		got := e.readMD(u, wrong.GUID)
 		if got.Status != want || got.ErrorMessage == nil {
 			t.Fatalf("wrong attempt %d: %+v", i+1, got)
 		}
 		if strings.Contains(*got.ErrorMessage, "0.") {
 			t.Fatalf("error message quotes an amount: %q", *got.ErrorMessage)
 		}
+		before = want
 	}
 	e.verifyMD(409, wrong.GUID, w1, w2) // PREVENTED: the process can no longer continue
+
+	// a wrong pair, then the right one; a verify settles the verdict
+	// before it (no read between them)
+	again := e.createMD(u, validMD())
+	e.clock.Advance(3 * time.Minute)
+	g1, g2 := e.amounts(again.GUID)
+	e.verifyMD(200, again.GUID, off(g1), g2)
+	if got := e.verifyMD(200, again.GUID, g1, g2); got.Status != "DENIED" {
+		t.Fatalf("right pair after a wrong one, answer: %+v", got)
+	}
+	if got := e.readMD(u, again.GUID); got.Status != "VERIFIED" {
+		t.Fatalf("right pair after a wrong one: %+v", got)
+	}
+
+	// accounts beginning 33339: the verdict in the verify's answer
+	now := validMD()
+	now["account_number"] = "333391234"
+	inAnswer := e.createMD(u, now)
+	e.clock.Advance(3 * time.Minute)
+	n1, n2 := e.amounts(inAnswer.GUID)
+	if got := e.verifyMD(200, inAnswer.GUID, off(n1), n2); got.Status != "DENIED" {
+		t.Fatalf("wrong pair, verdict in the answer: %+v", got)
+	}
+	if got := e.verifyMD(200, inAnswer.GUID, n1, n2); got.Status != "VERIFIED" || got.VerifiedAt == nil {
+		t.Fatalf("right pair, verdict in the answer: %+v", got)
+	}
 
 	// an account number MX's integration environment does not take as valid
 	errored := validMD()
@@ -173,7 +214,7 @@ func microdepositFlow(e *env) {
 	for _, m := range list.MicroDeposits {
 		statuses[m.GUID] = m.Status
 	}
-	if len(statuses) != 3 || statuses[md.GUID] != "VERIFIED" || statuses[wrong.GUID] != "PREVENTED" || statuses[er.GUID] != "ERRORED" {
+	if len(statuses) != 5 || statuses[md.GUID] != "VERIFIED" || statuses[wrong.GUID] != "PREVENTED" || statuses[er.GUID] != "ERRORED" {
 		t.Fatalf("list: %v", statuses)
 	}
 	e.must(204, "DELETE", "/users/"+u+"/micro_deposits/"+md.GUID, nil)
