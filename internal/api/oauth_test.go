@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mxfleet/mxfleet/internal/scenario"
+	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )
@@ -127,7 +128,7 @@ func TestOAuthJobsOverHTTP(t *testing.T) {
 // oauth_window_uri opened in the browser, Approve clicked; MX's complete
 // page shows, and the job succeeds with the account owners.
 func TestOAuthFlowInChromium(t *testing.T) {
-	bin := chromium(t)
+	bin := testenv.Chromium(t)
 	e := newEnv(t, nil)
 	body := map[string]any{"kind": "identify", "id": "oauth-browser", "user": map[string]string{"id": "oauth-browser-user"}, "member": oauthMember(nil)}
 	if code, b := e.do(t, "POST", "/v1/jobs", token, body); code != 202 {
@@ -137,7 +138,7 @@ func TestOAuthFlowInChromium(t *testing.T) {
 	if v.State != store.StateAuthorizing || v.OAuthWindowURI == "" {
 		t.Fatalf("authorizing job: %+v", v)
 	}
-	ctx := browser(t, bin)
+	ctx := testenv.Browser(t, bin)
 	uri := v.OAuthWindowURI
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	if err := chromedp.Do(ctx, chromedp.Navigate(uri), chromedp.WaitVisible(css(`#approve`))); err != nil {

@@ -1,59 +1,24 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/api"
+	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/store"
 )
-
-// chromium finds Debian's Chromium (.ci/run installs it).
-func chromium(t *testing.T) string {
-	for _, p := range []string{os.Getenv("MXFLEET_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("MXFLEET_TEST_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("chromium not found and MXFLEET_TEST_REQUIRE_CHROMIUM=1")
-	}
-	t.Skip("chromium not found (apt-get install chromium): the widget flow is not checked")
-	return ""
-}
-
-// browser starts headless Chromium for the test (a minute at most).
-func browser(t *testing.T, bin string) context.Context {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // The MXconnect flow end to end in headless Chromium: the API hands out a
 // widget URL, an end user connects MX Bank and answers MFA in the page, the
 // page emits mx/connect/memberConnected, and a follow job for that member
 // succeeds without starting a new verification.
 func TestWidgetFlowInChromium(t *testing.T) {
-	bin := chromium(t)
+	bin := testenv.Chromium(t)
 	e := newEnv(t, nil)
 	code, b := e.do(t, "POST", "/v1/widget_urls", token, map[string]any{"user": map[string]string{"id": "widget-user"}, "color_scheme": "light"})
 	if code != 200 {
@@ -69,7 +34,7 @@ func TestWidgetFlowInChromium(t *testing.T) {
 		t.Fatalf("widget url body %s: %v", b, err)
 	}
 
-	ctx := browser(t, bin)
+	ctx := testenv.Browser(t, bin)
 
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	err := chromedp.Do(ctx,
@@ -97,7 +62,7 @@ func TestWidgetFlowInChromium(t *testing.T) {
 	}
 	var connected map[string]any
 	for _, ev := range events {
-		if ev["type"] == "mx/connect/memberConnected" {
+		if ev["type"] == "mx/connect/memberConnected" && ev["mx"] == true {
 			connected, _ = ev["metadata"].(map[string]any)
 		}
 	}

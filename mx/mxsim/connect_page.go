@@ -50,14 +50,23 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
   window.mxEvents = window.mxEvents || [];
   if (cfg.color_scheme === "dark") document.body.className = "dark";
 
-  // post sends an event the way MX Connect does: postMessage to the parent
-  // (the page itself when top-level) and to the opener, if any.
+  // post sends an event as MX Connect does (mxenabled/connect-widget,
+  // src/utilities/PostMessage.js sendPostMessage): {mx: true, type,
+  // metadata} to the parent and to the opener, at the referrer's origin.
+  // Every Connect event's metadata carries user_guid and session_guid
+  // (mxenabled/widget-post-message-definitions, lib/post_message_definition.yml,
+  // user_session_properties). The simulator's own: "*" when there is no
+  // referrer (MX posts nowhere then), so that a top-level page receives its
+  // own events, and the window.mxEvents record.
+  var target = (document.referrer.match(/^[^:]+:\/\/[^/]+/) || ["*"])[0];
   function post(type, metadata) {
-    var ev = {type: type, metadata: metadata};
+    var md = {user_guid: cfg.user_guid, session_guid: cfg.session_guid};
+    Object.keys(metadata).forEach(function (k) { md[k] = metadata[k]; });
+    var ev = {mx: true, type: type, metadata: md};
     window.mxEvents.push(ev);
-    try { window.parent.postMessage(ev, "*"); } catch (e) {}
+    try { window.parent.postMessage(ev, target); } catch (e) {}
     if (window.opener && window.opener !== window.parent) {
-      try { window.opener.postMessage(ev, "*"); } catch (e) {}
+      try { window.opener.postMessage(ev, target); } catch (e) {}
     }
   }
 
@@ -71,9 +80,16 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
     return e;
   }
 
-  function show(step, title, nodes) {
+  // step is the step shown; stepChange {previous, current} follows every
+  // change after mx/connect/loaded (connect-widget, src/Connect.tsx).
+  var step = "", loaded = false;
+  function show(next, title, nodes) {
+    if (next !== step) {
+      if (loaded) post("mx/connect/stepChange", {previous: step, current: next});
+      step = next;
+    }
     app.textContent = "";
-    app.setAttribute("data-step", step);
+    app.setAttribute("data-step", next);
     app.appendChild(el("h1", {text: title}));
     nodes.forEach(function (n) { if (n) app.appendChild(n); });
   }
@@ -114,6 +130,8 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
     show("search", "Select your institution", buttons);
   }
 
+  // selectedInstitution {code, guid, name, url}: connect-widget,
+  // src/views/search/views/PopularInstitutionsList.js.
   function select(inst) {
     post("mx/connect/selectedInstitution", {code: inst.code, guid: inst.guid, name: inst.name, url: inst.url});
     credentials(inst);
@@ -132,7 +150,8 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
     var nodes = [el("p", {"class": "muted", text: "Enter your " + inst.name + " credentials."}), form];
     if (!cfg.current_institution) {
       var back = el("button", {id: "back", type: "button", "class": "link", text: "Back"});
-      back.addEventListener("click", institutions);
+      // backToSearch {}: connect-widget, src/Connect.tsx _handleCredentialsGoBack.
+      back.addEventListener("click", function () { post("mx/connect/backToSearch", {}); institutions(); });
       nodes.push(back);
     }
     show("enterCreds", inst.name, nodes);
@@ -143,10 +162,20 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
       var creds = {};
       inst.credentials.forEach(function (cr) { creds[cr.name] = form.elements[cr.name].value; });
       connect.disabled = true;
+      // enterCredentials {institution: {code, guid}} as the member is
+      // created (connect-widget, src/views/credentials/CreateMemberForm.js);
+      // createMemberError {institution_guid, institution_code} when that
+      // fails (src/components/MemberError.js).
+      post("mx/connect/enterCredentials", {institution: {code: inst.code, guid: inst.guid}});
+      function refused(msg) {
+        connect.disabled = false;
+        post("mx/connect/createMemberError", {institution_guid: inst.guid, institution_code: inst.code});
+        showError(msg);
+      }
       api("POST", "/members", {institution_code: inst.code, credentials: creds}).then(function (r) {
-        if (r.status !== 200) { connect.disabled = false; showError(message(r)); return; }
+        if (r.status !== 200) { refused(message(r)); return; }
         track(r.json, inst.name);
-      }, function (err) { connect.disabled = false; showError(String(err)); });
+      }, function (err) { refused(String(err)); });
     });
   }
 
@@ -185,10 +214,14 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
   function update(m) {
     if (done) return;
     if (!instName) instName = m.institution_name || m.institution_code;
+    // memberStatusUpdate {member_guid, connection_status (the number)} when
+    // the status differs from the one seen before: none for the first
+    // (connect-widget, src/views/connecting/Connecting.js).
     if (m.connection_status !== lastStatus) {
+      if (lastStatus !== null) {
+        post("mx/connect/memberStatusUpdate", {member_guid: m.member_guid, connection_status: m.connection_status_id});
+      }
       lastStatus = m.connection_status;
-      post("mx/connect/memberStatusUpdate", {user_guid: m.user_guid, member_guid: m.member_guid,
-        connection_status: m.connection_status_id});
     }
     if (m.is_being_aggregated) { progress(m); return; }
     if (m.connection_status === "CHALLENGED") {
@@ -224,6 +257,8 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
     function send() {
       inputs.forEach(function (i) { answers[i.getAttribute("data-challenge")] = i.value; });
       if (submit) submit.disabled = true;
+      // submitMFA {member_guid}: connect-widget, src/views/mfa/MFAStep.js.
+      post("mx/connect/submitMFA", {member_guid: m.member_guid});
       api("PUT", "/members/" + encodeURIComponent(m.member_guid) + "/resume", {answers: answers}).then(function (r) {
         if (r.status !== 202) { if (submit) submit.disabled = false; showError(message(r)); return; }
         answeredKey = key;
@@ -267,7 +302,9 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
 
   function connected(m) {
     done = true;
-    post("mx/connect/memberConnected", {user_guid: m.user_guid, member_guid: m.member_guid});
+    // memberConnected {user_guid, member_guid}: connect-widget,
+    // src/views/connecting/Connecting.js.
+    post("mx/connect/memberConnected", {member_guid: m.member_guid});
     show("connected", "Connected", [
       el("div", {id: "connected", "data-member-guid": m.member_guid},
         [el("p", {text: "You have successfully connected to " + instName + "."})])
@@ -277,7 +314,9 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
   function failed(status, msg) {
     done = true;
     var retry = el("button", {id: "retry", type: "button", "class": "link", text: "Try again"});
-    retry.addEventListener("click", start);
+    // backToSearch as the error's primary action (connect-widget,
+    // src/views/loginError/LoginError.js).
+    retry.addEventListener("click", function () { post("mx/connect/backToSearch", {}); start(); });
     show("loginError", "Something went wrong", [
       el("div", {id: "failed", "data-status": status},
         [el("p", {text: msg || ("The connection ended " + status + ".")})]),
@@ -304,7 +343,9 @@ img.challenge{width:64px;height:64px;image-rendering:pixelated;border:1px solid 
   } else {
     initial = start();
   }
-  post("mx/connect/loaded", {user_guid: cfg.user_guid, session_guid: cfg.session_guid, initial_step: initial});
+  // loaded {initial_step}: connect-widget, src/Connect.tsx.
+  post("mx/connect/loaded", {initial_step: initial});
+  loaded = true;
 })();
 </script>
 </body>

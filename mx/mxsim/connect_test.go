@@ -206,7 +206,9 @@ func TestWidgetPage(t *testing.T) {
 		`id: "connect"`, `id: "submit-mfa"`, `"data-challenge"`, `"data-value"`,
 		`id: "connected", "data-member-guid"`, `id: "failed", "data-status"`,
 		"mx/connect/memberStatusUpdate", "mx/connect/memberConnected", "window.mxEvents",
-		"window.parent.postMessage(ev, \"*\")", "window.opener", `"/members"`, `"/resume"`, "300",
+		"{mx: true, type: type, metadata: md}", "window.parent.postMessage(ev, target)", "window.opener",
+		"mx/connect/loaded", "mx/connect/stepChange", "mx/connect/selectedInstitution", "mx/connect/enterCredentials",
+		"mx/connect/createMemberError", "mx/connect/submitMFA", "mx/connect/backToSearch", `"/members"`, `"/resume"`, "300",
 		`"mode":"verification"`, `"color_scheme":"dark"`, `"current_institution":null`, `"user_guid":"` + u + `"`,
 	} {
 		if !strings.Contains(p, want) {

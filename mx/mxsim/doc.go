@@ -421,13 +421,25 @@
 //     data-status="..."> (NOT_FOUND for an unknown member) and <button
 //     id="retry">
 //
-// Every event goes to window.parent.postMessage(event, "*") (the page itself
-// when it is top-level), to window.opener when there is one, and onto the
-// array window.mxEvents: {"type":"mx/connect/loaded","metadata":{user_guid,
-// session_guid,initial_step}}, mx/connect/selectedInstitution {code, guid,
-// name, url}, mx/connect/memberStatusUpdate {user_guid, member_guid,
-// connection_status (the integer id)} on every status change, and
-// mx/connect/memberConnected {user_guid, member_guid}.
+// Every event is MX's shape, {"mx":true,"type":"mx/connect/…","metadata":{…}}
+// (mxenabled/connect-widget's sendPostMessage), posted to window.parent and
+// to window.opener at the referrer's origin ("*" without a referrer, the
+// simulator's own, so that a top-level page gets its own events) and
+// recorded in the array window.mxEvents (the simulator's own). Each
+// metadata carries user_guid and the widget session's session_guid
+// (minted per widget URL as SES-…, the simulator's own format) beside the
+// fields mxenabled/widget-post-message-definitions
+// (lib/post_message_definition.yml) gives the event: loaded {initial_step};
+// stepChange {previous, current} on every later step change;
+// selectedInstitution {code, guid, name, url}; enterCredentials
+// {institution: {code, guid}} as the member is created; createMemberError
+// {institution_guid, institution_code} when that is refused;
+// memberStatusUpdate {member_guid, connection_status (the integer id)} when
+// the status differs from the one seen before (none for the first, as
+// connect-widget's Connecting.js); submitMFA {member_guid}; memberConnected
+// {member_guid}; backToSearch {} on Back and on Try again. Events outside
+// the definitions (connect-widget's memberError, initialDataReady) are not
+// posted: MX's SDKs would report them as unknown.
 //
 // The page's JSON endpoints (application/json, MX's error shape; not MX's
 // API, so no Accept-Version):

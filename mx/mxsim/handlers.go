@@ -979,6 +979,9 @@ func (s *Server) requestWidgetURL(c *call) reply {
 	}
 	s.pruneWidgets(c.now)
 	token := fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+	// sessionGUID is the session_guid of the page's events (MX's
+	// widget-post-message-definitions require one); its SES- form is the
+	// simulator's own.
 	s.widgets[token] = widgetSession{token: token, sessionGUID: newGUID("SES"), userGUID: u.guid, widgetType: w.WidgetType,
 		mode: mode, currentMemberGUID: w.CurrentMemberGUID, currentInstitutionCode: w.CurrentInstitutionCode,
 		colorScheme: w.ColorScheme, created: c.now, request: req.WidgetURL}
