@@ -75,10 +75,10 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 	// found by the member, or the ended job by the payload's job id.
 	c := tasks.NewClient(r.Client, keys, store.WithRetention(time.Hour))
 	t.Cleanup(func() { _ = c.Close() })
-	if id, woke, err := c.Wake(ctx, "MBR-1", ""); !errors.Is(err, store.ErrNotFound) || woke || id != "" {
+	if id, woke, err := c.Wake(ctx, "MBR-1", "", ""); !errors.Is(err, store.ErrNotFound) || woke || id != "" {
 		t.Fatalf("webhook by member after the end: %q %v %v", id, woke, err)
 	}
-	if id, woke, err := c.Wake(ctx, "MBR-1", "a"); err != nil || woke || id != "a" {
+	if id, woke, err := c.Wake(ctx, "MBR-1", "a", ""); err != nil || woke || id != "a" {
 		t.Fatalf("webhook naming the ended job: %q %v %v", id, woke, err)
 	}
 
