@@ -136,6 +136,15 @@ func (s *Store) encode(j *Job) ([]byte, error) {
 }
 
 func (s *Store) get(ctx context.Context, id string) (*Job, error) {
+	b, err := s.read(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(id, b)
+}
+
+// read is a job's stored record, as stored.
+func (s *Store) read(ctx context.Context, id string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, jobKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
@@ -143,7 +152,7 @@ func (s *Store) get(ctx context.Context, id string) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: read job %s: %w", id, err)
 	}
-	return s.decode(id, b)
+	return b, nil
 }
 
 // decode reads a stored record (b) and opens its sealed result, and with
@@ -438,12 +447,9 @@ func (s *Store) Peek(ctx context.Context, id string) (*job.Record, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	b, err := s.rdb.Get(ctx, jobKey(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
-	}
+	b, err := s.read(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("store: read job %s: %w", id, err)
+		return nil, err
 	}
 	var r job.Record
 	if err := json.Unmarshal(b, &r); err != nil {
