@@ -605,7 +605,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256(append([]byte(r.Header.Get("X-CALLBACK-PAYLOAD")+"\n"), raw...))
 	id, woke, err := s.c.Wake(r.Context(), member, jobID, base64.RawURLEncoding.EncodeToString(sum[:16]))
 	if errors.Is(err, store.ErrNotFound) {
-		ignore("no job follows this member")
+		ignore("no job follows this member, or the job the payload names is gone (ended and expired, or purged)")
 		return
 	}
 	if err != nil {
