@@ -247,7 +247,7 @@ func TestOAuthLostPollIsSwept(t *testing.T) {
 			}
 			return
 		}
-		_, _, _ = f.Client.Wake(ctx, v.MemberGUID, v.ID)
+		_, _, _ = f.Client.Wake(ctx, v.MemberGUID, v.ID, "")
 		time.Sleep(50 * time.Millisecond)
 	}
 }

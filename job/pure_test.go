@@ -93,3 +93,29 @@ func TestExpectedTasks(t *testing.T) {
 		t.Errorf("AllTasks: %v, want %v", all, want)
 	}
 }
+
+// A webhook runs the scheduled poll of a job that is polling MX, and
+// nothing for any other: ended, parked, between MX jobs, not started.
+func TestWebhookPoll(t *testing.T) {
+	between := record(StateRunning)
+	between.Attempt = 2
+	for _, tc := range []struct {
+		name string
+		r    *Record
+		want string // "": no poll
+	}{
+		{"running", record(StateRunning), "poll:j:3"},
+		{"authorizing", record(StateAuthorizing), PollID("j", record(StateAuthorizing).Polls+1)},
+		{"micro-deposit running", mdRecord(StateRunning), "poll:j:3"},
+		{"between MX jobs", between, ""},
+		{"pending", record(StatePending), ""},
+		{"challenged", record(StateChallenged), ""},
+		{"succeeded", record(StateSucceeded), ""},
+		{"failed", record(StateFailed), ""},
+	} {
+		got, ok := WebhookPoll(tc.r)
+		if ok != (tc.want != "") || got.ID != tc.want || ok && got.Kind != TaskPoll {
+			t.Errorf("%s: %+v %v, want %q", tc.name, got, ok, tc.want)
+		}
+	}
+}

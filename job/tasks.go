@@ -67,6 +67,18 @@ func ExpectedTasks(r *Record) []Task {
 	return []Task{pollTask(r.ID, r.Polls+1, time.Time{})}
 }
 
+// WebhookPoll is the task an MX webhook about job r may run now (MX says
+// the member changed): the poll that moves the job on, as it is scheduled
+// (ExpectedTasks), so running it early polls nothing twice. A job that
+// has ended, is parked on MFA, is between MX jobs (its trigger is next)
+// or has not started has none: a webhook about it changes nothing.
+func WebhookPoll(r *Record) (Task, bool) {
+	if next := ExpectedTasks(r); len(next) == 1 && next[0].Kind == TaskPoll {
+		return next[0], true
+	}
+	return Task{}, false
+}
+
 // AllTasks names every follow-up task a job can have had, up to the next
 // ones: its start, every poll and trigger up to the next, every round's
 // expiry. Answers have ids of their own (the producer's) and are not

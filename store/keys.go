@@ -18,6 +18,11 @@ const parkedKey = keyPrefix + "parked"
 // deletes it (casScript), so an ended job keeps only its record.
 func memberKey(guid string) string { return keyPrefix + "member:" + guid }
 
+// hooksKey is the set of MX webhook deliveries (digests) that reached a
+// job and could wake it, kept for DeliveryWindow from the last one: a
+// delivery MX sends again wakes nothing.
+func hooksKey(id string) string { return keyPrefix + "hooks:" + id }
+
 // liveKey is the sorted set of jobs that have not ended: member job id,
 // score the unix ms of the record's last write. It is written with the
 // record in one atomic step; the sweeper reads it to find jobs that went

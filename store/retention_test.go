@@ -75,10 +75,10 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 	// found by the member, or the ended job by the payload's job id.
 	c := tasks.NewClient(r.Client, keys, store.WithRetention(time.Hour))
 	t.Cleanup(func() { _ = c.Close() })
-	if id, woke, err := c.Wake(ctx, "MBR-1", ""); !errors.Is(err, store.ErrNotFound) || woke || id != "" {
+	if id, woke, err := c.Wake(ctx, "MBR-1", "", ""); !errors.Is(err, store.ErrNotFound) || woke || id != "" {
 		t.Fatalf("webhook by member after the end: %q %v %v", id, woke, err)
 	}
-	if id, woke, err := c.Wake(ctx, "MBR-1", "a"); err != nil || woke || id != "a" {
+	if id, woke, err := c.Wake(ctx, "MBR-1", "a", ""); err != nil || woke || id != "a" {
 		t.Fatalf("webhook naming the ended job: %q %v %v", id, woke, err)
 	}
 
@@ -92,6 +92,11 @@ func TestEndingAJobDropsItsMemberIndex(t *testing.T) {
 	}
 	if id, err := s.JobByMember(ctx, "MBR-1"); err != nil || id != "b" {
 		t.Fatalf("ending job a again touched job b's index: %q %v", id, err)
+	}
+	// A webhook whose payload names a job the store no longer holds
+	// (purged) is late: it is not taken for the member's later job.
+	if id, woke, err := c.Wake(ctx, "MBR-1", "purged-job", ""); !errors.Is(err, store.ErrNotFound) || woke || id != "" {
+		t.Fatalf("webhook naming a purged job, its member followed by job b: %q %v %v", id, woke, err)
 	}
 	if _, err := s.Update(ctx, "b", func(j *store.Job) error { j.Fail("x", "y"); return nil }); err != nil {
 		t.Fatal(err)

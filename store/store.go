@@ -136,6 +136,15 @@ func (s *Store) encode(j *Job) ([]byte, error) {
 }
 
 func (s *Store) get(ctx context.Context, id string) (*Job, error) {
+	b, err := s.read(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(id, b)
+}
+
+// read is a job's stored record, as stored.
+func (s *Store) read(ctx context.Context, id string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, jobKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
@@ -143,7 +152,7 @@ func (s *Store) get(ctx context.Context, id string) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: read job %s: %w", id, err)
 	}
-	return s.decode(id, b)
+	return b, nil
 }
 
 // decode reads a stored record (b) and opens its sealed result, and with
@@ -365,6 +374,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		p.Del(ctx, jobKey(id))
 		p.HDel(ctx, parkedKey, id)
 		p.ZRem(ctx, liveKey, id)
+		p.Del(ctx, hooksKey(id))
 		if j != nil && j.MemberGUID != "" {
 			p.Del(ctx, memberKey(j.MemberGUID))
 		}
@@ -428,6 +438,56 @@ func (s *Store) JobByMember(ctx context.Context, memberGUID string) (string, err
 		return "", fmt.Errorf("member %s: %w", truncate(memberGUID, 60), ErrNotFound)
 	}
 	return id, err
+}
+
+// Peek reads a job record without opening its sealed parts (the result,
+// the person): what finding and deciding about a job takes, for a record
+// whose result no key opens any more too. It writes nothing.
+func (s *Store) Peek(ctx context.Context, id string) (*job.Record, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	b, err := s.read(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var r job.Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("store: decode job %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+// DeliveryWindow is how long a webhook delivery is remembered: MX sends
+// one it did not see acknowledged again, "no more than 12 total retries
+// after an initial request" over "approximately 24 hours"
+// (docs.mx.com/resources/webhooks), plus an hour.
+const DeliveryWindow = 25 * time.Hour
+
+// firstDeliveryScript adds a delivery to a job's set and, when it is new,
+// extends the set's life to the delivery window.
+//
+//	KEYS: hooks set
+//	ARGV: delivery digest, window ms
+var firstDeliveryScript = redis.NewScript(`
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`)
+
+// FirstDelivery records that the webhook delivery digest (the caller's
+// hash of it) may wake job id, and tells whether it is the first time
+// within DeliveryWindow: MX's retries and duplicates of a delivery then
+// wake the job once. Called only for a job a webhook may wake, so late
+// webhooks for ended or unknown jobs write nothing.
+func (s *Store) FirstDelivery(ctx context.Context, id, digest string) (bool, error) {
+	if err := ValidateID(id); err != nil {
+		return false, err
+	}
+	n, err := firstDeliveryScript.Run(ctx, s.rdb, []string{hooksKey(id)}, digest, DeliveryWindow.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: webhook delivery for job %s: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // Delivered tells whether a callback event was delivered.

@@ -196,3 +196,76 @@ func TestQuietPagesThroughOneMillisecond(t *testing.T) {
 		t.Fatalf("paged over %d of 5 jobs written in one millisecond: %v", len(seen), seen)
 	}
 }
+
+// Peek reads an ended record whose result no key opens any more (the key
+// rotated away): a webhook still finds the job, and opens nothing.
+func TestPeekOpensNothing(t *testing.T) {
+	r := testenv.NewRedis(t)
+	ctx := context.Background()
+	old := store.New(r.Client, seal.Ephemeral())
+	if _, _, err := old.Create(ctx, &store.Job{Record: job.Record{ID: "p", State: store.StateRunning, MemberGUID: "MBR-p"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Update(ctx, "p", func(j *store.Job) error {
+		j.State, j.Result = store.StateSucceeded, &store.Result{AccountNumbers: []store.AccountNumber{{AccountNumber: "123"}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rotated := store.New(r.Client, seal.Ephemeral())
+	if _, err := rotated.Get(ctx, "p"); err == nil {
+		t.Fatal("the result opened with another key")
+	}
+	rec, err := rotated.Peek(ctx, "p")
+	if err != nil || rec.State != store.StateSucceeded || rec.MemberGUID != "MBR-p" {
+		t.Fatalf("peek: %+v %v", rec, err)
+	}
+	if _, err := rotated.Peek(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("peek of no record: %v", err)
+	}
+}
+
+// A webhook delivery is first once per job; Delete forgets the deliveries.
+func TestFirstDelivery(t *testing.T) {
+	r := testenv.NewRedis(t)
+	s := store.New(r.Client, seal.Ephemeral())
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	firsts := 0
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first, err := s.FirstDelivery(ctx, "d", "digest-1")
+			if err != nil {
+				t.Error(err)
+			}
+			if first {
+				mu.Lock()
+				firsts++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firsts != 1 {
+		t.Fatalf("12 concurrent copies of a delivery: %d firsts, want 1", firsts)
+	}
+	if first, err := s.FirstDelivery(ctx, "d", "digest-2"); err != nil || !first {
+		t.Fatalf("another delivery: %v %v", first, err)
+	}
+	if first, _ := s.FirstDelivery(ctx, "other", "digest-1"); !first {
+		t.Fatal("the same delivery for another job is that job's first")
+	}
+	ttl := r.Client.PTTL(ctx, "mxfleet:{store}:hooks:d").Val()
+	if ttl <= store.DeliveryWindow-time.Minute || ttl > store.DeliveryWindow {
+		t.Errorf("deliveries kept for %s, want MX's retry window %s", ttl, store.DeliveryWindow)
+	}
+	if err := s.Delete(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := s.FirstDelivery(ctx, "d", "digest-1"); !first {
+		t.Fatal("a deleted job's deliveries are remembered")
+	}
+}

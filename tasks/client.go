@@ -253,21 +253,33 @@ func (c *Client) Parked(ctx context.Context) ([]store.Parked, error) { return c.
 // Wake runs now the scheduled poll of the job following an MX member (an
 // MX webhook says the member changed). jobID, when not empty, is the job
 // the webhook names (MX's X-CALLBACK-PAYLOAD); it is used when that job
-// follows memberGUID, else the member's job is. It is the same task the
-// schedule holds, so nothing is polled twice; it reports the job and
-// whether a scheduled poll was there to run. No job: store.ErrNotFound.
-func (c *Client) Wake(ctx context.Context, memberGUID, jobID string) (string, bool, error) {
-	var j *store.Job
+// follows memberGUID, else the member's job is. A payload naming a job
+// the store no longer holds (purged, expired) is a late webhook about
+// that job: store.ErrNotFound, as for a member no job follows.
+//
+// Whether the webhook may wake the job is job.WebhookPoll's: only a job
+// polling MX has a poll to run, the one its schedule holds, so nothing is
+// polled twice. delivery, when not empty, identifies the webhook delivery
+// (a digest): a delivery MX sends again, or a duplicate of it, wakes the
+// job once. Ended, parked and unknown jobs are only read: nothing is
+// written or enqueued for them. Wake reports the job and whether a
+// scheduled poll was there to run.
+func (c *Client) Wake(ctx context.Context, memberGUID, jobID, delivery string) (string, bool, error) {
+	var r *job.Record
 	if jobID != "" {
 		// MX's X-CALLBACK-PAYLOAD names the job; believed only for the
 		// member the webhook is about.
-		if found, err := c.store.Get(ctx, jobID); err == nil && (memberGUID == "" || found.MemberGUID == memberGUID) {
-			j = found
-		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		found, err := c.store.Peek(ctx, jobID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return "", false, err
+		case err != nil:
 			return jobID, false, err
+		case memberGUID == "" || found.MemberGUID == memberGUID:
+			r = found
 		}
 	}
-	if j == nil {
+	if r == nil {
 		if memberGUID == "" {
 			return "", false, store.ErrNotFound
 		}
@@ -275,18 +287,23 @@ func (c *Client) Wake(ctx context.Context, memberGUID, jobID string) (string, bo
 		if err != nil {
 			return "", false, err
 		}
-		if j, err = c.store.Get(ctx, id); err != nil {
+		if r, err = c.store.Peek(ctx, id); err != nil {
 			return id, false, err
 		}
 	}
-	id := j.ID
-	if j.State != store.StateRunning && j.State != store.StateAuthorizing || j.Triggered < j.Attempt {
-		return id, false, nil // parked, ended, or between MX jobs: no poll to run
+	poll, ok := job.WebhookPoll(r)
+	if !ok {
+		return r.ID, false, nil // parked, ended, or between MX jobs: no poll to run
 	}
-	if err := c.insp.RunTask(QueuePolls, PollID(id, j.Polls+1)); err != nil {
-		return id, false, nil // not scheduled (running now, or already queued): polling goes on
+	if delivery != "" {
+		if first, err := c.store.FirstDelivery(ctx, r.ID, delivery); err != nil || !first {
+			return r.ID, false, err // a copy of a delivery that reached the job already
+		}
 	}
-	return id, true, nil
+	if err := c.insp.RunTask(Queue(poll.Kind), poll.ID); err != nil {
+		return r.ID, false, nil // not scheduled (running now, or already queued): polling goes on
+	}
+	return r.ID, true, nil
 }
 
 // Answer sends MFA answers (challenge guid → value) for a challenged job

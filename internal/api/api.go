@@ -8,6 +8,7 @@ package api
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
@@ -539,8 +540,11 @@ func (s *Server) mxErr(w http.ResponseWriter, err error) {
 // Every authenticated delivery is acknowledged with 200, also the ones the
 // fleet has no use for (other types, unknown members, bodies it cannot
 // read): MX retries deliveries that fail, and a retry would not be any more
-// useful. Only the fleet's own trouble (Redis) answers 503, so that MX
-// tries again later. The job is found by the X-CALLBACK-PAYLOAD header MX
+// useful. Late ones (a job that ended, was purged, or never was) are only
+// read: nothing is written, enqueued or sent for them. A delivery MX sends
+// again, or a duplicate, wakes a live job once (tasks.Client.Wake). Only
+// the fleet's own trouble (Redis) answers 503, so that MX tries again
+// later. The job is found by the X-CALLBACK-PAYLOAD header MX
 // returns from the calls that started the member's work (the job id,
 // base64), else by the member guid.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
@@ -564,8 +568,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug().Str("reason", why).Msg("mx webhook acknowledged, not used")
 		writeJSON(w, http.StatusOK, map[string]any{"job_id": "", "woke": false, "ignored": why})
 	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var body map[string]json.RawMessage
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody)).Decode(&body); err != nil {
+	if err != nil || json.Unmarshal(raw, &body) != nil {
 		ignore("the body is not a JSON object")
 		return
 	}
@@ -595,9 +600,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		ignore("no member_guid in the webhook")
 		return
 	}
-	id, woke, err := s.c.Wake(r.Context(), member, jobID)
+	// MX sends a delivery again, the same, until it is acknowledged: its
+	// digest makes copies of it wake the job once.
+	sum := sha256.Sum256(append([]byte(r.Header.Get("X-CALLBACK-PAYLOAD")+"\n"), raw...))
+	id, woke, err := s.c.Wake(r.Context(), member, jobID, base64.RawURLEncoding.EncodeToString(sum[:16]))
 	if errors.Is(err, store.ErrNotFound) {
-		ignore("no job follows this member")
+		ignore("no job follows this member, or the job the payload names is gone (ended and expired, or purged)")
 		return
 	}
 	if err != nil {
