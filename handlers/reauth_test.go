@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
@@ -310,4 +311,83 @@ func institutionCredentials(t *testing.T, ctx context.Context, c *mx.Client, cod
 		creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": password}[fl.FieldName]})
 	}
 	return creds
+}
+
+// jobTasks are the tasks, in every queue and in the lists given, whose id
+// names job id (its start, polls, triggers, expiries, answers).
+func jobTasks(f *testenv.Fleet, id string, lists ...func(*asynq.Inspector, string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)) []*asynq.TaskInfo {
+	var out []*asynq.TaskInfo
+	for q := range tasks.Queues {
+		for _, list := range lists {
+			tis, _ := list(f.Inspector, q)
+			for _, ti := range tis {
+				if strings.Contains(ti.ID, id) {
+					out = append(out, ti)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// The inspector's task lists, for jobTasks.
+var (
+	pendingTasks   = (*asynq.Inspector).ListPendingTasks
+	activeTasks    = (*asynq.Inspector).ListActiveTasks
+	scheduledTasks = (*asynq.Inspector).ListScheduledTasks
+	retryTasks     = (*asynq.Inspector).ListRetryTasks
+	archivedTasks  = (*asynq.Inspector).ListArchivedTasks
+	completedTasks = (*asynq.Inspector).ListCompletedTasks
+)
+
+// A re-authentication giving a denied member the credentials of the
+// user's other member at the same institution: MX answers the update 409,
+// its duplicate member (MX's "Creating a New Member" guide), and the job
+// fails duplicate_member at once, naming that other member: one update,
+// one listing of the user's members, no wait, no retry, and no task of the
+// job left. Both MX versions; every MX call is checked against the spec.
+func TestReauthenticationDuplicateMember(t *testing.T) {
+	t.Parallel()
+	for _, version := range mx.Versions {
+		t.Run(string(version), func(t *testing.T) {
+			t.Parallel()
+			f, checker := testenv.NewCheckedFleet(t, func(c *fleet.Config) { c.MXAPIVersion = string(version) })
+			ctx := testenv.Context(t, time.Minute)
+			user := "user-dup"
+			denied := denied(t, ctx, f, store.KindVerify, "dup-denied", user)
+			connected, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "dup-connected", user, nil)
+			if err != nil || connected.State != store.StateSucceeded || connected.MemberGUID == denied.MemberGUID {
+				t.Fatalf("the user's connected member: %+v %v", connected, err)
+			}
+			f.Sim.ResetStats()
+			jobs := f.Sim.Stats().Jobs[denied.MemberGUID] // since the member was created
+			id := "dup-reauth-" + string(version)
+			reauth(t, ctx, f, store.KindIdentify, id, user, denied.MemberGUID, map[string]string{"username": "mxuser", "password": "correct"})
+			j, err := f.Client.Wait(ctx, id)
+			if err != nil || j.State != store.StateFailed || j.Error == nil || j.Error.Code != job.CodeDuplicateMember || j.MemberGUID != denied.MemberGUID {
+				t.Fatalf("re-authentication with the other member's credentials: %+v %v", j, err)
+			}
+			if !strings.Contains(j.Error.Message, "member "+connected.MemberGUID+" at mxbank already has those credentials") ||
+				!strings.Contains(j.Error.Message, denied.MemberGUID) || strings.Contains(j.Error.Message, "correct") {
+				t.Fatalf("message: %s", j.Error.Message)
+			}
+			st := f.Sim.Stats()
+			if st.Calls["updateMember"] != 1 || st.Calls["listMembers"] != 1 || st.Calls["identifyMember"] != 0 || st.Calls["createMember"] != 0 || st.Jobs[denied.MemberGUID] != jobs {
+				t.Fatalf("MX calls: %v, jobs %v", st.Calls, st.Jobs)
+			}
+			for len(jobTasks(f, id, activeTasks)) > 0 { // the start finishing
+				if err := ctx.Err(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if left := jobTasks(f, id, pendingTasks, scheduledTasks, retryTasks); len(left) > 0 {
+				t.Fatalf("tasks left for the failed job: %s (%s)", left[0].ID, left[0].State)
+			}
+			if rec := f.Record(t, ctx, id); rec.CredsUpdated || rec.Triggered != 0 {
+				t.Fatalf("record: %+v", rec.Record)
+			}
+			checker.Report(t, "updateMember", "listMembers")
+		})
+	}
 }
