@@ -208,24 +208,26 @@ func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*st
 
 // fail ends a job that has not ended with code, and stops the task.
 func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
-	j, err := h.store.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	return h.ended(ctx, j, job.Fail(&j.Record, code, msg, nil))
+	return h.end(ctx, id, func(r *job.Record) job.Decision { return job.Fail(r, code, msg, nil) })
 }
 
 // failStart is fail for the start, which may know the job's MX user (and
 // member) before its record does: the failed record names them.
 func (h *Handlers) failStart(ctx context.Context, j *store.Job, member, code, msg string) error {
-	cur, err := h.store.Get(ctx, j.ID)
-	if err != nil {
-		return err
-	}
 	if member == "" {
 		member = j.MemberGUID
 	}
-	return h.ended(ctx, cur, job.FailStart(&cur.Record, j.UserGUID, member, code, msg))
+	return h.end(ctx, j.ID, func(r *job.Record) job.Decision { return job.FailStart(r, j.UserGUID, member, code, msg) })
+}
+
+// end carries out the ending decide makes of the job's record as it stands,
+// and stops the task.
+func (h *Handlers) end(ctx context.Context, id string, decide func(*job.Record) job.Decision) error {
+	j, err := h.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return h.ended(ctx, j, decide(&j.Record))
 }
 
 // mxErr decides what an MX error means for a job: transient errors are

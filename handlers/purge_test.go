@@ -2,11 +2,8 @@ package handlers_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
@@ -42,18 +39,8 @@ func TestPurgeDeletesEverythingOfAJob(t *testing.T) {
 	if n, _ := f.Redis.Client.ZCard(ctx, liveKey).Result(); n != 0 {
 		t.Fatalf("%d live entries left", n)
 	}
-	for q := range tasks.Queues {
-		for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
-			f.Inspector.ListPendingTasks, f.Inspector.ListScheduledTasks, f.Inspector.ListRetryTasks,
-			f.Inspector.ListArchivedTasks, f.Inspector.ListCompletedTasks,
-		} {
-			tis, _ := list(q)
-			for _, ti := range tis {
-				if strings.Contains(ti.ID, "purge-me") {
-					t.Errorf("task %s (%s) survived the purge", ti.ID, ti.State)
-				}
-			}
-		}
+	for _, ti := range jobTasks(f, "purge-me", pendingTasks, scheduledTasks, retryTasks, archivedTasks, completedTasks) {
+		t.Errorf("task %s (%s) survived the purge", ti.ID, ti.State)
 	}
 	if j, err := f.Client.Status(ctx, "keep-me"); err != nil || j.State != store.StateSucceeded || j.Result == nil {
 		t.Fatalf("other job after purge: %+v %v", j, err)

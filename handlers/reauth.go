@@ -23,6 +23,8 @@ import (
 // against the fields of the institution MX says the member is at. A member
 // MX does not know for the user fails unknown_member; credentials that do
 // not map fail unknown_credential or missing_credential, before any update.
+// MX's 409 to the update is a wait, or, when it is MX's duplicate member,
+// fails duplicate_member (updateConflict).
 func (h *Handlers) reauthenticate(ctx context.Context, j *store.Job, m tasks.Member) (updated, started bool, err error) {
 	started = h.mx.Version() != mx.V20111101
 	if j.CredsUpdated {
@@ -62,13 +64,47 @@ func (h *Handlers) reauthenticate(ctx context.Context, j *store.Job, m tasks.Mem
 		}
 		break
 	}
+	if mx.IsConflict(err) {
+		return false, false, h.updateConflict(ctx, j, mem.InstitutionCode, err)
+	}
 	if err != nil {
-		if w := h.busy(j, err); mx.IsConflict(err) && w != nil {
-			return false, false, w
-		}
 		return false, false, h.mxErr(ctx, j.ID, "", err)
 	}
 	return true, started, nil
+}
+
+// updateConflict carries out MX's 409 to a re-authentication's update of
+// a member at institution. MX answers 409 both when another MX job runs
+// on the member and when the user has another member at the institution
+// with those credentials, with nothing in the answer to tell them apart
+// (mx.IsDuplicateUpdate): one listing of the user's members shows whether
+// the member runs an MX job, and which other members the user has there.
+// No job running: MX's duplicate, the job fails duplicate_member at once
+// (job.DuplicateUpdate); otherwise the job waits for MX's job (busy).
+func (h *Handlers) updateConflict(ctx context.Context, j *store.Job, institution string, err error) error {
+	var ours *mx.Member
+	var others []string
+	for m, lerr := range h.mx.Members(ctx, j.UserGUID) {
+		if lerr != nil {
+			return h.mxErr(ctx, j.ID, "", lerr)
+		}
+		switch {
+		case m.GUID == j.MemberGUID:
+			ours = &m
+		case m.InstitutionCode == institution:
+			others = append(others, m.GUID)
+		}
+	}
+	if mx.IsDuplicateUpdate(err, ours) {
+		h.log.Info().Str("job", j.ID).Str("member_guid", j.MemberGUID).Strs("other_members", others).Msg("re-authentication: MX refused the credentials as a duplicate member")
+		return h.end(ctx, j.ID, func(r *job.Record) job.Decision {
+			return job.DuplicateUpdate(r, j.UserGUID, j.MemberGUID, institution, others)
+		})
+	}
+	if w := h.busy(j, err); w != nil {
+		return w
+	}
+	return h.mxErr(ctx, j.ID, "", err)
 }
 
 // busy turns MX's 409 (another job runs on the member) into a wait for a

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/mxspec"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/job"
@@ -53,43 +55,50 @@ func reauth(t *testing.T, ctx context.Context, f *testenv.Fleet, kind store.Kind
 // cannot skip it) and the job's MX job starts after it, so MX ran one job
 // more. Every MX call is checked against the version's spec.
 func TestReauthenticationEndToEnd(t *testing.T) {
+	checkedFleets(t, func(t *testing.T, ctx context.Context, f *testenv.Fleet, checker *mxspec.Checker, version mx.Version) {
+		for _, kind := range []store.Kind{store.KindVerify, store.KindIdentify} {
+			user := "user-reauth-" + string(kind)
+			first := denied(t, ctx, f, kind, "denied-"+string(kind), user)
+			f.Sim.ResetStats()
+			id := "reauth-" + string(kind)
+			reauth(t, ctx, f, kind, id, user, first.MemberGUID, map[string]string{"Username": "mxuser", "Password": "correct"})
+			j, err := f.Client.Wait(ctx, id)
+			if err != nil || j.State != store.StateSucceeded || j.MemberGUID != first.MemberGUID || j.UserGUID != first.UserGUID {
+				t.Fatalf("%s: re-authentication of %s: %+v %v", kind, first.MemberGUID, j, err)
+			}
+			if j.Result == nil || (kind == store.KindVerify && len(j.Result.AccountNumbers) == 0) || (kind == store.KindIdentify && len(j.Result.AccountOwners) == 0) {
+				t.Fatalf("%s: no results: %+v", kind, j.Result)
+			}
+			st := f.Sim.Stats()
+			if st.Calls["createMember"] != 0 || st.Calls["updateMember"] != 1 {
+				t.Fatalf("%s: MX calls of the re-authentication: %v", kind, st.Calls)
+			}
+			// jobs on the member since it was created: the denied one,
+			// (v20250224) the update's aggregation, the re-auth's own
+			want := map[mx.Version]int{mx.V20111101: 2, mx.V20250224: 3}[version]
+			if st.Jobs[first.MemberGUID] != want {
+				t.Fatalf("%s: MX jobs on %s: %d, want %d", kind, first.MemberGUID, st.Jobs[first.MemberGUID], want)
+			}
+			if rec := f.Record(t, ctx, id); !rec.Reauth || !rec.CredsUpdated || rec.Prelude {
+				t.Fatalf("%s: record's re-authentication progress: %+v", kind, rec.Record)
+			}
+		}
+		if n := len(membersOf(t, ctx, f, version)); n != 2 {
+			t.Fatalf("members at MX: %d, want 2 (one per user)", n)
+		}
+		checker.Report(t, "readMember", "updateMember", "readMemberStatus")
+	})
+}
+
+// checkedFleets runs fn in parallel subtests, one per MX version, each on
+// a fleet of that version whose every MX call is checked against its spec.
+func checkedFleets(t *testing.T, fn func(t *testing.T, ctx context.Context, f *testenv.Fleet, checker *mxspec.Checker, version mx.Version)) {
 	t.Parallel()
 	for _, version := range mx.Versions {
 		t.Run(string(version), func(t *testing.T) {
 			t.Parallel()
 			f, checker := testenv.NewCheckedFleet(t, func(c *fleet.Config) { c.MXAPIVersion = string(version) })
-			ctx := testenv.Context(t, time.Minute)
-			for _, kind := range []store.Kind{store.KindVerify, store.KindIdentify} {
-				user := "user-reauth-" + string(kind)
-				first := denied(t, ctx, f, kind, "denied-"+string(kind), user)
-				f.Sim.ResetStats()
-				id := "reauth-" + string(kind)
-				reauth(t, ctx, f, kind, id, user, first.MemberGUID, map[string]string{"Username": "mxuser", "Password": "correct"})
-				j, err := f.Client.Wait(ctx, id)
-				if err != nil || j.State != store.StateSucceeded || j.MemberGUID != first.MemberGUID || j.UserGUID != first.UserGUID {
-					t.Fatalf("%s: re-authentication of %s: %+v %v", kind, first.MemberGUID, j, err)
-				}
-				if j.Result == nil || (kind == store.KindVerify && len(j.Result.AccountNumbers) == 0) || (kind == store.KindIdentify && len(j.Result.AccountOwners) == 0) {
-					t.Fatalf("%s: no results: %+v", kind, j.Result)
-				}
-				st := f.Sim.Stats()
-				if st.Calls["createMember"] != 0 || st.Calls["updateMember"] != 1 {
-					t.Fatalf("%s: MX calls of the re-authentication: %v", kind, st.Calls)
-				}
-				// jobs on the member since it was created: the denied one,
-				// (v20250224) the update's aggregation, the re-auth's own
-				want := map[mx.Version]int{mx.V20111101: 2, mx.V20250224: 3}[version]
-				if st.Jobs[first.MemberGUID] != want {
-					t.Fatalf("%s: MX jobs on %s: %d, want %d", kind, first.MemberGUID, st.Jobs[first.MemberGUID], want)
-				}
-				if rec := f.Record(t, ctx, id); !rec.Reauth || !rec.CredsUpdated || rec.Prelude {
-					t.Fatalf("%s: record's re-authentication progress: %+v", kind, rec.Record)
-				}
-			}
-			if n := len(membersOf(t, ctx, f, version)); n != 2 {
-				t.Fatalf("members at MX: %d, want 2 (one per user)", n)
-			}
-			checker.Report(t, "readMember", "updateMember", "readMemberStatus")
+			fn(t, testenv.Context(t, time.Minute), f, checker, version)
 		})
 	}
 }
@@ -310,4 +319,77 @@ func institutionCredentials(t *testing.T, ctx context.Context, c *mx.Client, cod
 		creds = append(creds, mx.CredentialValue{GUID: fl.GUID, Value: map[string]string{"LOGIN": "mxuser", "PASSWORD": password}[fl.FieldName]})
 	}
 	return creds
+}
+
+// jobTasks are the tasks, in every queue and in the lists given, whose id
+// names job id (its start, polls, triggers, expiries, answers).
+func jobTasks(f *testenv.Fleet, id string, lists ...func(*asynq.Inspector, string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)) []*asynq.TaskInfo {
+	var out []*asynq.TaskInfo
+	for q := range tasks.Queues {
+		for _, list := range lists {
+			tis, _ := list(f.Inspector, q)
+			for _, ti := range tis {
+				if strings.Contains(ti.ID, id) {
+					out = append(out, ti)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// The inspector's task lists, for jobTasks.
+var (
+	pendingTasks   = (*asynq.Inspector).ListPendingTasks
+	activeTasks    = (*asynq.Inspector).ListActiveTasks
+	scheduledTasks = (*asynq.Inspector).ListScheduledTasks
+	retryTasks     = (*asynq.Inspector).ListRetryTasks
+	archivedTasks  = (*asynq.Inspector).ListArchivedTasks
+	completedTasks = (*asynq.Inspector).ListCompletedTasks
+)
+
+// A re-authentication giving a denied member the credentials of the
+// user's other member at the same institution: MX answers the update 409,
+// its duplicate member (MX's "Creating a New Member" guide), and the job
+// fails duplicate_member at once, naming that other member: one update,
+// one listing of the user's members, no wait, no retry, and no task of the
+// job left. Both MX versions; every MX call is checked against the spec.
+func TestReauthenticationDuplicateMember(t *testing.T) {
+	checkedFleets(t, func(t *testing.T, ctx context.Context, f *testenv.Fleet, checker *mxspec.Checker, version mx.Version) {
+		user := "user-dup"
+		first := denied(t, ctx, f, store.KindVerify, "dup-denied", user)
+		connected, err := scenario.Run(ctx, f.Client, testenv.Scenario(t, "success"), store.KindVerify, "dup-connected", user, nil)
+		if err != nil || connected.State != store.StateSucceeded || connected.MemberGUID == first.MemberGUID {
+			t.Fatalf("the user's connected member: %+v %v", connected, err)
+		}
+		f.Sim.ResetStats()
+		jobs := f.Sim.Stats().Jobs[first.MemberGUID] // since the member was created
+		id := "dup-reauth-" + string(version)
+		reauth(t, ctx, f, store.KindIdentify, id, user, first.MemberGUID, map[string]string{"username": "mxuser", "password": "correct"})
+		j, err := f.Client.Wait(ctx, id)
+		if err != nil || j.State != store.StateFailed || j.Error == nil || j.Error.Code != job.CodeDuplicateMember || j.MemberGUID != first.MemberGUID {
+			t.Fatalf("re-authentication with the other member's credentials: %+v %v", j, err)
+		}
+		if !strings.Contains(j.Error.Message, "member "+connected.MemberGUID+" at mxbank already has those credentials") ||
+			!strings.Contains(j.Error.Message, first.MemberGUID) || strings.Contains(j.Error.Message, "correct") {
+			t.Fatalf("message: %s", j.Error.Message)
+		}
+		st := f.Sim.Stats()
+		if st.Calls["updateMember"] != 1 || st.Calls["listMembers"] != 1 || st.Calls["identifyMember"] != 0 || st.Calls["createMember"] != 0 || st.Jobs[first.MemberGUID] != jobs {
+			t.Fatalf("MX calls: %v, jobs %v", st.Calls, st.Jobs)
+		}
+		for len(jobTasks(f, id, activeTasks)) > 0 { // the start finishing
+			if err := ctx.Err(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if left := jobTasks(f, id, pendingTasks, scheduledTasks, retryTasks); len(left) > 0 {
+			t.Fatalf("tasks left for the failed job: %s (%s)", left[0].ID, left[0].State)
+		}
+		if rec := f.Record(t, ctx, id); rec.CredsUpdated || rec.Triggered != 0 {
+			t.Fatalf("record: %+v", rec.Record)
+		}
+		checker.Report(t, "updateMember", "listMembers")
+	})
 }

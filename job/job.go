@@ -24,6 +24,7 @@
 //	pending     start: credentials updated     Reauthed          Reauth, CredsUpdated unset     → running     poll 1; v20250224: Prelude set
 //	running     poll n: CONNECTED, Prelude     Preluded          Polls < n                      → running     trigger Attempt+1 now
 //	running     start/trigger: MX 409          Busy              Reauth                         → running     (no write) the task waits
+//	pending     start: update's duplicate 409  DuplicateUpdate   no MX job runs on the member   → failed      failed event (duplicate_member)
 //	pending     start: OAuth member, its URI   Authorizing       not started yet                → authorizing poll 1, authorizing event (window 1)
 //	authorizing poll n: PENDING                Authorization     Polls < n                      → authorizing poll n+1 (backoff)
 //	authorizing poll n: DENIED / EXPIRED       Authorization     Polls < n                      → failed      failed event (oauth_denied / oauth_expired)

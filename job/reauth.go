@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -30,10 +31,23 @@ import (
 // reads CONNECTED, Preluded starts verify or identify as the next
 // attempt. A 409 meanwhile (another job runs on the member) is a wait
 // (Busy), bounded by the job deadline, never a failure.
+//
+// MX's other 409 to the update is the duplicate member ("Updating an
+// existing member's credentials can also return a duplicate member error
+// if the user already has another member connected to the same
+// institution using the same credentials", MX's "Creating a New Member"
+// guide), told from the busy one by the member running no MX job
+// (mx.IsDuplicateUpdate): the same credentials get the same answer, so it
+// ends the job at once (DuplicateUpdate), never a wait.
 
 // CodeUnknownMember: MX has no such member for the job's user (a
 // re-authentication's member guid).
 const CodeUnknownMember = "unknown_member"
+
+// CodeDuplicateMember: MX refused a re-authentication's new credentials as
+// a duplicate member: the user has another member at the institution with
+// those credentials.
+const CodeDuplicateMember = "duplicate_member"
 
 // ReauthCodes are the error codes after which the end user's new
 // credentials may connect the member: a job naming the member and new
@@ -101,4 +115,28 @@ func Busy(r *Record, now time.Time, cfg Config) Decision {
 	}
 	return Decision{Wait: &Wait{Until: now.Add(cfg.PollInitial),
 		Reason: fmt.Sprintf("job %s: another MX job runs on member %s (409); re-authentication waits for it", r.ID, r.MemberGUID)}}
+}
+
+// DuplicateUpdate decides on MX's duplicate member 409 to a
+// re-authentication's update of member (of MX user user, at institution):
+// the job fails duplicate_member at once, with no wait and no retry, since
+// the same credentials get the same answer. others are the guids of the
+// user's other members at that institution, as listed after the 409: MX
+// names none in its answer and never returns credentials, so the member
+// that has them is named only when it is the user's one other member
+// there.
+func DuplicateUpdate(r *Record, user, member, institution string, others []string) Decision {
+	refused := fmt.Sprintf("MX refused the new credentials for member %s as a duplicate member (409 to the update, no MX job running on the member)", member)
+	var msg string
+	switch len(others) {
+	case 0:
+		msg = fmt.Sprintf("%s, but the user has no other member at %s now, so the fleet cannot name the one that had those credentials", refused, institution)
+	case 1:
+		msg = fmt.Sprintf("%s: the user's member %s at %s already has those credentials; verify or identify that member instead (a job with member.guid %s)",
+			refused, others[0], institution, others[0])
+	default:
+		msg = fmt.Sprintf("%s: one of the user's members at %s (%s) already has those credentials; MX does not say which",
+			refused, institution, strings.Join(others, ", "))
+	}
+	return FailStart(r, user, member, CodeDuplicateMember, msg)
 }

@@ -86,3 +86,43 @@ func TestPrelude(t *testing.T) {
 		t.Fatalf("busy, not a re-authentication: %+v", d)
 	}
 }
+
+// MX's duplicate 409 to a re-authentication's update ends the job at
+// once, failed duplicate_member: no wait, no task; the message names the
+// member that has the credentials when the user has one other member at
+// the institution, the candidates when several, and says it cannot name
+// one when none is left. A job already ended is not written.
+func TestDuplicateUpdate(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		others []string
+		says   []string
+	}{
+		{"one other", []string{"MBR-2"}, []string{"member MBR-1", "member MBR-2 at mxbank already has those credentials", "member.guid MBR-2"}},
+		{"several", []string{"MBR-2", "MBR-3"}, []string{"member MBR-1", "(MBR-2, MBR-3)", "MX does not say which"}},
+		{"none left", nil, []string{"member MBR-1", "no other member at mxbank", "cannot name"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := record(StatePending)
+			r.Reauth, r.MemberGUID, r.UserGUID = true, "MBR-1", ""
+			d := DuplicateUpdate(r, "USR-1", "MBR-1", "mxbank", c.others)
+			if d.Wait != nil || len(d.Tasks) != 0 || d.Drop != "" || d.Need != NeedNothing {
+				t.Fatalf("not an immediate end: %+v", d)
+			}
+			if d.Event == nil || d.Event.State != StateFailed || d.Event.Error == nil || d.Event.Error.Code != CodeDuplicateMember {
+				t.Fatalf("event: %+v", d.Event)
+			}
+			if err := d.Change(r); err != nil || r.State != StateFailed || r.Error.Code != CodeDuplicateMember || r.UserGUID != "USR-1" || r.MemberGUID != "MBR-1" {
+				t.Fatalf("change: %v %+v", err, r)
+			}
+			for _, s := range c.says {
+				if !strings.Contains(r.Error.Message, s) {
+					t.Errorf("message %q does not say %q", r.Error.Message, s)
+				}
+			}
+			if err := d.Change(r); err != ErrNoChange {
+				t.Fatalf("on the failed job: %v", err)
+			}
+		})
+	}
+}

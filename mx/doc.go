@@ -85,7 +85,9 @@
 // A call MX answers with a non-2xx status returns *Error (status, MX's code
 // and message, Retry-After). IsRetriable tells transient failures (5xx, 429,
 // 408, timeouts, broken connections) from permanent ones (IsPermanent: other
-// 4xx); IsDuplicateMember spots createMember's 409. Errors never carry a
+// 4xx); IsDuplicateMember spots createMember's 409, IsDuplicateUpdate
+// updateMember's duplicate 409 (told from the running-job one by the
+// member's is_being_aggregated). Errors never carry a
 // request body, so credentials and MFA answers cannot leak through them, and
 // error bodies are read through a 16 KiB cap.
 //

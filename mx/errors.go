@@ -219,6 +219,33 @@ func IsDuplicateMember(err error) bool {
 	return errors.As(err, &e) && e.Op == "createMember" && e.StatusCode == http.StatusConflict
 }
 
+// IsDuplicateUpdate tells whether err, MX's answer to updateMember, is the
+// duplicate member refusal: the new credentials are those of another
+// member the user has at the same institution (MX's "Creating a New
+// Member" guide: "Updating an existing member's credentials can also
+// return a duplicate member error if the user already has another member
+// connected to the same institution using the same credentials"). member
+// is the updated member as MX shows it after the answer (a read or a list
+// of the user's members).
+//
+// MX answers both of its documented 409s to updateMember ("an object with
+// the given attributes already exists"; "a different job type is already
+// running on the member", MX's errors page) with no machine-readable
+// difference: its spec declares no error body, its Platform API error
+// body is unconfirmed, and its Nexus errors page warns not to branch on
+// error codes or messages. So this rests on the member's state, which
+// MX does document: is_being_aggregated is whether a job is running on the
+// member at the moment of the request (true also while a job waits
+// CHALLENGED, MX's MFA guide). A 409 on a member that then shows no job
+// running cannot be the running-job one, so it is the duplicate. The one
+// case this reads wrong is a job that ends between MX's 409 and the read:
+// its 409 then counts as a duplicate.
+func IsDuplicateUpdate(err error, member *Member) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Op == "updateMember" && e.StatusCode == http.StatusConflict &&
+		member != nil && !member.IsBeingAggregated
+}
+
 // IsConflict tells whether MX answered 409 (a duplicate, or a different
 // job type already running on the member).
 func IsConflict(err error) bool { return StatusCode(err) == http.StatusConflict }

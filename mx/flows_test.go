@@ -196,3 +196,62 @@ func decide(t *testing.T, uri, decision string) {
 		t.Fatalf("%s: %d", decision, res.StatusCode)
 	}
 }
+
+// IsDuplicateUpdate tells updateMember's two 409s apart by the member MX
+// shows after them: credentials of the user's other member at the
+// institution (both versions) are the duplicate, no job running on the
+// member; an update while a verify runs on it (v20250224, where the
+// update aggregates) is the running-job 409. Neither is createMember's
+// IsDuplicateMember, and a 409 of another call is never a duplicate update.
+func TestIsDuplicateUpdate(t *testing.T) {
+	for _, version := range mx.Versions {
+		t.Run(string(version), func(t *testing.T) {
+			c, _, _ := newSimVersion(t, nil, version)
+			ctx := context.Background()
+			u, err := c.CreateUser(ctx, mx.UserCreate{ID: "dup-update"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			create := func(password string) *mx.Member {
+				t.Helper()
+				mc := mx.MemberCreate{InstitutionCode: "mxbank", Credentials: credentialsFor(t, ctx, c, "mxbank", map[string]string{"username": "mxuser", "password": password}),
+					SkipAggregation: version == mx.V20111101}
+				m, err := c.CreateMember(ctx, u.GUID, mc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				settle(t, ctx, c, u.GUID, m.GUID) // v20250224 aggregates a new member
+				return m
+			}
+			create("correct")
+			m := create("challenge")
+			good := credentialsFor(t, ctx, c, "mxbank", map[string]string{"username": "mxuser", "password": "correct"})
+			_, dup := c.UpdateMemberCredentials(ctx, u.GUID, m.GUID, good)
+			after, err := c.ReadMember(ctx, u.GUID, m.GUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !mx.IsConflict(dup) || !mx.IsDuplicateUpdate(dup, after) || mx.IsDuplicateMember(dup) || mx.IsDuplicateUpdate(dup, nil) {
+				t.Fatalf("duplicate update: %v, member after it %+v", dup, after)
+			}
+			if version == mx.V20111101 {
+				return // the update skips aggregation: no running-job 409
+			}
+			if _, err := c.VerifyMember(ctx, u.GUID, m.GUID); err != nil {
+				t.Fatal(err)
+			}
+			_, busy := c.UpdateMemberCredentials(ctx, u.GUID, m.GUID, credentialsFor(t, ctx, c, "mxbank", map[string]string{"username": "mxuser", "password": "LOCKED"}))
+			after, err = c.ReadMember(ctx, u.GUID, m.GUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !mx.IsConflict(busy) || mx.IsDuplicateUpdate(busy, after) {
+				t.Fatalf("update while verify runs: %v, member after it %+v", busy, after)
+			}
+			_, other := c.AggregateMember(ctx, u.GUID, m.GUID)
+			if !mx.IsConflict(other) || mx.IsDuplicateUpdate(other, &mx.Member{}) {
+				t.Fatalf("aggregate while verify runs: %v", other)
+			}
+		})
+	}
+}

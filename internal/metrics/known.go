@@ -24,7 +24,7 @@ var (
 		job.CodeUnknownCredential, job.CodeMissingCredential, job.CodeUnsupported, job.CodeResumeRefused,
 		job.CodeMXUnavailable, job.CodeMXError, job.CodeRetriesExhausted, job.CodeBadPayload, job.CodeTaskLost,
 		job.CodeNoStatus, job.CodeUnknownStatus,
-		job.CodeUnknownMember, job.CodeOAuthDenied, job.CodeOAuthExpired,
+		job.CodeUnknownMember, job.CodeDuplicateMember, job.CodeOAuthDenied, job.CodeOAuthExpired,
 		job.CodeMicrodepositErrored, job.CodeMicrodepositPrevented, job.CodeMicrodepositConflicted, job.CodeMicrodepositRejected, job.CodeMicrodepositExpired,
 		job.CodeNoMicrodepositStatus, job.CodeUnknownMicrodepositStatus}
 	// Repairs are the sweeper's repairs (job.Repair); checked against its

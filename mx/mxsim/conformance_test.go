@@ -22,11 +22,10 @@ func check(c *mxspec.Checker) func(req *http.Request, r resp) {
 	}
 }
 
-// TestConformanceWithMXSpecs checks every request these tests write by
-// hand, and every answer, against the spec of the request's version (the
-// client's conformance test does the same through the client). The shapes
-// MX documents outside its spec are mxspec.Departures.
-func TestConformanceWithMXSpecs(t *testing.T) {
+// checkedVersions runs fn in each API version, as a subtest, on one env
+// whose every exchange is checked against its version's spec; the checker
+// is returned for its report.
+func checkedVersions(t *testing.T, fn func(e *env)) *mxspec.Checker {
 	base := newEnv(t)
 	sc := mxspec.NewChecker(t, base.srv.URL)
 	base.observe = check(sc)
@@ -34,22 +33,33 @@ func TestConformanceWithMXSpecs(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			e := base.in(version)
 			e.t = t
-			for _, s := range mxsim.Scenarios() {
-				for _, kind := range s.Kinds {
-					t.Run(s.Name+"/"+kind, func(t *testing.T) {
-						e := e.in(version)
-						e.t = t
-						driveScenario(e, s, kind)
-					})
-				}
-			}
-			t.Run("other calls", func(t *testing.T) {
-				e := e.in(version)
-				e.t = t
-				exerciseEveryCall(e)
-			})
+			fn(e)
 		})
 	}
+	return sc
+}
+
+// TestConformanceWithMXSpecs checks every request these tests write by
+// hand, and every answer, against the spec of the request's version (the
+// client's conformance test does the same through the client). The shapes
+// MX documents outside its spec are mxspec.Departures.
+func TestConformanceWithMXSpecs(t *testing.T) {
+	sc := checkedVersions(t, func(e *env) {
+		for _, s := range mxsim.Scenarios() {
+			for _, kind := range s.Kinds {
+				e.t.Run(s.Name+"/"+kind, func(t *testing.T) {
+					e := e.in(e.version)
+					e.t = t
+					driveScenario(e, s, kind)
+				})
+			}
+		}
+		e.t.Run("other calls", func(t *testing.T) {
+			e := e.in(e.version)
+			e.t = t
+			exerciseEveryCall(e)
+		})
+	})
 	sc.Report(t, "createUser", "readUser", "listUsers", "updateUser", "deleteUser", "listInstitutions", "readInstitution",
 		"listInstitutionCredentials", "createMember", "readMember", "listMembers", "updateMember", "deleteMember", "readMemberStatus",
 		"identifyMember", "verifyMember", "aggregateMember", "listMemberChallenges", "resumeAggregation", "listAccountOwnersByMember",

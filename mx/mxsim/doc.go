@@ -327,9 +327,11 @@
 // UPDATED while it runs, and a verify or identify meanwhile is MX's 409.
 // The next job reads the new credentials: a DENIED member given MX Bank's
 // good password connects on the same guid, no second member; Stats.Jobs
-// counts the jobs on it. Creating a member again with the same credentials
-// is a 409 (MX: a member is a duplicate when it connects the same user to
-// the same institution with the same credentials); the body carries only
+// counts the jobs on it. Creating a member again with the same credentials,
+// or updating a member to the credentials of another member of the user at
+// its institution (MX's "Creating a New Member" guide), is a 409 (MX: a
+// member is a duplicate when it connects the same user to the same
+// institution with the same credentials); the body carries only
 // a message (whether MX's names the existing member is unconfirmed), so
 // the caller finds the member by listing the user's members.
 //

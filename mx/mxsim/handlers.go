@@ -639,15 +639,27 @@ func (s *Server) createMember(c *call) reply {
 // addMember adds a member of u at in with checked credentials, unless the
 // user already has one there with the same credentials (409).
 func (s *Server) addMember(u *user, in *institution, creds map[string]string, now time.Time) (*member, reply, bool) {
-	for _, other := range u.members {
-		if !other.static && other.inst == in && maps.Equal(other.creds, creds) {
-			return nil, errReply(http.StatusConflict, "member already exists"), false
-		}
+	if duplicateOf(u, in, creds, nil) != nil {
+		return nil, errReply(http.StatusConflict, "member already exists"), false
 	}
 	m := &member{guid: newGUID("MBR"), user: u, inst: in, creds: creds, status: statusCreated, createdAt: now}
 	u.members[m.guid] = m
 	u.order = append(u.order, m.guid)
 	return m, reply{}, true
+}
+
+// duplicateOf is the member of u, other than except, that connects u to
+// in with exactly creds: MX's duplicate member ("a member is a duplicate
+// if it connects the same user to the same institution with the same
+// credentials", docs.mx.com/api-reference/platform-api/reference/members),
+// or nil. Static (fixture) members never count.
+func duplicateOf(u *user, in *institution, creds map[string]string, except *member) *member {
+	for _, other := range u.members {
+		if other != except && !other.static && other.inst == in && maps.Equal(other.creds, creds) {
+			return other
+		}
+	}
+	return nil
 }
 
 func (s *Server) listMembers(c *call) reply {
@@ -709,6 +721,19 @@ func (s *Server) updateMember(c *call) reply {
 	if len(mr.Credentials) > 0 {
 		if creds, rep, okay = mergeCredentials(m.inst, m.creds, mr.Credentials); !okay {
 			return rep
+		}
+		// MX's "Creating a New Member" guide: "Updating an existing
+		// member's credentials can also return a duplicate member error
+		// if the user already has another member connected to the same
+		// institution using the same credentials"; the duplicate status is
+		// 409 (MX's errors page: "an object with the given attributes
+		// already exists"). The body is {"error":{"message"}} like every
+		// error here (MX's spec declares no error schema); its wording,
+		// and checking this before the busy 409 below, are the
+		// simulator's own. Like create's, it does not name the other
+		// member (whether MX's does is unconfirmed).
+		if duplicateOf(m.user, m.inst, creds, m) != nil {
+			return errReply(http.StatusConflict, "member already exists: the user has another member at this institution with these credentials")
 		}
 		if aggregate && m.job != nil && m.job.kind != kindAggregate {
 			return errReply(http.StatusConflict, "a different job is already running on this member")

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mxfleet/mxfleet/internal/mxspec"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
 
@@ -85,16 +84,7 @@ func (e *env) amounts(guid string) (float64, float64) {
 // TestMicrodepositsConformance runs the whole micro-deposit flow in both
 // versions, every exchange checked against that version's spec.
 func TestMicrodepositsConformance(t *testing.T) {
-	base := newEnv(t)
-	sc := mxspec.NewChecker(t, base.srv.URL)
-	base.observe = check(sc)
-	for _, version := range []string{mxsim.VersionCurrent, mxsim.VersionPrevious} {
-		t.Run(version, func(t *testing.T) {
-			e := base.in(version)
-			e.t = t
-			microdepositFlow(e)
-		})
-	}
+	sc := checkedVersions(t, microdepositFlow)
 	sc.Report(t, "createMicrodeposit", "readUserMicrodeposit", "listUserMicrodeposits", "verifyMicrodeposit", "deleteMicrodeposit")
 	if sc.Violations() != 0 {
 		t.Fatalf("%d violations", sc.Violations())

@@ -1055,3 +1055,46 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 }
+
+// Updating a member's credentials to those of another member of the same
+// user at the same institution is MX's duplicate member, 409 (MX's
+// "Creating a New Member" guide); the member keeps its credentials and no
+// job starts. The same credentials on the member itself, or on a member
+// of another user, are no duplicate. Both versions; every exchange is
+// checked against the version's spec.
+func TestUpdateMemberDuplicate(t *testing.T) {
+	sc := checkedVersions(t, func(e *env) {
+		t := e.t
+		u := e.createUser("dup-" + e.version)
+		kept := e.createMember(u, "correct")
+		m := e.createMember(u, "UNAUTHORIZED")
+		path := "/users/" + u + "/members/" + m
+		update := func(password string) map[string]any {
+			mb := map[string]any{"credentials": e.credentials("mxbank", map[string]string{"username": "mxuser", "password": password})}
+			if !e.current() {
+				mb["skip_aggregation"] = true
+			}
+			return map[string]any{"member": mb}
+		}
+		r := e.must(409, "PUT", path, update("correct"))
+		if !strings.Contains(string(r.body), "member already exists") || strings.Contains(string(r.body), kept) {
+			t.Fatalf("duplicate update: %s", r.body)
+		}
+		if st := e.status(u, m); st.IsBeingAggregated || st.ConnectionStatus != "CREATED" {
+			t.Fatalf("after the refused update: %+v", st)
+		}
+		if n := e.sim.Stats().Jobs[m]; n != 0 {
+			t.Fatalf("jobs on %s: %d", m, n)
+		}
+		// its own credentials again: no duplicate
+		e.must(200, "PUT", path, update("UNAUTHORIZED"))
+		if e.current() {
+			e.finish(u, m)
+		}
+		// another user's member with those credentials: no duplicate
+		other := e.createUser("dup-other-" + e.version)
+		om := e.createMember(other, "LOCKED")
+		e.must(200, "PUT", "/users/"+other+"/members/"+om, update("correct"))
+	})
+	sc.Report(t, "updateMember")
+}
