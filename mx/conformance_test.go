@@ -33,8 +33,9 @@ func conformance(t *testing.T, version mx.Version) {
 	lb := &lateBound{}
 	// MX takes 250 ms per job here (not the package's usual 30 ms), so that
 	// "a verify while the create's aggregation runs is a 409" holds on a
-	// loaded machine too.
-	c, sim, hs := newSimVersion(t, lb, version, mxsim.WithAggregationTime(250*time.Millisecond), mdTiming)
+	// loaded machine too; and an MFA round stays open 3 s (not 400 ms), as
+	// every exchange is checked against the spec on the way.
+	c, sim, hs := newSimVersion(t, lb, version, mxsim.WithAggregationTime(250*time.Millisecond), mxsim.WithMFAWindow(3*time.Second), mdTiming)
 	v := mxspec.NewChecker(t, hs.URL, string(version))
 	v.Accept = func(string) string { return version.Accept() }
 	lb.c = v

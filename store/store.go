@@ -345,6 +345,13 @@ func (s *Store) ParkedCount(ctx context.Context) (int64, error) {
 // Cluster, the master of their slot: a PING would reach any node).
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Exists(ctx, parkedKey).Err() }
 
+// PingSlot tells whether Redis answers on the slot of hash tag tag (an
+// asynq queue's keys are under the tag {queue}): one EXISTS of a key of
+// the store's that is never written, with no other hash tag before tag's.
+func (s *Store) PingSlot(ctx context.Context, tag string) error {
+	return s.rdb.Exists(ctx, "mxfleet:slot:{"+tag+"}").Err()
+}
+
 // GetParked reads one parked entry; ErrNotFound when the job is not parked.
 func (s *Store) GetParked(ctx context.Context, id string) (*Parked, error) {
 	v, err := s.rdb.HGet(ctx, parkedKey, id).Bytes()

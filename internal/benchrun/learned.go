@@ -239,7 +239,7 @@ func (s lateSample) notes(last map[string]time.Duration) string {
 // learnedPlans reads the shared estimates and says each key's plan.
 // last is each institution's last planned read.
 func learnedPlans(ctx context.Context, rdb *redis.Client) (out [][2]string, last map[string]time.Duration, err error) {
-	l := learn.New(rdb, learn.Options{})
+	l := learn.New(store.NewPollPlan(rdb), learn.Options{})
 	if err := l.Sync(ctx); err != nil {
 		return nil, nil, err
 	}

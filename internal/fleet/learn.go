@@ -13,6 +13,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/learn"
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/pollplan"
+	"github.com/mxfleet/mxfleet/store"
 )
 
 // Learned tells whether polls follow learned schedules
@@ -53,7 +54,7 @@ func (c Config) learner(rdb redis.UniversalClient, now func() time.Time, h *hand
 	if err != nil || !on {
 		return nil, err
 	}
-	l := learn.New(rdb, learn.Options{Plan: c.PollPlan(), Now: now, Log: log.With().Str("component", "pollplan").Logger()})
+	l := learn.New(store.NewPollPlan(rdb), learn.Options{Plan: c.PollPlan(), Now: now, Log: log.With().Str("component", "pollplan").Logger()})
 	if m != nil {
 		if err := l.Register(m.Registry); err != nil {
 			return nil, err

@@ -45,7 +45,7 @@ func outlastRedis(rdb redis.UniversalClient, st *store.Store, log zerolog.Logger
 				c, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 				defer cancel()
 				// the queue's keys share its hash tag: this reaches its slot
-				return rdb.Exists(c, "asynq:{"+q+"}:active").Err() == nil && st.Ping(c) == nil
+				return st.PingSlot(c, q) == nil && st.Ping(c) == nil
 			}
 			if up() {
 				return err

@@ -29,7 +29,7 @@ func TestFleetWithLearnedSchedules(t *testing.T) {
 	ctx := testenv.Context(t, 3*time.Minute)
 	times := map[string]mxsim.LogNormal{"filler_bank_01": {Median: 4 * time.Second, Sigma: 0.3}, "filler_bank_02": {Median: 5 * time.Second, Sigma: 0.4}}
 	// Another pod saw 60 filler_bank_01 jobs.
-	other := learn.New(r.Client, learn.Options{})
+	other := learn.New(store.NewPollPlan(r.Client), learn.Options{})
 	now := time.Now()
 	for i := range 60 {
 		seenAt(other, "filler_bank_01", time.Duration(3000+40*i)*time.Millisecond, now)

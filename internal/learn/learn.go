@@ -6,12 +6,12 @@
 //
 // Each pod observes the jobs it sees done into a local delta per key
 // (Seen). Every few seconds (Run, Sync) it adds its deltas to the shared
-// estimates in the hash mxfleet:{store}:pollplan under WATCH/MULTI (a
-// compare-and-set: a concurrent writer makes it read and add again, so no
+// estimates (a Redis hash the store keeps: store.PollPlan) in one
+// compare-and-set (a concurrent writer makes it read and add again, so no
 // observation is lost or counted twice), deletes fields whose weight has
 // decayed below 1 (the hash stays bounded by the keys in use), and reads
-// back the estimates other pods changed. A version field (#v) bumped by
-// every write lets a pod with nothing to add skip reading the hash. A
+// back the estimates other pods changed. A version bumped by every write
+// lets a pod with nothing to add skip reading the hash. A
 // key's schedule (pollplan.Config.Schedule, a few milliseconds) is
 // recomputed only when its shared estimate changed, or an hour after it
 // was computed (trust decays with the weight).
@@ -31,20 +31,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/pollplan"
 	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/store"
 )
 
-// HashKey is the Redis hash holding one shared estimate per key
-// (pollplan.Key), under the store's hash tag so that it lives on the
-// store's slot in a Redis Cluster.
-const HashKey = "mxfleet:{store}:pollplan"
-
-// versionField is the hash's version: bumped by every write.
-const versionField = "#v"
+// Shared is where the pods of a fleet keep the shared estimates, one
+// field per key (pollplan.Key): store.PollPlan.
+type Shared interface {
+	Merge(ctx context.Context, known int64, merge func(fields map[string]string) (write map[string]string, del []string, err error)) (map[string]string, int64, error)
+}
 
 // Defaults.
 const (
@@ -65,7 +63,7 @@ type Options struct {
 // Learner learns MX's run times and schedules polls from them. It is safe
 // for concurrent use.
 type Learner struct {
-	rdb      redis.UniversalClient
+	shared   Shared
 	plan     pollplan.Config
 	halfLife time.Duration
 	now      func() time.Time
@@ -86,8 +84,8 @@ type entry struct {
 	planned time.Time
 }
 
-// New is a Learner sharing its estimates through rdb.
-func New(rdb redis.UniversalClient, o Options) *Learner {
+// New is a Learner sharing its estimates through shared.
+func New(shared Shared, o Options) *Learner {
 	if o.Plan == (pollplan.Config{}) {
 		o.Plan = pollplan.DefaultConfig()
 	}
@@ -97,7 +95,7 @@ func New(rdb redis.UniversalClient, o Options) *Learner {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Learner{rdb: rdb, plan: o.Plan, halfLife: o.HalfLife, now: o.Now, log: o.Log,
+	return &Learner{shared: shared, plan: o.Plan, halfLife: o.HalfLife, now: o.Now, log: o.Log,
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mxfleet_polls_scheduled_total",
 			Help: "Status polls scheduled by the learned poll schedule, by the rule that chose the wait: fallback (not learned yet: the backoff), planned, tail (the plan's reads spent: the backoff)."}, []string{"rule"}),
 		deltas: map[string]*pollplan.Estimate{}, version: -1, view: map[string]*entry{}}
@@ -250,23 +248,15 @@ func (l *Learner) Sync(ctx context.Context) error {
 		swept  []string
 		newVer int64
 	)
-	txf := func(tx *redis.Tx) error {
-		fields, wrote, swept = nil, nil, nil
-		v, err := tx.HGet(ctx, HashKey, versionField).Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		newVer = v
+	merge := func(got map[string]string) (map[string]string, []string, error) {
+		wrote, swept = nil, nil
 		cur := snapshot
-		if v != version {
-			if fields, err = tx.HGetAll(ctx, HashKey).Result(); err != nil {
-				return err
-			}
-			cur = fields
+		if got != nil {
+			cur = got
 		}
 		swept = l.sweepable(cur, deltas)
 		if len(deltas) == 0 && len(swept) == 0 {
-			return nil
+			return nil, nil, nil
 		}
 		wrote = map[string]string{}
 		for k, d := range deltas {
@@ -277,30 +267,19 @@ func (l *Learner) Sync(ctx context.Context) error {
 				}
 			}
 			if err := e.Merge(d); err != nil {
-				return err
+				return nil, nil, err
 			}
 			b, err := e.MarshalBinary()
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			wrote[k] = string(b)
 		}
-		newVer = v + 1
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if len(wrote) > 0 {
-				p.HSet(ctx, HashKey, wrote)
-			}
-			if len(swept) > 0 {
-				p.HDel(ctx, HashKey, swept...)
-			}
-			p.HIncrBy(ctx, HashKey, versionField, 1)
-			return nil
-		})
-		return err
+		return wrote, swept, nil
 	}
 	var err error
 	for try := range syncTries {
-		if err = l.rdb.Watch(ctx, txf, HashKey); !errors.Is(err, redis.TxFailedErr) {
+		if fields, newVer, err = l.shared.Merge(ctx, version, merge); !errors.Is(err, store.ErrContended) {
 			break
 		}
 		// Another pod wrote in between: read and add again, after a
@@ -337,7 +316,7 @@ func (l *Learner) sweepable(fields map[string]string, deltas map[string]*pollpla
 	now := l.now()
 	var out []string
 	for k, s := range fields {
-		if k == versionField || deltas[k] != nil {
+		if deltas[k] != nil {
 			continue
 		}
 		e := pollplan.NewEstimate(l.halfLife)
@@ -359,9 +338,7 @@ func (l *Learner) apply(fields, wrote map[string]string, swept []string, newVer 
 		// Read whole: the view is the hash.
 		next := map[string]*entry{}
 		for k, s := range fields {
-			if k != versionField {
-				next[k] = keep(view[k], s)
-			}
+			next[k] = keep(view[k], s)
 		}
 		view = next
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/pollplan"
 	"github.com/mxfleet/mxfleet/internal/testenv"
 	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/store"
 )
 
 var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
@@ -57,8 +58,8 @@ func TestSharedThroughRedis(t *testing.T) {
 	rdb := testenv.NewRedis(t).Client
 	ctx := testenv.Context(t, time.Minute)
 	c := &clock{t: t0}
-	a := learn.New(rdb, learn.Options{Plan: planConfig(), Now: c.now})
-	b := learn.New(rdb, learn.Options{Plan: planConfig(), Now: c.now})
+	a := learn.New(store.NewPollPlan(rdb), learn.Options{Plan: planConfig(), Now: c.now})
+	b := learn.New(store.NewPollPlan(rdb), learn.Options{Plan: planConfig(), Now: c.now})
 	for i := range 30 {
 		seen(a, "mxbank", time.Duration(5+i%5)*time.Second, c.now())
 	}
@@ -86,7 +87,7 @@ func TestSharedThroughRedis(t *testing.T) {
 	}
 	// Concurrent syncs: each of 4 pods observes 200 jobs, syncing after
 	// every 10; every observation is there once.
-	pods := []*learn.Learner{a, b, learn.New(rdb, learn.Options{Plan: planConfig(), Now: c.now}), learn.New(rdb, learn.Options{Plan: planConfig(), Now: c.now})}
+	pods := []*learn.Learner{a, b, learn.New(store.NewPollPlan(rdb), learn.Options{Plan: planConfig(), Now: c.now}), learn.New(store.NewPollPlan(rdb), learn.Options{Plan: planConfig(), Now: c.now})}
 	var wg sync.WaitGroup
 	for _, l := range pods {
 		wg.Go(func() {
@@ -119,7 +120,7 @@ func TestSharedThroughRedis(t *testing.T) {
 	if err := a.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fields, err := rdb.HKeys(ctx, learn.HashKey).Result()
+	fields, err := rdb.HKeys(ctx, "mxfleet:{store}:pollplan").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestSyncKeepsDeltasOnFailure(t *testing.T) {
 	r := testenv.NewRedis(t)
 	ctx := testenv.Context(t, time.Minute)
 	c := &clock{t: t0}
-	l := learn.New(r.Client, learn.Options{Plan: planConfig(), Now: c.now})
+	l := learn.New(store.NewPollPlan(r.Client), learn.Options{Plan: planConfig(), Now: c.now})
 	seen(l, "mxbank", 5*time.Second, c.now())
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -167,8 +168,8 @@ func TestSharedOnACluster(t *testing.T) {
 	}
 	r := testenv.NewCluster(t)
 	ctx := testenv.Context(t, time.Minute)
-	a := learn.New(r.Client, learn.Options{Plan: planConfig(), Now: func() time.Time { return t0 }})
-	b := learn.New(r.Client, learn.Options{Plan: planConfig(), Now: func() time.Time { return t0 }})
+	a := learn.New(store.NewPollPlan(r.Client), learn.Options{Plan: planConfig(), Now: func() time.Time { return t0 }})
+	b := learn.New(store.NewPollPlan(r.Client), learn.Options{Plan: planConfig(), Now: func() time.Time { return t0 }})
 	for range 3 {
 		seen(a, "mxbank", 5*time.Second, t0)
 		seen(b, "mxbank", 6*time.Second, t0)
