@@ -87,6 +87,22 @@ func ValidateThresholds(k store.Kind, p *Person, t *Thresholds) error {
 	return nil
 }
 
+// ThresholdsOf are the thresholds given value by value (nil: left out):
+// nil when neither is given, else the default fills the one left out.
+func ThresholdsOf(matchAt, partialAt *int) *Thresholds {
+	if matchAt == nil && partialAt == nil {
+		return nil
+	}
+	t := match.DefaultThresholds
+	if matchAt != nil {
+		t.Match = *matchAt
+	}
+	if partialAt != nil {
+		t.Partial = *partialAt
+	}
+	return &t
+}
+
 // jobThresholds is what the record keeps of thresholds given: nil for
 // none or the defaults, so that both submit the same job.
 func jobThresholds(t *Thresholds) *Thresholds {

@@ -219,20 +219,13 @@ type JobRequest struct {
 	} `json:"thresholds,omitempty"`
 }
 
-// thresholds are the request's thresholds, the defaults filling those left
-// out; nil when none were given.
+// thresholds are the request's thresholds (tasks.ThresholdsOf).
 func (req *JobRequest) thresholds() *tasks.Thresholds {
 	if req.Thresholds == nil {
 		return nil
 	}
-	t := match.DefaultThresholds
-	if p := req.Thresholds.Match; p != nil {
-		t.Match = *p
-	}
-	if p := req.Thresholds.Partial; p != nil {
-		t.Partial = *p
-	}
-	return &t
+	d := match.DefaultThresholds // {}: both left out
+	return cmp.Or(tasks.ThresholdsOf(req.Thresholds.Match, req.Thresholds.Partial), &d)
 }
 
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
