@@ -52,7 +52,7 @@ func TestIdentifyWithPersonPrintsTheMatch(t *testing.T) {
 	}
 
 	// The job's own thresholds decide the verdict and are shown with it.
-	r = cli(ctx, append(append([]string{"identify", "--job-id", "kyc-th", "--user-id", "u-kyc", "--wait", "--match-threshold", "99", "--partial-threshold", "60"}, args[6:]...))...)
+	r = cli(ctx, append([]string{"identify", "--job-id", "kyc-th", "--user-id", "u-kyc", "--wait", "--match-threshold", "99", "--partial-threshold", "60"}, args[6:]...)...)
 	if r.code != 0 || !strings.Contains(r.out, "\nmatch      partial  score 98  (match ≥ 99 and name matches, partial ≥ 60)\n") {
 		t.Fatalf("identify --match-threshold 99 --partial-threshold 60: %+v", r)
 	}
