@@ -22,9 +22,11 @@ import (
 // owners scored against it (real Redis, the simulator over HTTP, a real
 // asynq worker): the simulator's first owner (Donnie Darko, 100 Main
 // Street, Middlesex VA 00000-0000, 555-555-1000) matches the same person
-// written otherwise, field by field; a stranger is no_match; the succeeded
-// callback carries the match with the results, and the record in Redis
-// holds the person sealed only.
+// written otherwise, field by field, through a nickname (Donald / Donnie)
+// and with the same ZIP code (the flags say so); a stranger is no_match;
+// the job's own thresholds (99/60) make the same owner partial; the
+// succeeded callback carries the match, thresholds and flags with the
+// results, and the record in Redis holds the person sealed only.
 func TestIdentifyScoresOwnersAgainstThePerson(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
@@ -51,14 +53,23 @@ func TestIdentifyScoresOwnersAgainstThePerson(t *testing.T) {
 		verdict  match.Verdict
 		best     []field // the best owner's field scores
 		results  bool    // callback_results
+		th       *tasks.Thresholds
+		flags    match.Flags // the best owner's
 	}{
-		{"kyc_match", match.Match, []field{{match.FieldName, 95}, {match.FieldAddress, 100}, {match.FieldPhone, 100}, {match.FieldEmail, 100}}, true},
-		{"kyc_no_match", match.NoMatch, []field{{match.FieldName, 0}, {match.FieldPhone, 0}, {match.FieldEmail, 0}}, false},
+		{"kyc_match", match.Match, []field{{match.FieldName, 95}, {match.FieldAddress, 100}, {match.FieldPhone, 100}, {match.FieldEmail, 100}}, true,
+			nil, match.Flags{NicknameMatch: true, PostalCodeMatch: true}},
+		{"kyc_no_match", match.NoMatch, []field{{match.FieldName, 0}, {match.FieldPhone, 0}, {match.FieldEmail, 0}}, false, nil, match.Flags{}},
+		{"kyc_match", match.Partial, []field{{match.FieldName, 95}, {match.FieldAddress, 100}}, true,
+			&tasks.Thresholds{Match: 99, Partial: 60}, match.Flags{NicknameMatch: true, PostalCodeMatch: true}},
 	} {
 		sc := testenv.Scenario(t, c.scenario)
 		id := "person-" + c.scenario
+		th := match.DefaultThresholds
+		if c.th != nil {
+			id, th = id+"-thresholds", *c.th
+		}
 		r := scenario.Request(sc, id, "user-"+id)
-		r.CallbackURL, r.CallbackResults = rcv.URL, c.results
+		r.CallbackURL, r.CallbackResults, r.Thresholds = rcv.URL, c.results, c.th
 		v, err := f.Client.Identify(ctx, r)
 		if err != nil {
 			t.Fatal(err)
@@ -70,17 +81,23 @@ func TestIdentifyScoresOwnersAgainstThePerson(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := scenario.Check(sc, j); err != nil {
+		if err := scenario.Check(sc, j); err != nil && c.th == nil {
 			t.Fatalf("%s: %v", id, err)
 		}
 		m := j.Match
-		if m.MatchThreshold != match.MatchThreshold || m.PartialThreshold != match.PartialThreshold || len(m.Owners) != len(j.Result.AccountOwners) {
+		if m == nil {
+			t.Fatalf("%s: no match: %+v", id, j)
+		}
+		if m.Verdict != c.verdict || m.MatchThreshold != th.Match || m.PartialThreshold != th.Partial || len(m.Owners) != len(j.Result.AccountOwners) {
 			t.Fatalf("%s: match %+v for %d owners", id, m, len(j.Result.AccountOwners))
 		}
 		if c.verdict == match.Match && (m.Best != 0 || m.Owners[0].OwnerGUID != j.Result.AccountOwners[0].GUID || m.Score < match.MatchThreshold) {
 			t.Fatalf("%s: best owner %d (%s), score %d; want the first, Donnie Darko", id, m.Best, m.Owners[max(m.Best, 0)].OwnerGUID, m.Score)
 		}
 		best := m.Owners[m.Best]
+		if best.MatchThreshold != th.Match || best.Flags != c.flags || (c.th != nil && (m.Best != 0 || best.Field(match.FieldName).Verdict != match.Partial)) {
+			t.Errorf("%s: best owner %d: %+v, want flags %+v", id, m.Best, best, c.flags)
+		}
 		for _, want := range c.best {
 			if got := best.Field(want.f); !got.Compared || got.Score != want.score {
 				t.Errorf("%s: %s %+v, want score %d", id, want.f, got, want.score)
@@ -94,6 +111,9 @@ func TestIdentifyScoresOwnersAgainstThePerson(t *testing.T) {
 		raw, err := f.Redis.Client.Get(ctx, "mxfleet:{store}:job:"+id).Result()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.th != nil && !strings.Contains(raw, `"thresholds":{"match":99,"partial":60}`) {
+			t.Errorf("%s: the record does not keep the thresholds: %s", id, raw)
 		}
 		if !strings.Contains(raw, `"person_sealed":"mxs`) || strings.Contains(raw, sc.Person.Name) || strings.Contains(raw, sc.Person.Email) {
 			t.Fatalf("%s: the record does not hold the person sealed only: %s", id, raw)
@@ -112,8 +132,8 @@ func TestIdentifyScoresOwnersAgainstThePerson(t *testing.T) {
 		if c.results != (ev.Job.Match != nil) || c.results != (ev.Job.Result != nil) {
 			t.Fatalf("%s: callback_results %v, event with result %v and match %v", id, c.results, ev.Job.Result != nil, ev.Job.Match != nil)
 		}
-		if c.results && ev.Job.Match.Verdict != c.verdict {
-			t.Fatalf("%s: event's verdict %s", id, ev.Job.Match.Verdict)
+		if em := ev.Job.Match; c.results && (em.Verdict != c.verdict || em.MatchThreshold != th.Match || em.PartialThreshold != th.Partial || em.Owners[em.Best].Flags != c.flags) {
+			t.Fatalf("%s: event's match %+v", id, em)
 		}
 		if strings.Contains(string(body), sc.Person.Name) || strings.Contains(string(body), sc.Person.Email) {
 			t.Fatalf("%s: the event shows the person back", id)
@@ -121,9 +141,10 @@ func TestIdentifyScoresOwnersAgainstThePerson(t *testing.T) {
 	}
 }
 
-// The same id with another person is another request; a person on a
-// verify job, an empty person and oversized values are refused before
-// anything is stored.
+// The same id with another person or other thresholds is another
+// request; a person on a verify job, an empty person, oversized values,
+// thresholds that make no sense and thresholds without a person are
+// refused before anything is stored.
 func TestPersonRefusals(t *testing.T) {
 	t.Parallel()
 	f := testenv.NewFleet(t, nil)
@@ -143,6 +164,11 @@ func TestPersonRefusals(t *testing.T) {
 	if _, err := f.Client.Identify(ctx, other); err == nil || !strings.Contains(err.Error(), "person") || strings.Contains(err.Error(), p.Phone) {
 		t.Fatalf("another person under the same id: %v", err)
 	}
+	higher := r
+	higher.Thresholds = &tasks.Thresholds{Match: 90, Partial: 50}
+	if _, err := f.Client.Identify(ctx, higher); err == nil || !strings.Contains(err.Error(), "other thresholds") {
+		t.Fatalf("other thresholds under the same id: %v", err)
+	}
 	none := r
 	none.Person = nil
 	if _, err := f.Client.Identify(ctx, none); err == nil || !strings.Contains(err.Error(), "person") {
@@ -152,17 +178,20 @@ func TestPersonRefusals(t *testing.T) {
 	for name, c := range map[string]struct {
 		kind   store.Kind
 		person *tasks.Person
+		th     *tasks.Thresholds
 		want   string
 	}{
-		"verify":    {store.KindVerify, &tasks.Person{Name: "Donnie Darko"}, "only identify jobs"},
-		"empty":     {store.KindIdentify, &tasks.Person{Address: tasks.PersonAddress{City: "  "}}, "at least one"},
-		"long":      {store.KindIdentify, &tasks.Person{Name: "Donnie Darko", Address: tasks.PersonAddress{Line1: long}}, "address.line1 is 257 bytes"},
-		"control":   {store.KindIdentify, &tasks.Person{Email: "donnie@example.com\r\nBcc: x"}, "email holds a control character"},
-		"not utf-8": {store.KindIdentify, &tasks.Person{Phone: "555\xff"}, "phone is not valid UTF-8"},
+		"verify":                      {store.KindVerify, &tasks.Person{Name: "Donnie Darko"}, nil, "only identify jobs"},
+		"empty":                       {store.KindIdentify, &tasks.Person{Address: tasks.PersonAddress{City: "  "}}, nil, "at least one"},
+		"long":                        {store.KindIdentify, &tasks.Person{Name: "Donnie Darko", Address: tasks.PersonAddress{Line1: long}}, nil, "address.line1 is 257 bytes"},
+		"control":                     {store.KindIdentify, &tasks.Person{Email: "donnie@example.com\r\nBcc: x"}, nil, "email holds a control character"},
+		"not utf-8":                   {store.KindIdentify, &tasks.Person{Phone: "555\xff"}, nil, "phone is not valid UTF-8"},
+		"thresholds":                  {store.KindIdentify, &tasks.Person{Name: "Donnie Darko"}, &tasks.Thresholds{Match: 50, Partial: 80}, "thresholds: the partial threshold (80)"},
+		"thresholds without a person": {store.KindIdentify, nil, &tasks.Thresholds{Match: 90, Partial: 50}, "give the person too"},
 	} {
 		id := "refused-" + strings.ReplaceAll(name, " ", "-")
 		r := scenario.Request(sc, id, "user-"+id)
-		r.Person = c.person
+		r.Person, r.Thresholds = c.person, c.th
 		_, _, err := f.Client.Submit(ctx, c.kind, r)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "Darko") {
 			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)

@@ -373,7 +373,7 @@ func AddressScore(a, b Address) (score int, components []Component, ok bool) {
 	}
 	tokens := func(x, y []token, sim func(x, y token) float64) func() int {
 		return func() int {
-			sum, d := align(x, y, sim)
+			sum, d, _ := align(x, y, sim)
 			if d == 0 {
 				return 0
 			}

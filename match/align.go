@@ -20,17 +20,19 @@ type token struct {
 	k kind
 }
 
+// pair is two aligned tokens: a[i] and b[j], of similarity s.
+type pair struct {
+	i, j int
+	s    float64
+}
+
 // align pairs the tokens of a and b greedily, best similarity first (ties:
 // lower index in a, then in b), each token at most once, pairs with
-// similarity 0 never. It returns the sum of the paired similarities and the
+// similarity 0 never. It returns the sum of the paired similarities, the
 // denominator: the number of pairs, plus the larger of the two counts of
 // core tokens left over, plus for each optional kind the smaller of the two
-// counts left over of that kind.
-func align(a, b []token, sim func(x, y token) float64) (sum float64, denom int) {
-	type pair struct {
-		i, j int
-		s    float64
-	}
+// counts left over of that kind; and the pairs taken.
+func align(a, b []token, sim func(x, y token) float64) (sum float64, denom int, taken []pair) {
 	var ps []pair
 	for i := range a {
 		for j := range b {
@@ -56,6 +58,7 @@ func align(a, b []token, sim func(x, y token) float64) (sum float64, denom int) 
 		usedA[p.i], usedB[p.j] = true, true
 		sum += p.s
 		denom++
+		taken = append(taken, p)
 	}
 	var leftA, leftB [nKinds]int
 	for i, t := range a {
@@ -72,5 +75,5 @@ func align(a, b []token, sim func(x, y token) float64) (sum float64, denom int) 
 	for k := kindCore + 1; k < nKinds; k++ {
 		denom += min(leftA[k], leftB[k])
 	}
-	return sum, denom
+	return sum, denom, taken
 }

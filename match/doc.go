@@ -14,9 +14,10 @@
 //		Email:   o.Email,
 //	}
 //
-// then calls [CompareAll] (or [Compare] for one owner). Nothing here logs,
-// returns an error, or copies an input value into a result: a [Result] holds
-// scores, weights and field names only.
+// then calls [CompareAll] (or [Compare] for one owner), or the same methods
+// of [Thresholds] for other verdict thresholds. Nothing here logs or copies
+// an input value into a result (a [Result] holds scores, weights, field
+// names and flags only), and only [Thresholds.Validate] returns an error.
 //
 // # Normalisation
 //
@@ -186,6 +187,49 @@
 // matching address, phone and email do not make a different name a match.
 // With no field compared the score is 0 and the verdict no_match.
 //
+// Other thresholds may be given ([Thresholds]: Match and Partial; the
+// methods [Thresholds.Compare] and [Thresholds.CompareAll]); they replace
+// 85 and 50 in every verdict above, fields and overall alike, and the
+// result shows them. [Thresholds.Validate] accepts 1 ≤ Partial ≤ Match ≤
+// 100 (Partial = Match: no partial verdict). Scores and flags do not
+// depend on the thresholds.
+//
 // [CompareAll] picks the best owner: the highest verdict, then the highest
 // score, then the most fields compared, then the first.
+//
+// # Flags
+//
+// Each result carries four flags ([Flags]) that say why a score is what it
+// is, the questions a KYC reviewer asks. Their names and meanings follow
+// the flags of Plaid's Identity Match (/identity/match: legal_name's
+// is_nickname_match, is_first_name_or_last_name_match and
+// is_business_name_detected, address's is_postal_code_match), an anchor
+// beyond MX, which reports owners without scoring them (Plaid's docs,
+// plaid.com/docs/identity/interpreting-identity-match). Each is false when
+// the field it reads was not compared. The name flags read the pair of
+// persons that gave the name score (the first of the highest similarity):
+//
+//   - is_nickname_match: two different tokens related by the nickname
+//     table were paired (Robert J. Smith / Bob Smith, Bob / Rob; Jon / John
+//     is a spelling, not a nickname). It says how the name was read, not
+//     that it matched: Bob Jones / Robert Smith has it too.
+//   - is_first_name_or_last_name_match: two equal core tokens (first or
+//     last names) were paired, and a core token of either side was paired
+//     with nothing: only the first or only the last name agrees, a likely
+//     family member (Jane Smith / John Smith, Robert Smith / Roberta Smith,
+//     Robert J. Smith / James Smith, Robert Smith / Smith). An initial, a
+//     nickname or a near spelling counts as agreeing (J. Smith / James
+//     Smith has it not). Never set with a business name, which has no first
+//     or last name.
+//   - is_business_name_detected: either side's name holds a word that marks
+//     a business or a trust: llc, inc, incorporated, corp, corporation,
+//     company, ltd, limited, llp, lllp, pllc, plc, lp, gmbh, dba, trust,
+//     trustee, ttee, foundation, holdings, partnership, enterprises,
+//     association, assn; or a run of 3 or more one-letter words spelling one
+//     (L.L.C.). As with Plaid's, false does not mean a person: many
+//     businesses' accounts carry none of these words. The scores are not
+//     changed by it.
+//   - is_postal_code_match: the postal_code component was compared and
+//     scored 100 (the same ZIP code's first 5 digits, or the same letters
+//     and digits).
 package match

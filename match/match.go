@@ -1,5 +1,7 @@
 package match
 
+import "fmt"
+
 // Verdict is the outcome of a comparison.
 type Verdict string
 
@@ -10,13 +12,49 @@ const (
 	NoMatch Verdict = "no_match"
 )
 
-// Thresholds: a score at or above MatchThreshold is a match, at or above
-// PartialThreshold a partial match, below it no match. They apply to each
-// field's score and to the overall score alike.
+// The default thresholds: a score at or above MatchThreshold is a match, at
+// or above PartialThreshold a partial match, below it no match. They apply
+// to each field's score and to the overall score alike.
 const (
 	MatchThreshold   = 85
 	PartialThreshold = 50
 )
+
+// Thresholds are the verdict thresholds of a comparison: a score at or
+// above Match is a match, at or above Partial a partial match, below it no
+// match.
+type Thresholds struct {
+	Match   int `json:"match"`
+	Partial int `json:"partial"`
+}
+
+// DefaultThresholds are MatchThreshold and PartialThreshold.
+var DefaultThresholds = Thresholds{Match: MatchThreshold, Partial: PartialThreshold}
+
+// Validate checks 1 ≤ Partial ≤ Match ≤ 100 (Partial = Match leaves no
+// partial verdict). Its errors name the threshold and its value.
+func (t Thresholds) Validate() error {
+	switch {
+	case t.Match < 1 || t.Match > 100:
+		return fmt.Errorf("the match threshold must be from 1 to 100, not %d", t.Match)
+	case t.Partial < 1 || t.Partial > 100:
+		return fmt.Errorf("the partial threshold must be from 1 to 100, not %d", t.Partial)
+	case t.Partial > t.Match:
+		return fmt.Errorf("the partial threshold (%d) must not be above the match threshold (%d)", t.Partial, t.Match)
+	}
+	return nil
+}
+
+// Verdict gives the verdict of a score under t.
+func (t Thresholds) Verdict(score int) Verdict {
+	switch {
+	case score >= t.Match:
+		return Match
+	case score >= t.Partial:
+		return Partial
+	}
+	return NoMatch
+}
 
 // Field weights in the overall score.
 const (
@@ -26,16 +64,8 @@ const (
 	WeightEmail   = 15
 )
 
-// VerdictOf gives the verdict of a score under the thresholds.
-func VerdictOf(score int) Verdict {
-	switch {
-	case score >= MatchThreshold:
-		return Match
-	case score >= PartialThreshold:
-		return Partial
-	}
-	return NoMatch
-}
+// VerdictOf gives the verdict of a score under the default thresholds.
+func VerdictOf(score int) Verdict { return DefaultThresholds.Verdict(score) }
 
 func rank(v Verdict) int {
 	switch v {
@@ -109,6 +139,26 @@ type Result struct {
 	Fields           []FieldScore `json:"fields"`
 	// NotCompared lists the fields that did not count (Fields says why).
 	NotCompared []Field `json:"not_compared,omitempty"`
+	// Flags explain the scores (package doc, "Flags").
+	Flags Flags `json:"flags"`
+}
+
+// Flags are what a reviewer asks of a comparison besides its scores,
+// named as Plaid's /identity/match names them (package doc, "Flags"). Each
+// is false when the field it reads was not compared.
+type Flags struct {
+	// NicknameMatch: the name matched through the nickname table (Bob /
+	// Robert) in at least one pair of name tokens.
+	NicknameMatch bool `json:"is_nickname_match"`
+	// FirstOrLastNameMatch: only the first or only the last name agrees,
+	// a likely family member (Jane Smith / John Smith); never with a
+	// business name.
+	FirstOrLastNameMatch bool `json:"is_first_name_or_last_name_match"`
+	// BusinessNameDetected: either side's name reads as a business's or
+	// a trust's (LLC, Inc, Corp, Trust, …).
+	BusinessNameDetected bool `json:"is_business_name_detected"`
+	// PostalCodeMatch: the postal codes were compared and are equal.
+	PostalCodeMatch bool `json:"is_postal_code_match"`
 }
 
 // Field returns the score of field f.
@@ -121,11 +171,11 @@ func (r Result) Field(f Field) FieldScore {
 	return FieldScore{Field: f}
 }
 
-func fieldScore(f Field, weight int, hasA, hasB bool, score int, ok bool) FieldScore {
+func (t Thresholds) fieldScore(f Field, weight int, hasA, hasB bool, score int, ok bool) FieldScore {
 	fs := FieldScore{Field: f, Weight: weight}
 	switch {
 	case ok:
-		fs.Compared, fs.Score, fs.Verdict = true, score, VerdictOf(score)
+		fs.Compared, fs.Score, fs.Verdict = true, score, t.Verdict(score)
 	case hasA && hasB:
 		// An address where each side gave only components the other
 		// lacks.
@@ -136,26 +186,39 @@ func fieldScore(f Field, weight int, hasA, hasB bool, score int, ok bool) FieldS
 	return fs
 }
 
-// Compare compares the upstream's data with one owner record.
-func Compare(upstream, owner Person) Result {
-	r := Result{MatchThreshold: MatchThreshold, PartialThreshold: PartialThreshold}
+// Compare compares the upstream's data with one owner record under the
+// default thresholds.
+func Compare(upstream, owner Person) Result { return DefaultThresholds.Compare(upstream, owner) }
 
-	ns, nok := NameScore(upstream.Name, owner.Name)
-	name := fieldScore(FieldName, WeightName, len(parseName(upstream.Name)) > 0, len(parseName(owner.Name)) > 0, ns, nok)
+// Compare compares the upstream's data with one owner record under t,
+// which the caller has validated (Validate).
+func (t Thresholds) Compare(upstream, owner Person) Result {
+	r := Result{MatchThreshold: t.Match, PartialThreshold: t.Partial}
+
+	na, nb := parseName(upstream.Name), parseName(owner.Name)
+	nc, nok := compareNames(na, nb)
+	name := t.fieldScore(FieldName, WeightName, len(na) > 0, len(nb) > 0, percent(nc.sim), nok)
+	// A business's name has no first or last name.
+	business := businessName(upstream.Name) || businessName(owner.Name)
+	r.Flags = Flags{NicknameMatch: nok && nc.nickname, FirstOrLastNameMatch: nok && nc.firstOrLast && !business,
+		BusinessNameDetected: business}
 
 	as, comps, aok := AddressScore(upstream.Address, owner.Address)
-	addr := fieldScore(FieldAddress, WeightAddress, anyComponent(comps, SideUpstream), anyComponent(comps, SideOwner), as, aok)
+	for _, c := range comps {
+		r.Flags.PostalCodeMatch = r.Flags.PostalCodeMatch || (c.Name == ComponentPostalCode && c.Compared && c.Score == 100)
+	}
+	addr := t.fieldScore(FieldAddress, WeightAddress, anyComponent(comps, SideUpstream), anyComponent(comps, SideOwner), as, aok)
 	addr.Components = comps
 
 	ps, pok := PhoneScore(upstream.Phone, owner.Phone)
 	_, pa := NormalizePhone(upstream.Phone)
 	_, pb := NormalizePhone(owner.Phone)
-	phone := fieldScore(FieldPhone, WeightPhone, pa, pb, ps, pok)
+	phone := t.fieldScore(FieldPhone, WeightPhone, pa, pb, ps, pok)
 
 	es, eok := EmailScore(upstream.Email, owner.Email)
 	_, ea := NormalizeEmail(upstream.Email)
 	_, eb := NormalizeEmail(owner.Email)
-	email := fieldScore(FieldEmail, WeightEmail, ea, eb, es, eok)
+	email := t.fieldScore(FieldEmail, WeightEmail, ea, eb, es, eok)
 
 	r.Fields = []FieldScore{name, addr, phone, email}
 	var num, den int
@@ -172,7 +235,7 @@ func Compare(upstream, owner Person) Result {
 		return r
 	}
 	r.Score = roundDiv(num, den)
-	r.Verdict = VerdictOf(r.Score)
+	r.Verdict = t.Verdict(r.Score)
 	if name.Compared && rank(name.Verdict) < rank(r.Verdict) {
 		r.Verdict = name.Verdict
 	}
@@ -205,13 +268,19 @@ func (o Outcome) BestResult() (Result, bool) {
 	return o.Owners[o.Best], true
 }
 
-// CompareAll compares the upstream's data with each owner and picks the
-// best: the highest verdict, then the highest score, then the most fields
-// compared, then the first.
+// CompareAll compares the upstream's data with each owner under the
+// default thresholds and picks the best: the highest verdict, then the
+// highest score, then the most fields compared, then the first.
 func CompareAll(upstream Person, owners []Person) Outcome {
+	return DefaultThresholds.CompareAll(upstream, owners)
+}
+
+// CompareAll is the package's CompareAll under t, which the caller has
+// validated (Validate).
+func (t Thresholds) CompareAll(upstream Person, owners []Person) Outcome {
 	o := Outcome{Best: -1, Owners: make([]Result, len(owners))}
 	for i, ow := range owners {
-		o.Owners[i] = Compare(upstream, ow)
+		o.Owners[i] = t.Compare(upstream, ow)
 		if o.Best < 0 || better(o.Owners[i], o.Owners[o.Best]) {
 			o.Best = i
 		}

@@ -336,32 +336,95 @@ func merge(ws []string, other map[string]bool) []token {
 	return out
 }
 
-// comparePersons is the similarity of two persons' names in [0, 1].
-func comparePersons(p, q person) float64 {
-	sum, denom := align(merge(p.words, set(q.words...)), merge(q.words, set(p.words...)), nameSim)
+// nameCmp is the comparison of two persons' names.
+type nameCmp struct {
+	sim float64 // in [0, 1]
+	// nickname: two different tokens related by the nickname table were
+	// paired.
+	nickname bool
+	// firstOrLast: two equal core tokens were paired, and a core token
+	// of either side was left unpaired.
+	firstOrLast bool
+}
+
+// comparePersons compares two persons' names.
+func comparePersons(p, q person) nameCmp {
+	a, b := merge(p.words, set(q.words...)), merge(q.words, set(p.words...))
+	sum, denom, pairs := align(a, b, nameSim)
 	if p.suffix != "" && q.suffix != "" && p.suffix != q.suffix {
 		denom++
 	}
 	if denom == 0 {
-		return 0
+		return nameCmp{}
 	}
-	return sum / float64(denom)
+	c := nameCmp{sim: sum / float64(denom)}
+	coreEqual, pairedA, pairedB := false, 0, 0
+	for _, pr := range pairs {
+		x, y := a[pr.i], b[pr.j]
+		c.nickname = c.nickname || (x.s != y.s && related(x.s, y.s))
+		coreEqual = coreEqual || (x.k == kindCore && y.k == kindCore && x.s == y.s)
+		if x.k == kindCore {
+			pairedA++
+		}
+		if y.k == kindCore {
+			pairedB++
+		}
+	}
+	c.firstOrLast = coreEqual && (pairedA < cores(a) || pairedB < cores(b))
+	return c
+}
+
+func cores(ts []token) int {
+	n := 0
+	for _, t := range ts {
+		if t.k == kindCore {
+			n++
+		}
+	}
+	return n
+}
+
+// compareNames compares two parsed names: the first pair of persons of
+// the highest similarity decides; ok is false when either has no person.
+func compareNames(pa, pb []person) (best nameCmp, ok bool) {
+	for _, p := range pa {
+		for _, q := range pb {
+			if c := comparePersons(p, q); !ok || c.sim > best.sim {
+				best, ok = c, true
+			}
+		}
+	}
+	return best, ok
 }
 
 // NameScore compares two names (package doc, "Names"); ok is false when
 // either has no name words after normalisation.
 func NameScore(a, b string) (score int, ok bool) {
-	pa, pb := parseName(a), parseName(b)
-	if len(pa) == 0 || len(pb) == 0 {
-		return 0, false
-	}
-	best := 0.0
-	for _, p := range pa {
-		for _, q := range pb {
-			best = max(best, comparePersons(p, q))
+	c, ok := compareNames(parseName(a), parseName(b))
+	return percent(c.sim), ok
+}
+
+// businessWords are the words that mark a business (or trust) name: legal
+// entity designators and the usual words of organisations' names.
+var businessWords = set("llc", "inc", "incorporated", "corp", "corporation", "company", "ltd", "limited",
+	"llp", "lllp", "pllc", "plc", "lp", "gmbh", "dba", "trust", "trustee", "ttee",
+	"foundation", "holdings", "partnership", "enterprises", "association", "assn")
+
+// businessName reports whether a name holds a word of businessWords, or a
+// run of 3 or more single letters that spells one (L.L.C.).
+func businessName(s string) bool {
+	run := ""
+	for _, w := range append(words(fold(s), ""), "") {
+		if utf8.RuneCountInString(w) == 1 {
+			run += w
+			continue
 		}
+		if businessWords[w] || (len(run) >= 3 && businessWords[run]) {
+			return true
+		}
+		run = ""
 	}
-	return percent(best), true
+	return false
 }
 
 // percent maps [0, 1] to 0–100, rounding half up.

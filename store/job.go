@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/match"
 )
 
 // The job's kinds, states and record fields are the state machine's
@@ -45,6 +46,9 @@ type Job struct {
 	// OpenPerson. Nil while sealed or when the job was given none.
 	Person       *Person `json:"-"`
 	SealedPerson string  `json:"person_sealed,omitempty"`
+	// Thresholds: the owner match's verdict thresholds the job was given
+	// (identify jobs with a person only); nil: match.DefaultThresholds.
+	Thresholds *match.Thresholds `json:"thresholds,omitempty"`
 
 	raw []byte // the record as read or written, for UpdateFrom's compare-and-set
 }

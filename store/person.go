@@ -58,6 +58,7 @@ type Match struct {
 	// Verdict and Score are the best owner's (Owners[Best]): match when
 	// Score ≥ MatchThreshold and the name matches too, partial when ≥
 	// PartialThreshold, no_match below (or when no owner was returned).
+	// The thresholds are the job's (Job.Thresholds), else the defaults.
 	Verdict          match.Verdict `json:"verdict"`
 	Score            int           `json:"score"`
 	MatchThreshold   int           `json:"match_threshold"`
@@ -70,21 +71,22 @@ type Match struct {
 
 // OwnerMatch is one account owner's comparison, in the result's order:
 // the owner's and its account's guids, then match.Result's fields (score,
-// verdict, thresholds, per-field scores, not_compared).
+// verdict, thresholds, per-field scores, not_compared, flags).
 type OwnerMatch struct {
 	OwnerGUID   string `json:"owner_guid"`
 	AccountGUID string `json:"account_guid"`
 	match.Result
 }
 
-// MatchOwners compares the person with each owner (match.CompareAll).
-func MatchOwners(p *Person, owners []AccountOwner) *Match {
+// MatchOwners compares the person with each owner under the thresholds t
+// (t.CompareAll).
+func MatchOwners(p *Person, owners []AccountOwner, t match.Thresholds) *Match {
 	ps := make([]match.Person, len(owners))
 	for i, o := range owners {
 		ps[i] = ownerPerson(o)
 	}
-	out := match.CompareAll(p.matchPerson(), ps)
-	m := &Match{Verdict: match.NoMatch, MatchThreshold: match.MatchThreshold, PartialThreshold: match.PartialThreshold,
+	out := t.CompareAll(p.matchPerson(), ps)
+	m := &Match{Verdict: match.NoMatch, MatchThreshold: t.Match, PartialThreshold: t.Partial,
 		Best: out.Best, Owners: make([]OwnerMatch, len(owners))}
 	for i, r := range out.Owners {
 		m.Owners[i] = OwnerMatch{OwnerGUID: owners[i].GUID, AccountGUID: owners[i].AccountGUID, Result: r}
@@ -102,7 +104,11 @@ func (j *Job) match() *Match {
 	if j.Person == nil || j.Result == nil || j.State != StateSucceeded {
 		return nil
 	}
-	return MatchOwners(j.Person, j.Result.AccountOwners)
+	t := match.DefaultThresholds
+	if j.Thresholds != nil {
+		t = *j.Thresholds
+	}
+	return MatchOwners(j.Person, j.Result.AccountOwners, t)
 }
 
 func personContext(id string) string { return "job/" + id + "/person" }

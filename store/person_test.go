@@ -94,8 +94,56 @@ func TestPersonIsSealedAndScoredWithTheResult(t *testing.T) {
 }
 
 func TestMatchOwnersWithoutOwners(t *testing.T) {
-	m := store.MatchOwners(&store.Person{Name: "Robert Smith"}, nil)
+	m := store.MatchOwners(&store.Person{Name: "Robert Smith"}, nil, match.DefaultThresholds)
 	if m.Verdict != match.NoMatch || m.Score != 0 || m.Best != -1 || m.Owners == nil || len(m.Owners) != 0 {
 		t.Fatalf("no owners: %+v", m)
+	}
+}
+
+// A job's own thresholds are kept in its record (in the clear: they are
+// no KYC data) and decide the verdicts its view shows, with them and the
+// owners' flags.
+func TestJobThresholdsDecideTheMatch(t *testing.T) {
+	r := testenv.NewRedis(t)
+	s := store.New(r.Client, seal.Ephemeral())
+	ctx := context.Background()
+	p := &store.Person{Name: "Robert J. Smith", Phone: "(555) 123-4567",
+		Address: store.PersonAddress{Line1: "123 N Main St", Line2: "Apt 4", City: "Austin", State: "Texas", PostalCode: "78701"}}
+	owners := []store.AccountOwner{
+		{GUID: "ACO-1", AccountGUID: "ACT-1", OwnerName: "JANE SMITH", Address: "123 North Main Street #4", City: "AUSTIN", State: "TX", PostalCode: "78701-1234"},
+		{GUID: "ACO-2", AccountGUID: "ACT-2", FirstName: "Bob", LastName: "Smith", Address: "123 North Main Street #4", City: "AUSTIN", State: "TX", PostalCode: "78701-1234", Phone: "555.123.4567"},
+	}
+	th := &match.Thresholds{Match: 99, Partial: 60}
+	if _, _, err := s.Create(ctx, &store.Job{Record: job.Record{ID: "th", Kind: store.KindIdentify, State: store.StateSucceeded},
+		Person: p, Thresholds: th, Result: &store.Result{AccountOwners: owners}}); err != nil {
+		t.Fatal(err)
+	}
+	if raw := r.Client.Get(ctx, "mxfleet:{store}:job:th").Val(); !strings.Contains(raw, `"thresholds":{"match":99,"partial":60}`) {
+		t.Fatalf("record: %s", raw)
+	}
+	j, err := s.Get(ctx, "th")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := j.View().Match
+	// Bob Smith scores 98 (a match under the defaults): partial under
+	// 99/60. Jane Smith is partial under the defaults; under 99/60 her
+	// name (50) is below 60, and the name caps the verdict: no_match.
+	if m.Verdict != match.Partial || m.Score != 98 || m.Best != 1 || m.MatchThreshold != 99 || m.PartialThreshold != 60 {
+		t.Fatalf("match: %+v", m)
+	}
+	bob, jane := m.Owners[1], m.Owners[0]
+	if bob.MatchThreshold != 99 || bob.Field(match.FieldName).Verdict != match.Partial || jane.Verdict != match.NoMatch {
+		t.Errorf("owners: %+v", m.Owners)
+	}
+	want := []match.Flags{{FirstOrLastNameMatch: true, PostalCodeMatch: true}, {NicknameMatch: true, PostalCodeMatch: true}}
+	for i, o := range m.Owners {
+		if o.Flags != want[i] {
+			t.Errorf("owner %d flags %+v, want %+v", i, o.Flags, want[i])
+		}
+	}
+	b, _ := json.Marshal(j.View())
+	if !strings.Contains(string(b), `"flags":{"is_nickname_match":true,"is_first_name_or_last_name_match":false,"is_business_name_detected":false,"is_postal_code_match":true}`) {
+		t.Errorf("view: %s", b)
 	}
 }

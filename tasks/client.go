@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/job"
+	"github.com/mxfleet/mxfleet/match"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 )
@@ -69,6 +71,9 @@ type Request struct {
 	// matched against the account owners (View.Match). Sealed in the job
 	// record; see Person.
 	Person *Person
+	// Thresholds, identify jobs with a Person only: the verdict
+	// thresholds of the owner match; nil: match.DefaultThresholds.
+	Thresholds *Thresholds
 	// Fallback, verify jobs only: the account to verify by micro-deposits
 	// should MX not support instant verification at the institution
 	// (fallback.go). Checked as a micro-deposit job's account, sealed in
@@ -101,7 +106,8 @@ func (c *Client) Identify(ctx context.Context, r Request) (*store.View, error) {
 // values). What is compared: the user (partner id or guid), the member
 // (guid, institution code, follow), the names of the credentials (never
 // their values: they are sealed), the callback URL and callback_results,
-// the person (opened from the record with the client's keys), and the
+// the person (opened from the record with the client's keys), the
+// thresholds (none and the defaults are the same), and the
 // fallback account (whether one was given; its values while the start
 // task is in Redis).
 // The job record keeps neither the partner user id nor the credential
@@ -133,7 +139,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 	if err != nil {
 		return nil, false, err
 	}
-	if err := ValidatePerson(kind, r.Person); err != nil {
+	if err := cmp.Or(ValidatePerson(kind, r.Person), ValidateThresholds(kind, r.Person, r.Thresholds)); err != nil {
 		return nil, false, err
 	}
 	j, created, err := c.store.Create(ctx, &store.Job{Record: job.Record{
@@ -142,7 +148,7 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 		Reauth:      r.Member.GUID != "" && len(r.Member.Credentials) > 0,
 		CallbackURL: r.CallbackURL, CallbackResults: r.CallbackResults, OAuthProgress: job.OAuthProgress{OAuth: r.Member.OAuth},
 		Fallback: fallbackKind(r.Fallback),
-	}, Person: r.Person})
+	}, Person: r.Person, Thresholds: jobThresholds(r.Thresholds)})
 	if err != nil {
 		return nil, false, err
 	}
@@ -230,6 +236,7 @@ func requestDiff(j *store.Job, p *Job, r Request) []string {
 	add("member.oauth", !j.OAuth.Same(r.Member.OAuth))
 	add("callback_url", j.CallbackURL != r.CallbackURL)
 	add("callback_results", j.CallbackResults != r.CallbackResults)
+	add("thresholds", *cmp.Or(j.Thresholds, &match.DefaultThresholds) != *cmp.Or(r.Thresholds, &match.DefaultThresholds))
 	return diff
 }
 

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mxfleet/mxfleet/match"
 	"github.com/mxfleet/mxfleet/store"
 )
 
@@ -59,6 +60,57 @@ func ValidatePerson(k store.Kind, p *Person) error {
 		return errors.New("person: give at least one of name, address, email and phone")
 	}
 	return nil
+}
+
+// Thresholds are the verdict thresholds of an identify job's owner match
+// (match.Thresholds: match, partial); a job given none has
+// match.DefaultThresholds (85, 50). They are shown with the verdict
+// (View.Match) and kept in the job record in the clear: no KYC data.
+type Thresholds = match.Thresholds
+
+// ValidateThresholds checks the thresholds t of a job of kind k given the
+// person p (nil t: none given, the defaults): an identify job with a
+// person only (without one there is no owner match to decide), and
+// 1 ≤ partial ≤ match ≤ 100.
+func ValidateThresholds(k store.Kind, p *Person, t *Thresholds) error {
+	switch {
+	case t == nil:
+		return nil
+	case k != store.KindIdentify:
+		return errors.New("thresholds: only identify jobs given a person have an owner match to decide")
+	case p == nil:
+		return errors.New("thresholds: give the person too: the thresholds decide the verdict of the owners' match against it")
+	}
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("thresholds: %w", err)
+	}
+	return nil
+}
+
+// ThresholdsOf are the thresholds given value by value (nil: left out):
+// nil when neither is given, else the default fills the one left out.
+func ThresholdsOf(matchAt, partialAt *int) *Thresholds {
+	if matchAt == nil && partialAt == nil {
+		return nil
+	}
+	t := match.DefaultThresholds
+	if matchAt != nil {
+		t.Match = *matchAt
+	}
+	if partialAt != nil {
+		t.Partial = *partialAt
+	}
+	return &t
+}
+
+// jobThresholds is what the record keeps of thresholds given: nil for
+// none or the defaults, so that both submit the same job.
+func jobThresholds(t *Thresholds) *Thresholds {
+	if t == nil || *t == match.DefaultThresholds {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 type personField struct{ name, value string }

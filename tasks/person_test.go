@@ -44,3 +44,32 @@ func TestValidatePerson(t *testing.T) {
 		t.Errorf("verify: %v is not ErrPersonOnVerify", err)
 	}
 }
+
+func TestValidateThresholds(t *testing.T) {
+	p := &tasks.Person{Name: "Robert Smith"}
+	for _, c := range []struct {
+		name string
+		kind store.Kind
+		p    *tasks.Person
+		t    *tasks.Thresholds
+		want string // "" for valid
+	}{
+		{"none", store.KindIdentify, nil, nil, ""},
+		{"none on verify", store.KindVerify, nil, nil, ""},
+		{"given", store.KindIdentify, p, &tasks.Thresholds{Match: 90, Partial: 60}, ""},
+		{"no partial band", store.KindIdentify, p, &tasks.Thresholds{Match: 70, Partial: 70}, ""},
+		{"verify", store.KindVerify, p, &tasks.Thresholds{Match: 90, Partial: 60}, "only identify jobs given a person"},
+		{"no person", store.KindIdentify, nil, &tasks.Thresholds{Match: 90, Partial: 60}, "give the person too"},
+		{"partial above match", store.KindIdentify, p, &tasks.Thresholds{Match: 60, Partial: 90}, "thresholds: the partial threshold (90) must not be above the match threshold (60)"},
+		{"match over 100", store.KindIdentify, p, &tasks.Thresholds{Match: 101, Partial: 50}, "thresholds: the match threshold must be from 1 to 100, not 101"},
+		{"zero", store.KindIdentify, p, &tasks.Thresholds{}, "thresholds: the match threshold must be from 1 to 100, not 0"},
+	} {
+		err := tasks.ValidateThresholds(c.kind, c.p, c.t)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}

@@ -77,6 +77,15 @@ func TestRequestDiff(t *testing.T) {
 			with(byID, func(r *Request) { r.CallbackURL = "https://hooks.example.com/x" }), []string{"callback_url"}},
 		{"callback results", recordOf(byID, store.StatePending), payloadOf(byID),
 			with(byID, func(r *Request) { r.CallbackResults = true }), []string{"callback_results"}},
+		{"the default thresholds given", recordOf(byID, store.StatePending), payloadOf(byID),
+			with(byID, func(r *Request) { r.Thresholds = &Thresholds{Match: 85, Partial: 50} }), nil},
+		{"other thresholds", recordOf(byID, store.StatePending), payloadOf(byID),
+			with(byID, func(r *Request) { r.Thresholds = &Thresholds{Match: 90, Partial: 50} }), []string{"thresholds"}},
+		{"thresholds, then none", func() *store.Job {
+			j := started(recordOf(byID, store.StatePending))
+			j.Thresholds = &Thresholds{Match: 90, Partial: 60}
+			return j
+		}(), nil, byID, []string{"thresholds"}},
 	} {
 		got := requestDiff(c.job, c.p, c.r)
 		if !slices.Equal(got, c.want) {

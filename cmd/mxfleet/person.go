@@ -20,16 +20,18 @@ const personHelp = `An identify job may carry the upstream's data about the pers
 --person FILE reads it as JSON ({"name":…, "address":{"line1","line2","city","state",
 "postal_code","country"}, "email":…, "phone":…}; - reads standard input), or the
 --person-* flags give it value by value. The result then scores every account owner
-against it, field by field, with a verdict (mxfleet status). The person is sealed like
-the credentials and never shown back.
+against it, field by field, with a verdict and flags (mxfleet status). The person is
+sealed like the credentials and never shown back. --match-threshold and
+--partial-threshold set the job's verdict thresholds (1 ≤ partial ≤ match ≤ 100).
 `
 
 // personFlags are the submit commands' flags for the person of an
 // identify job: a JSON file, or one flag per value.
 type personFlags struct {
-	file   string
-	values map[string]*string // flag name → value
-	stdin  io.Reader
+	file           string
+	values         map[string]*string // flag name → value
+	stdin          io.Reader
+	match, partial *int // the thresholds given, nil for none
 }
 
 // personValueFlags: flag name → the value's place in a Person.
@@ -54,7 +56,29 @@ func addPersonFlags(fs *flag.FlagSet, stdin io.Reader) *personFlags {
 	for _, f := range personValueFlags {
 		pf.values[f.name] = fs.String(f.name, "", f.help)
 	}
+	threshold := func(p **int) func(string) error {
+		return func(s string) error {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return errors.New("want a whole number from 1 to 100")
+			}
+			*p = &n
+			return nil
+		}
+	}
+	fs.Func("match-threshold", fmt.Sprintf("identify with a person: `N`, a score at or above it is a match (default %d)", match.MatchThreshold), threshold(&pf.match))
+	fs.Func("partial-threshold", fmt.Sprintf("identify with a person: `N`, a score at or above it is partial (default %d)", match.PartialThreshold), threshold(&pf.partial))
 	return pf
+}
+
+// thresholds returns the thresholds given (nil: none), the default filling
+// the one left out, checked for a job of kind k given person p.
+func (pf *personFlags) thresholds(k store.Kind, p *tasks.Person) (*tasks.Thresholds, error) {
+	t := tasks.ThresholdsOf(pf.match, pf.partial)
+	if err := tasks.ValidateThresholds(k, p, t); err != nil {
+		return nil, exitError{2, err}
+	}
+	return t, nil
 }
 
 // person returns the person given (nil: none), checked for a job of kind
@@ -150,8 +174,26 @@ func printMatch(w io.Writer, j *store.View) {
 			fields = append(fields, string(f.Field)+" "+s)
 		}
 		fmt.Fprintf(w, "  owner    %s  %s %d: %s%s\n", o.AccountGUID, o.Verdict, o.Score, strings.Join(fields, ", "), best)
+		if f := flagNames(o.Flags); len(f) > 0 {
+			fmt.Fprintf(w, "           %s\n", strings.Join(f, ", "))
+		}
 	}
 	if len(m.Owners) == 0 {
 		fmt.Fprintf(w, "  (no owner: %s)\n", match.NoMatch)
 	}
+}
+
+// flagNames are the flags set, as the JSON names them.
+func flagNames(f match.Flags) []string {
+	var out []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{f.NicknameMatch, "is_nickname_match"}, {f.FirstOrLastNameMatch, "is_first_name_or_last_name_match"},
+		{f.BusinessNameDetected, "is_business_name_detected"}, {f.PostalCodeMatch, "is_postal_code_match"}} {
+		if x.on {
+			out = append(out, x.name)
+		}
+	}
+	return out
 }

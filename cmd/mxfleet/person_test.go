@@ -21,7 +21,7 @@ func TestIdentifyWithPersonPrintsTheMatch(t *testing.T) {
 		"--person-postal-code", "00000", "--person-email", "Donnie.Darko@Example.com", "--person-phone", "(555) 555-1000"}, bank...)
 	r := cli(ctx, args...)
 	if r.code != 0 || !strings.Contains(r.out, "\nmatch      match  score 98  (match ≥ 85 and name matches, partial ≥ 50)\n") ||
-		!strings.Contains(r.out, " match 98: name 95, address 100, phone 100, email 100  best\n") ||
+		!strings.Contains(r.out, " match 98: name 95, address 100, phone 100, email 100  best\n           is_nickname_match, is_postal_code_match\n") ||
 		!strings.Contains(r.out, " no_match ") {
 		t.Fatalf("identify --wait with a person: %+v", r)
 	}
@@ -49,6 +49,15 @@ func TestIdentifyWithPersonPrintsTheMatch(t *testing.T) {
 	}
 	if s.code != 0 || json.Unmarshal([]byte(s.out), &v) != nil || !v.PersonGiven || v.Match.Verdict != "match" || v.Match.Best != 0 || v.Match.Owners[0].Fields[0].Score != 95 {
 		t.Fatalf("status --json: %+v", s)
+	}
+
+	// The job's own thresholds decide the verdict and are shown with it.
+	r = cli(ctx, append([]string{"identify", "--job-id", "kyc-th", "--user-id", "u-kyc", "--wait", "--match-threshold", "99", "--partial-threshold", "60"}, args[6:]...)...)
+	if r.code != 0 || !strings.Contains(r.out, "\nmatch      partial  score 98  (match ≥ 99 and name matches, partial ≥ 60)\n") {
+		t.Fatalf("identify --match-threshold 99 --partial-threshold 60: %+v", r)
+	}
+	if s := cli(ctx, "status", "kyc-th"); s.code != 0 || !strings.Contains(s.out, "(match ≥ 99 and name matches, partial ≥ 60)") {
+		t.Fatalf("status: %+v", s)
 	}
 
 	dir := t.TempDir()
@@ -85,6 +94,14 @@ func TestIdentifyWithPersonPrintsTheMatch(t *testing.T) {
 		"malformed":     {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--person", write("bad.json", `{"name":"Donnie Darko",`)}, "malformed JSON"},
 		"no file":       {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--person", filepath.Join(dir, "none.json")}, "no such file"},
 		"too long":      {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--person-city", strings.Repeat("Darko", 60)}, "address.city is 300 bytes"},
+		"partial above match": {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--person-name", "Donnie Darko", "--match-threshold", "60", "--partial-threshold", "70"},
+			"thresholds: the partial threshold (70) must not be above the match threshold (60)"},
+		"below the default partial": {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--person-name", "Donnie Darko", "--match-threshold", "40"},
+			"the partial threshold (50) must not be above the match threshold (40)"},
+		"over 100":          {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--person-name", "Donnie Darko", "--match-threshold", "101"}, "not 101"},
+		"not a number":      {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--person-name", "Donnie Darko", "--partial-threshold", "half"}, "want a whole number from 1 to 100"},
+		"thresholds only":   {[]string{"identify", "--user-id", "u", "--member-guid", "MBR-1", "--match-threshold", "90"}, "give the person too"},
+		"verify thresholds": {[]string{"verify", "--user-id", "u", "--member-guid", "MBR-1", "--match-threshold", "90"}, "only identify jobs given a person"},
 	} {
 		r := cli(ctx, c.args...)
 		if r.code != 2 || !strings.Contains(r.err, c.says) || strings.Contains(r.err, "Darko") || strings.Contains(r.err, "123-45") || r.out != "" {

@@ -157,6 +157,10 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	thresholds, err := pf.thresholds(store.Kind(kind), person)
+	if err != nil {
+		return err
+	}
 	oauthOpts, err := oauth.options()
 	if err != nil {
 		return err
@@ -178,7 +182,7 @@ func cmdSubmit(ctx context.Context, kind string, args []string, stdout, stderr i
 	}
 	defer closeFn()
 	req := tasks.Request{ID: *id, User: tasks.User{ID: *userID, GUID: *userGUID},
-		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow, OAuth: oauthOpts}, Person: person, Fallback: fallback}
+		Member: tasks.Member{GUID: *memberGUID, InstitutionCode: *inst, Credentials: credMap, Follow: *follow, OAuth: oauthOpts}, Person: person, Thresholds: thresholds, Fallback: fallback}
 	submit := c.Verify
 	if kind == "identify" {
 		submit = c.Identify

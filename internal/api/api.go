@@ -27,6 +27,7 @@ import (
 	"github.com/mxfleet/mxfleet/internal/institutions"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/strictjson"
+	"github.com/mxfleet/mxfleet/match"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -211,6 +212,21 @@ type JobRequest struct {
 	// Person: identify only, the upstream's data about the person
 	// (tasks.Person); the job's view then shows the owner match.
 	Person *tasks.Person `json:"person,omitempty"`
+	// Thresholds: identify with a person only, the owner match's verdict
+	// thresholds; one left out keeps its default (match 85, partial 50).
+	Thresholds *struct {
+		Match   *int `json:"match,omitempty"`
+		Partial *int `json:"partial,omitempty"`
+	} `json:"thresholds,omitempty"`
+}
+
+// thresholds are the request's thresholds (tasks.ThresholdsOf).
+func (req *JobRequest) thresholds() *tasks.Thresholds {
+	if req.Thresholds == nil {
+		return nil
+	}
+	d := match.DefaultThresholds // {}: both left out
+	return cmp.Or(tasks.ThresholdsOf(req.Thresholds.Match, req.Thresholds.Partial), &d)
 }
 
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +259,9 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	member := tasks.Member{GUID: req.Member.GUID, InstitutionCode: req.Member.InstitutionCode, Credentials: req.Member.Credentials, Follow: follow, OAuth: req.Member.OAuth}
-	if err := cmp.Or(s.validJob(kind, req.ID, user, member, req.FallbackAccount), tasks.ValidatePerson(kind, req.Person)); err != nil {
+	thresholds := req.thresholds()
+	if err := cmp.Or(s.validJob(kind, req.ID, user, member, req.FallbackAccount), tasks.ValidatePerson(kind, req.Person),
+		tasks.ValidateThresholds(kind, req.Person, thresholds)); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
@@ -253,7 +271,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	}
 	j, created, err := s.c.Submit(r.Context(), kind, tasks.Request{
 		ID: req.ID, User: user, Member: member,
-		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults, Person: req.Person, Fallback: req.FallbackAccount,
+		CallbackURL: req.CallbackURL, CallbackResults: req.CallbackResults, Person: req.Person, Thresholds: thresholds, Fallback: req.FallbackAccount,
 	})
 	s.submitted(w, r, req.ID, j, created, err)
 }

@@ -22,6 +22,9 @@ func (s *Server) createMicrodeposit(w http.ResponseWriter, r *http.Request, req 
 	case req.FallbackAccount != nil:
 		writeErr(w, http.StatusBadRequest, "invalid_request", "fallback_account is for verify jobs only: a microdeposit job verifies its account")
 		return
+	case req.Person != nil || req.Thresholds != nil:
+		writeErr(w, http.StatusBadRequest, "invalid_request", "person and thresholds are for identify jobs only: a microdeposit job has no account owners to match")
+		return
 	case !reflect.ValueOf(req.Member).IsZero():
 		writeErr(w, http.StatusBadRequest, "invalid_request", "a microdeposit job has no member: give user and account")
 		return

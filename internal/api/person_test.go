@@ -86,3 +86,67 @@ func TestIdentifyWithPersonOverHTTP(t *testing.T) {
 	}
 	e.v.check(t)
 }
+
+// An identify job's own thresholds over HTTP: refused at submit when they
+// make no sense or have no owner match to decide (400, before anything is
+// stored), else kept and shown with the verdict they decided, with each
+// owner's flags; the same id with other thresholds is a conflict.
+func TestIdentifyThresholdsOverHTTP(t *testing.T) {
+	e := newEnv(t, nil)
+	const bank = `"user":{"id":"u-th"},"member":{"institution_code":"mxbank","credentials":{"username":"mxuser","password":"correct"}}`
+	const person = `"person":{"name":"DARKO, DONALD","phone":"(555) 555-1000","address":{"line1":"100 MAIN ST","city":"Middlesex","state":"VA","postal_code":"00000"}}`
+	for _, c := range []struct {
+		name, body, code, says string
+	}{
+		{"partial above match", `{"kind":"identify",` + bank + `,` + person + `,"thresholds":{"match":60,"partial":70}}`, "invalid_request", "thresholds: the partial threshold (70) must not be above the match threshold (60)"},
+		{"match over 100", `{"kind":"identify",` + bank + `,` + person + `,"thresholds":{"match":101}}`, "invalid_request", "the match threshold must be from 1 to 100, not 101"},
+		{"partial zero", `{"kind":"identify",` + bank + `,` + person + `,"thresholds":{"partial":0}}`, "invalid_request", "the partial threshold must be from 1 to 100, not 0"},
+		{"below the default partial", `{"kind":"identify",` + bank + `,` + person + `,"thresholds":{"match":40}}`, "invalid_request", "the partial threshold (50) must not be above the match threshold (40)"},
+		{"no person", `{"kind":"identify",` + bank + `,"thresholds":{"match":90}}`, "invalid_request", "give the person too"},
+		{"verify", `{"kind":"verify",` + bank + `,"thresholds":{"match":90}}`, "invalid_request", "only identify jobs given a person"},
+		{"microdeposit", `{"kind":"microdeposit","user":{"id":"u"},"account":{"account_number":"1234567890","routing_number":"011000015","account_type":"CHECKING"},"thresholds":{"match":90}}`, "invalid_request", "identify jobs only"},
+		{"unknown field", `{"kind":"identify",` + bank + `,` + person + `,"thresholds":{"match":90,"name":80}}`, "unknown_field", "name"},
+		{"not a number", `{"kind":"identify",` + bank + `,` + person + `,"thresholds":{"match":"90"}}`, "malformed_json", "thresholds.match"},
+		{"a fraction", `{"kind":"identify",` + bank + `,` + person + `,"thresholds":{"match":90.5}}`, "malformed_json", "thresholds.match"},
+	} {
+		code, b := e.do(t, "POST", "/v1/jobs", token, strings.Replace(c.body, `{"kind"`, `{"id":"th-refused","kind"`, 1))
+		if code != 400 || errCode(b) != c.code || !strings.Contains(string(b), c.says) || strings.Contains(string(b), "DARKO") {
+			t.Errorf("%s: %d %s, want 400 %s saying %q", c.name, code, b, c.code, c.says)
+		}
+	}
+	if code, b := e.do(t, "GET", "/v1/jobs/th-refused", token, nil); code != 404 {
+		t.Errorf("a refused job was stored: %d %s", code, b)
+	}
+
+	// 99/60: Donnie Darko scores 98, a match under the defaults, partial
+	// here.
+	job := `{"kind":"identify","id":"kyc-th",` + bank + `,` + person + `,"thresholds":{"match":99,"partial":60}}`
+	if code, b := e.do(t, "POST", "/v1/jobs", token, job); code != 202 {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	v := e.waitFor(t, "kyc-th", func(v store.View) bool { return v.State.Terminal() })
+	m := v.Match
+	if v.State != store.StateSucceeded || m == nil {
+		t.Fatalf("job: %+v", v)
+	}
+	if m.Verdict != match.Partial || m.Score != 98 || m.Best != 0 || m.MatchThreshold != 99 || m.PartialThreshold != 60 {
+		t.Fatalf("match: %+v", m)
+	}
+	if o := m.Owners[0]; o.MatchThreshold != 99 || o.Field(match.FieldName).Verdict != match.Partial ||
+		o.Flags != (match.Flags{NicknameMatch: true, PostalCodeMatch: true}) {
+		t.Errorf("Donnie Darko: %+v", o)
+	}
+	code, b := e.do(t, "GET", "/v1/jobs/kyc-th", token, nil)
+	if code != 200 || !strings.Contains(string(b), `"match":{"verdict":"partial","score":98,"match_threshold":99,"partial_threshold":60`) ||
+		!strings.Contains(string(b), `"is_nickname_match":true`) {
+		t.Fatalf("GET: %d %s", code, b)
+	}
+	if code, b := e.do(t, "POST", "/v1/jobs", token, job); code != 200 {
+		t.Fatalf("the same request again: %d %s", code, b)
+	}
+	other := strings.Replace(job, `"match":99`, `"match":95`, 1)
+	if code, b := e.do(t, "POST", "/v1/jobs", token, other); code != 409 || !strings.Contains(string(b), "thresholds") {
+		t.Fatalf("other thresholds under the same id: %d %s", code, b)
+	}
+	e.v.check(t)
+}
