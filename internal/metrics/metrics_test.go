@@ -241,7 +241,7 @@ func (failingInspector) GetQueueInfo(q string) (*asynq.QueueInfo, error) {
 
 func TestQueueSeriesSkipUnreadableQueue(t *testing.T) {
 	m := metrics.New()
-	m.WatchQueues(failingInspector{}, []string{"b", "a", "c"})
+	m.WatchQueues(failingInspector{}, nil, []string{"b", "a", "c"})
 	all, _ := gather(t, m.Registry)
 	if _, ok := find(all, "mxfleet_asynq_tasks", map[string]string{"queue": "a", "state": "pending"}); ok {
 		t.Error("unreadable queue a exported")
@@ -435,19 +435,20 @@ const (
 	rulesFile     = "../../deploy/monitoring/mxfleet-rules.yml"
 	ruleTestsFile = "../../deploy/monitoring/mxfleet-rules.test.yml"
 	crFile        = "../../deploy/k8s/components/monitoring/prometheusrule.yaml"
+	kedaFile      = "../../deploy/k8s/components/keda/scaledobject.yaml"
 )
 
-// The dashboard, the alert rules (both forms) and their tests name only
-// metrics a worker exports.
+// The dashboard, the alert rules (both forms) and their tests, and the
+// KEDA trigger's query name only metrics a worker exports.
 func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	names, families := exported(t)
-	for _, f := range []string{"mxfleet_jobs_parked", "mxfleet_asynq_tasks", "mxfleet_mx_requests_total", "go_goroutines"} {
+	for _, f := range []string{"mxfleet_jobs_parked", "mxfleet_asynq_tasks", "mxfleet_asynq_tasks_due", "mxfleet_mx_requests_total", "go_goroutines"} {
 		if !names[f] {
 			t.Fatalf("the worker's registry lacks %s: %v", f, families)
 		}
 	}
 	used := map[string]bool{}
-	for _, path := range []string{dashboardFile, rulesFile, ruleTestsFile, crFile} {
+	for _, path := range []string{dashboardFile, rulesFile, ruleTestsFile, crFile, kedaFile} {
 		rs := refs(t, path)
 		if len(rs) == 0 {
 			t.Errorf("%s names no metric", path)
