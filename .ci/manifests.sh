@@ -219,7 +219,7 @@ if ("ScaledObject", "mxfleet-worker") in kinds and ("HorizontalPodAutoscaler", "
 if not any(k in kinds for k in [("ScaledObject", "mxfleet-worker"), ("HorizontalPodAutoscaler", "mxfleet-worker")]):
     errs.append("no autoscaler for mxfleet-worker: add ../../components/keda or ../../components/hpa")
 if "NAMESPACE" in open(path).read():
-    errs.append("placeholder NAMESPACE left (KEDA address): set `namespace:` and the `replacements` of overlays/example")
+    errs.append("placeholder NAMESPACE left (KEDA query): set `namespace:` and the `replacements` of overlays/example")
 for d in docs:
     if d["kind"] not in ("Deployment", "StatefulSet"):
         continue
