@@ -219,7 +219,7 @@ if ("ScaledObject", "mxfleet-worker") in kinds and ("HorizontalPodAutoscaler", "
 if not any(k in kinds for k in [("ScaledObject", "mxfleet-worker"), ("HorizontalPodAutoscaler", "mxfleet-worker")]):
     errs.append("no autoscaler for mxfleet-worker: add ../../components/keda or ../../components/hpa")
 if "NAMESPACE" in open(path).read():
-    errs.append("placeholder NAMESPACE left (KEDA address): set `namespace:` and the `replacements` of overlays/example")
+    errs.append("placeholder NAMESPACE left (KEDA query): set `namespace:` and the `replacements` of overlays/example")
 for d in docs:
     if d["kind"] not in ("Deployment", "StatefulSet"):
         continue
@@ -252,14 +252,64 @@ for d in docs:
                 errs.append(f"{where}: terminationGracePeriodSeconds {grace} not above MXFLEET_SHUTDOWN_TIMEOUT")
         if c.get("args", [None])[0] == "api" and cms.get("mxfleet-config", {}).get("MXFLEET_API_ADDR", "").rsplit(":", 1)[-1] != "8080":
             errs.append(f"{where}: want MXFLEET_API_ADDR 0.0.0.0:8080")
+workers_ns = {d["metadata"].get("namespace") for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "mxfleet-worker"}
+if "databaseIndex" in open(path).read():
+    errs.append("a manifest hard-codes a Redis databaseIndex: the Secret's redis-url alone names the Redis and its database")
 for d in docs:
     if d["kind"] != "ScaledObject":
         continue
     for t in d["spec"].get("triggers", []):
-        md = t.get("metadata", {})
-        if t.get("type") == "redis" and (not re.fullmatch(r"asynq:\{mx_(jobs|polls|answers|callbacks)\}:pending", md.get("listName", ""))
-                or not md.get("listLength", "").isdigit() or not md.get("address", "").endswith(".svc.cluster.local:6379")):
-            errs.append(f'ScaledObject {d["metadata"]["name"]}: redis trigger wants listName asynq:{{mx_<queue>}}:pending, numeric listLength, FQDN address')
+        md, where = t.get("metadata", {}), f'ScaledObject {d["metadata"]["name"]}'
+        if t.get("type") != "prometheus":
+            errs.append(f'{where}: trigger {t.get("type")}: want prometheus on mxfleet_asynq_tasks_due (a redis list trigger sees no scheduled poll or retry)')
+            continue
+        q = md.get("query", "")
+        if not re.fullmatch(r"sum\(max by \(queue\) \(mxfleet_asynq_tasks_due\{namespace=\"([a-z0-9-]+)\"\}\)\)", q) \
+                or re.search(r'namespace="([^"]*)"', q).group(1) not in workers_ns:
+            errs.append(f'{where}: query {q!r}: want sum(max by (queue) (mxfleet_asynq_tasks_due{{namespace="<the workers\' namespace>"}})) (every queue, fleet-wide gauge taken once)')
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", md.get("serverAddress", "")):
+            errs.append(f'{where}: serverAddress {md.get("serverAddress")!r} is not an http(s) URL')
+        if not md.get("threshold", "").isdigit() or md.get("ignoreNullValues") != "false":
+            errs.append(f'{where}: want a numeric threshold and ignoreNullValues "false" (no scrape is not zero work)')
+    if "fallback" not in d["spec"]:
+        errs.append(f'ScaledObject {d["metadata"]["name"]}: want a fallback replica count for when Prometheus does not answer')
+# asynqmon: read-only, and reached only through an authenticating proxy.
+mons = [d for d in docs if d["kind"] == "Deployment" and any(c["image"].startswith("hibiken/asynqmon:") for c in d["spec"]["template"]["spec"]["containers"])]
+for d in mons:
+    n, pod = d["metadata"]["name"], d["spec"]["template"]["spec"]
+    mon = next(c for c in pod["containers"] if c["image"].startswith("hibiken/asynqmon:"))
+    env = {e["name"]: e.get("value") for e in mon.get("env", [])}
+    args = mon.get("args", [])
+    if not (env.get("READ_ONLY") == "true" or "--read-only" in args or "--read-only=true" in args) \
+            or "--read-only=false" in args:
+        errs.append(f"{n}: asynqmon not read-only: set READ_ONLY \"true\" (asynqmon's --read-only)")
+    if mon.get("ports"):
+        errs.append(f"{n}: asynqmon declares ports: only its proxy may have one")
+    proxies = [c for c in pod["containers"] if c is not mon]
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    for svc in (s for s in docs if s["kind"] == "Service" and s["spec"].get("selector") and
+                all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in s["spec"]["selector"].items())):
+        for sp in svc["spec"]["ports"]:
+            tp = sp.get("targetPort", sp["port"])
+            hit = [c for c in proxies for p in c.get("ports", []) if tp in (p.get("name"), p["containerPort"])]
+            if not hit or tp in (env.get("PORT"), int(env.get("PORT") or 8080)):
+                errs.append(f'Service {svc["metadata"]["name"]}: targetPort {tp} does not reach the proxy in front of asynqmon')
+    authed = [c for c in proxies if any(vols.get(m["name"], {}).get("secret") for m in c.get("volumeMounts", []))]
+    confs = [cms.get(v["configMap"]["name"], {}) for c in proxies for m in c.get("volumeMounts", [])
+             for v in [vols.get(m["name"], {})] if "configMap" in v]
+    port = env.get("PORT") or "8080"
+    if not authed or not any(re.search(r"auth_basic_user_file ", t) and re.search(r"limit_except GET \{ deny all; \}", t)
+                             and f"proxy_pass http://127.0.0.1:{port};" in t for c in confs for t in c.values()):
+        errs.append(f"{n}: want a proxy with basic auth from a Secret, GET only, in front of asynqmon (127.0.0.1:{port})")
+    if not any(p["kind"] == "NetworkPolicy" and p["spec"]["podSelector"].get("matchLabels") == d["spec"]["selector"]["matchLabels"] and
+               {pt.get("port") for r in p["spec"].get("ingress", []) for pt in r.get("ports", [])} ==
+               {pp["containerPort"] for c in proxies for pp in c.get("ports", [])} for p in docs):
+        errs.append(f"{n}: want a NetworkPolicy admitting only the proxy's port")
+for d in docs:
+    for v in (d.get("spec", {}).get("template", {}).get("spec", {}).get("volumes", []) if d["kind"] in ("Deployment", "StatefulSet") else []):
+        sec = v.get("secret")
+        if sec and (sec.get("secretName") != "mxfleet" or any(i["key"] not in secret_keys for i in sec.get("items", []))):
+            errs.append(f'{d["metadata"]["name"]}: volume {v["name"]}: secret keys not in secret.example.yaml')
 pods = [(d["spec"]["template"]["metadata"].get("labels", {}), {p.get("name") for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])})
         for d in docs if d["kind"] in ("Deployment", "StatefulSet")]
 for d in docs:
@@ -297,6 +347,25 @@ for dir in deploy/k8s/base/ "${overlays[@]}"; do
   [ "$name" = base ] || policy "$name" "$TMP/out.yaml"
 done
 conform "base/secret.example.yaml" <deploy/k8s/base/secret.example.yaml
+
+# The two autoscaler components agree: same bounds, same slow scale-down.
+if [ "$HAVE_YAML" = 1 ]; then
+  python3 - deploy/k8s/components/keda/scaledobject.yaml deploy/k8s/components/hpa/hpa.yaml <<'PY' || fail "components keda/hpa disagree"
+import sys, yaml
+so = next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ScaledObject")["spec"]
+hpa = yaml.safe_load(open(sys.argv[2]))["spec"]
+errs = []
+if (so["minReplicaCount"], so["maxReplicaCount"]) != (hpa["minReplicas"], hpa["maxReplicas"]):
+    errs.append(f'bounds: KEDA {so["minReplicaCount"]}-{so["maxReplicaCount"]}, HPA {hpa["minReplicas"]}-{hpa["maxReplicas"]}')
+if so["advanced"]["horizontalPodAutoscalerConfig"]["behavior"] != hpa.get("behavior"):
+    errs.append("behavior (scale-down window and rate) differs")
+if min(so["minReplicaCount"], hpa["minReplicas"]) < 1:
+    errs.append("a minimum of 0: polls, expiries and answers need a worker")
+for e in errs:
+    print(f"manifests: FAIL: components keda/hpa: {e}", file=sys.stderr)
+sys.exit(1 if errs else 0)
+PY
+fi
 
 # Components no overlay uses yet (monitoring: needs the Prometheus operator's
 # CRDs) are rendered on top of overlays/example, as an overlay adding them would.
@@ -361,6 +430,11 @@ for n, s in svcs.items():
 redis = " ".join(svcs.get("redis", {}).get("command", []))
 if "--appendonly yes" not in redis or "--appendfsync everysec" not in redis:
     errs.append("redis: want --appendonly yes --appendfsync everysec")
+mon = svcs.get("asynqmon", {})
+if str((mon.get("environment") or {}).get("READ_ONLY", "")).lower() != "true":
+    errs.append("asynqmon: want READ_ONLY: \"true\" (asynqmon's --read-only)")
+if any(not str(p).startswith("127.0.0.1:") for p in mon.get("ports", [])):
+    errs.append("asynqmon: publish its port on 127.0.0.1 only (it has no login)")
 w = svcs.get("worker", {})
 if (w.get("deploy") or {}).get("replicas", 1) < 2:
     errs.append("worker: want 2 replicas")

@@ -37,6 +37,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Float64Var(&f.RateLimitRate, "rate-limit-rate", 0, "fraction of API calls answered 429")
 	fs.DurationVar(&f.RetryAfter, "retry-after", time.Second, "Retry-After sent with 429")
 	fs.Float64Var(&f.DropRate, "drop-rate", 0, "fraction of connections dropped without an answer")
+	fs.Float64Var(&f.ForbiddenRate, "forbidden-rate", 0, "fraction of API calls answered 403, as MX answers an IP address not on the client's allowlist (1: every call)")
 	realistic := fs.Bool("realistic-times", false, "draw each job's aggregation time from a log-normal per institution (mxbank 8 s, filler banks 3-90 s; the simulator's own figures) instead of --aggregation-time")
 	seed := fs.Uint64("seed", 1, "seed of --realistic-times (the same seed, the same times)")
 	oauth := fs.Duration("oauth-window", mxsim.DefaultOAuthWindow, "an oauth_window_uri unused this long expires and its member turns EXPIRED (the simulator's own default)")

@@ -117,6 +117,13 @@ func (d *doctor) observe(op string, status int, took time.Duration, err error) {
 	}
 }
 
+// succeeded says whether some MX call answered 2xx.
+func (d *doctor) succeeded() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.accepted
+}
+
 func (d *doctor) step(format string, args ...any) { fmt.Fprintf(d.out, "\n"+format+"\n", args...) }
 
 func (d *doctor) fail(verdict, fix string) {
@@ -319,9 +326,16 @@ func (d *doctor) callFailed(what string, err error) {
 	case status == http.StatusNotAcceptable || status == http.StatusBadRequest && strings.Contains(msg, "version"):
 		d.fail(fmt.Sprintf("%s: MX refused API version %s (%d): %v", what, d.c.Version(), status, err),
 			fmt.Sprintf("set MXFLEET_MX_API_VERSION to a version MX supports (%s is current, %s previous)", mx.V20250224, mx.V20111101))
+	case status == http.StatusForbidden && !d.succeeded():
+		// MX answers 403 to every call from an IP address not on the
+		// client's allowlist (MX Academy "Whitelisting IP Addresses": every
+		// address calling the Platform API, in every environment); a 403
+		// after calls went through is a feature not enabled instead.
+		d.fail(fmt.Sprintf("%s: MX refused every call (403), none went through: this address is not on MX's allowlist: %v", what, err),
+			"have MX allowlist this machine's static egress IP address (Client Dashboard → API keys and whitelisting; single addresses or ranges no larger than /22, no dynamic addresses; approval can take several days): deploy/README.md \"MX's IP allowlist\"")
 	case status == http.StatusForbidden:
 		d.fail(fmt.Sprintf("%s: MX forbids it (403): %v", what, err),
-			"ask MX to enable this feature (verification, identification) for your client; in production, also have MX allow this machine's IP")
+			"ask MX to enable this feature (verification, identification) for your client")
 	case status == http.StatusNotFound && strings.Contains(what, "institution"):
 		d.fail(fmt.Sprintf("%s: MX has no institution %q for this client (404)", what, d.opts.Institution),
 			"MX Bank (mxbank) exists only in MX's integration environment: point MXFLEET_MX_BASE_URL at https://int-api.mx.com, or name an institution of this environment with --institution")

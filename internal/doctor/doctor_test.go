@@ -96,3 +96,42 @@ func TestDoctorVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// MX answers 403 to every call from an address not on the client's
+// allowlist (the simulator's forbidden_rate fault at 1): the doctor names
+// the allowlist, not a feature to enable. A 403 after calls went through
+// keeps the feature verdict.
+func TestDoctorNotOnMXAllowlist(t *testing.T) {
+	sim := mxsim.New(mxsim.WithAggregationTime(50 * time.Millisecond))
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	cfg := fleet.Config{MXBaseURL: hs.URL, MXClientID: mxsim.DefaultClientID, MXAPIKey: mxsim.DefaultAPIKey, MXTimeout: 5 * time.Second}
+	sim.SetFaults(mxsim.Faults{ForbiddenRate: 1})
+	res, out := check(t, cfg, doctor.Options{})
+	if res.OK || !strings.Contains(res.Verdict, "this address is not on MX's allowlist") ||
+		!strings.Contains(res.Fix, "/22") || !strings.Contains(res.Fix, "static") {
+		t.Fatalf("every call 403: got OK=%v verdict %q fix %q\n%s", res.OK, res.Verdict, res.Fix, out)
+	}
+	if !strings.Contains(out, " 403 ") {
+		t.Errorf("the 403 is not printed with its call:\n%s", out)
+	}
+	// Allowlisted again: the doctor passes.
+	sim.SetFaults(mxsim.Faults{})
+	if res, out := check(t, cfg, doctor.Options{}); !res.OK {
+		t.Fatalf("no fault: %q %q\n%s", res.Verdict, res.Fix, out)
+	}
+	// Reads go through, writes are refused: a feature, not the address.
+	noWrites := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"error":{"message":"feature not enabled"}}`)
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(noWrites.Close)
+	cfg.MXBaseURL = noWrites.URL
+	if res, out := check(t, cfg, doctor.Options{}); res.OK || strings.Contains(res.Verdict, "allowlist") || !strings.Contains(res.Fix, "enable") {
+		t.Fatalf("403 after a read went through: got OK=%v verdict %q fix %q\n%s", res.OK, res.Verdict, res.Fix, out)
+	}
+}

@@ -74,7 +74,7 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		n, err := st.ParkedCount(ctx)
 		return float64(n), err
 	})
-	m.WatchQueues(insp, slices.Sorted(maps.Keys(tasks.Queues)))
+	m.WatchQueues(insp, st, slices.Sorted(maps.Keys(tasks.Queues)))
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   queues,

@@ -161,8 +161,12 @@ func TestQueueSeries(t *testing.T) {
 	r := testenv.NewRedis(t)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	queues := slices.Sorted(maps.Keys(tasks.Queues))
+	keys, err := testenv.FastConfig("http://127.0.0.1:1").Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := metrics.New()
-	m.WatchQueues(insp, queues)
+	m.WatchQueues(insp, store.New(r.Client, keys), queues)
 
 	all, _ := gather(t, m.Registry)
 	for _, q := range queues {
@@ -171,6 +175,7 @@ func TestQueueSeries(t *testing.T) {
 		}
 		wantZero(t, all, "mxfleet_asynq_queue_latency_seconds", map[string]string{"queue": q})
 		wantZero(t, all, "mxfleet_asynq_queue_paused", map[string]string{"queue": q})
+		wantZero(t, all, "mxfleet_asynq_tasks_due", map[string]string{"queue": q})
 	}
 
 	c := asynq.NewClientFromRedisClient(r.Client)
@@ -181,13 +186,35 @@ func TestQueueSeries(t *testing.T) {
 	if _, err := c.Enqueue(asynq.NewTask("test", nil), asynq.Queue(tasks.QueuePolls), asynq.ProcessIn(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// Due: the pending job, a poll within the window; not the poll in an
+	// hour nor the answer just past the window.
+	if _, err := c.Enqueue(asynq.NewTask("test", nil), asynq.Queue(tasks.QueuePolls), asynq.ProcessIn(metrics.DueWindow/2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Enqueue(asynq.NewTask("test", nil), asynq.Queue(tasks.QueueAnswers), asynq.ProcessIn(metrics.DueWindow+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	all, _ = gather(t, m.Registry)
 	for _, c := range []struct {
 		queue, state string
 		want         float64
-	}{{tasks.QueueJobs, "pending", 1}, {tasks.QueuePolls, "scheduled", 1}, {tasks.QueuePolls, "pending", 0}, {tasks.QueueAnswers, "pending", 0}} {
+	}{{tasks.QueueJobs, "pending", 1}, {tasks.QueuePolls, "scheduled", 2}, {tasks.QueuePolls, "pending", 0}, {tasks.QueueAnswers, "pending", 0}, {tasks.QueueAnswers, "scheduled", 1}} {
 		if v, ok := find(all, "mxfleet_asynq_tasks", map[string]string{"queue": c.queue, "state": c.state}); !ok || v != c.want {
 			t.Errorf("mxfleet_asynq_tasks{queue=%s,state=%s} = %v (exists %v), want %v", c.queue, c.state, v, ok, c.want)
+		}
+	}
+	for q, want := range map[string]float64{tasks.QueueJobs: 1, tasks.QueuePolls: 1, tasks.QueueAnswers: 0, tasks.QueueCallbacks: 0} {
+		if v, ok := find(all, "mxfleet_asynq_tasks_due", map[string]string{"queue": q}); !ok || v != want {
+			t.Errorf("mxfleet_asynq_tasks_due{queue=%s} = %v (exists %v), want %v", q, v, ok, want)
+		}
+	}
+	// An hour on, everything scheduled is due.
+	later := metrics.New()
+	later.WatchQueues(insp, store.New(r.Client, keys, store.WithClock(func() time.Time { return time.Now().Add(time.Hour + time.Minute) })), queues)
+	all, _ = gather(t, later.Registry)
+	for q, want := range map[string]float64{tasks.QueueJobs: 1, tasks.QueuePolls: 2, tasks.QueueAnswers: 1} {
+		if v, _ := find(all, "mxfleet_asynq_tasks_due", map[string]string{"queue": q}); v != want {
+			t.Errorf("an hour on: mxfleet_asynq_tasks_due{queue=%s} = %v, want %v", q, v, want)
 		}
 	}
 
@@ -214,7 +241,7 @@ func (failingInspector) GetQueueInfo(q string) (*asynq.QueueInfo, error) {
 
 func TestQueueSeriesSkipUnreadableQueue(t *testing.T) {
 	m := metrics.New()
-	m.WatchQueues(failingInspector{}, []string{"b", "a", "c"})
+	m.WatchQueues(failingInspector{}, nil, []string{"b", "a", "c"})
 	all, _ := gather(t, m.Registry)
 	if _, ok := find(all, "mxfleet_asynq_tasks", map[string]string{"queue": "a", "state": "pending"}); ok {
 		t.Error("unreadable queue a exported")
@@ -408,19 +435,20 @@ const (
 	rulesFile     = "../../deploy/monitoring/mxfleet-rules.yml"
 	ruleTestsFile = "../../deploy/monitoring/mxfleet-rules.test.yml"
 	crFile        = "../../deploy/k8s/components/monitoring/prometheusrule.yaml"
+	kedaFile      = "../../deploy/k8s/components/keda/scaledobject.yaml"
 )
 
-// The dashboard, the alert rules (both forms) and their tests name only
-// metrics a worker exports.
+// The dashboard, the alert rules (both forms) and their tests, and the
+// KEDA trigger's query name only metrics a worker exports.
 func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	names, families := exported(t)
-	for _, f := range []string{"mxfleet_jobs_parked", "mxfleet_asynq_tasks", "mxfleet_mx_requests_total", "go_goroutines"} {
+	for _, f := range []string{"mxfleet_jobs_parked", "mxfleet_asynq_tasks", "mxfleet_asynq_tasks_due", "mxfleet_mx_requests_total", "go_goroutines"} {
 		if !names[f] {
 			t.Fatalf("the worker's registry lacks %s: %v", f, families)
 		}
 	}
 	used := map[string]bool{}
-	for _, path := range []string{dashboardFile, rulesFile, ruleTestsFile, crFile} {
+	for _, path := range []string{dashboardFile, rulesFile, ruleTestsFile, crFile, kedaFile} {
 		rs := refs(t, path)
 		if len(rs) == 0 {
 			t.Errorf("%s names no metric", path)

@@ -19,6 +19,12 @@ type Faults struct {
 	RateLimitRate float64       `json:"rate_limit_rate"` // fraction answered 429 with Retry-After
 	RetryAfter    time.Duration `json:"retry_after"`     // Retry-After of a 429, in whole seconds (at least 1)
 	DropRate      float64       `json:"drop_rate"`       // fraction of connections closed without an answer
+	// ForbiddenRate: fraction answered 403 before any other check, as MX
+	// answers a caller whose IP address is not on the client's allowlist
+	// (MX's docs, seed docs/mx-api.md: "A non-whitelisted IP gets 403").
+	// The message and drawing it per call are the simulator's own test
+	// fault; 1 is a machine MX has not allowlisted.
+	ForbiddenRate float64 `json:"forbidden_rate"`
 }
 
 // duration is a time.Duration that reads and writes JSON as "1.5s".
@@ -61,12 +67,13 @@ type faultsJSON struct {
 	RateLimitRate float64  `json:"rate_limit_rate"`
 	RetryAfter    duration `json:"retry_after"`
 	DropRate      float64  `json:"drop_rate"`
+	ForbiddenRate float64  `json:"forbidden_rate"`
 }
 
 // MarshalJSON writes durations as Go duration strings.
 func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{duration(f.Latency), duration(f.Jitter), f.ErrorRate,
-		f.RateLimitRate, duration(f.RetryAfter), f.DropRate})
+		f.RateLimitRate, duration(f.RetryAfter), f.DropRate, f.ForbiddenRate})
 }
 
 // UnmarshalJSON reads durations as Go duration strings (or nanoseconds).
@@ -76,12 +83,12 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*f = Faults{time.Duration(j.Latency), time.Duration(j.Jitter), j.ErrorRate,
-		j.RateLimitRate, time.Duration(j.RetryAfter), j.DropRate}
+		j.RateLimitRate, time.Duration(j.RetryAfter), j.DropRate, j.ForbiddenRate}
 	return nil
 }
 
 func (f Faults) validate() error {
-	for name, r := range map[string]float64{"error_rate": f.ErrorRate, "rate_limit_rate": f.RateLimitRate, "drop_rate": f.DropRate} {
+	for name, r := range map[string]float64{"error_rate": f.ErrorRate, "rate_limit_rate": f.RateLimitRate, "drop_rate": f.DropRate, "forbidden_rate": f.ForbiddenRate} {
 		if r < 0 || r > 1 {
 			return fmt.Errorf("%s must be between 0 and 1", name)
 		}
@@ -126,6 +133,9 @@ func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case chance(f.DropRate):
 		drop(w)
+		return false
+	case chance(f.ForbiddenRate):
+		writeReply(w, r, errReply(http.StatusForbidden, "simulated: this IP address is not allowlisted for the client"))
 		return false
 	case chance(f.RateLimitRate):
 		secs := int64((f.RetryAfter + time.Second - 1) / time.Second)

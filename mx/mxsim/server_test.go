@@ -1010,11 +1010,11 @@ func TestFaultsEndpoint(t *testing.T) {
 	if f["latency"] != "1ms" {
 		t.Fatalf("initial faults %v", f)
 	}
-	r := e.send(e.newRequest("POST", "/_sim/faults", `{"latency":"50ms","jitter":"10ms","error_rate":0.5,"rate_limit_rate":0.25,"retry_after":"3s","drop_rate":0.1}`))
+	r := e.send(e.newRequest("POST", "/_sim/faults", `{"latency":"50ms","jitter":"10ms","error_rate":0.5,"rate_limit_rate":0.25,"retry_after":"3s","drop_rate":0.1,"forbidden_rate":0.2}`))
 	if r.status != 200 {
 		t.Fatalf("set: %d %s", r.status, r.body)
 	}
-	want := mxsim.Faults{Latency: 50 * time.Millisecond, Jitter: 10 * time.Millisecond, ErrorRate: 0.5, RateLimitRate: 0.25, RetryAfter: 3 * time.Second, DropRate: 0.1}
+	want := mxsim.Faults{Latency: 50 * time.Millisecond, Jitter: 10 * time.Millisecond, ErrorRate: 0.5, RateLimitRate: 0.25, RetryAfter: 3 * time.Second, DropRate: 0.1, ForbiddenRate: 0.2}
 	var got mxsim.Faults
 	e.send(e.newRequest("GET", "/_sim/faults", nil)).into(t, &got)
 	if got != want {
