@@ -37,6 +37,7 @@ const Prefix = "MXFLEET"
 type Config struct {
 	RedisURL             string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://[user:pass@]host:port[,host:port]/db?master=name[&sentinel_password=p] (user, password and db are the master's)"`
 	RedisClusterAddrs    string        `envconfig:"REDIS_CLUSTER_ADDRS" desc:"Redis Cluster seed nodes host:port,...; when set, producers, workers and the store use cluster clients (user, password and TLS still come from REDIS_URL)"`
+	RedisAllowEviction   bool          `envconfig:"REDIS_ALLOW_EVICTION" default:"false" desc:"accept a Redis whose maxmemory-policy is not noeviction (it may evict job records, parked answers and queued tasks when full); without it worker and api refuse to start on one, with it they warn at every start and the worker reports mxfleet_redis_eviction_risk 1"`
 	MXBaseURL            string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
 	MXAPIVersion         string        `envconfig:"MX_API_VERSION" default:"v20250224" desc:"MX Platform API version sent as Accept-Version on every call: v20250224 (current) or v20111101 (previous)"`
 	MXClientID           string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
