@@ -71,6 +71,9 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer rdb.Close()
+	if _, err := fleet.CheckEviction(ctx, rdb, cfg.RedisAllowEviction, log); err != nil {
+		return err
+	}
 	c := tasks.NewClient(rdb, keys, store.WithRetention(cfg.JobRetention))
 	defer c.Close()
 	acfg := api.Config{Tokens: tokens, Callbacks: allow, WebhookSecret: cfg.WebhookSecret}

@@ -57,7 +57,7 @@ func cmdInstitutions(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	rdb, err := cfg.OpenRedis()
+	rdb, err := openRedis(cfg)
 	if err != nil {
 		return err
 	}

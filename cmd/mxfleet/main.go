@@ -62,7 +62,12 @@ func report(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	if err.Error() != "" {
+	var down redisDown
+	switch {
+	case errors.As(err, &down):
+		// in the command's words, not the layers' it went through
+		fmt.Fprintln(stderr, "mxfleet:", down)
+	case err.Error() != "":
 		fmt.Fprintln(stderr, "mxfleet:", err)
 	}
 	var ee exitError
@@ -78,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return exitError{2, errors.New("")}
 	}
 	cmd, rest := args[0], args[1:]
+	quietRedisLog(stderr)
 	switch cmd {
 	case "worker":
 		return cmdWorker(ctx, rest, stdout, stderr)

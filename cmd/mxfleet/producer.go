@@ -32,7 +32,7 @@ func producer(needKeys bool) (c *tasks.Client, closeFn func(), noKeys bool, err 
 		}
 		keys, noKeys = seal.Ephemeral(), true
 	}
-	rdb, err := cfg.OpenRedis()
+	rdb, err := openRedis(cfg)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -443,6 +443,13 @@ func cmdWait(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer closeFn()
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	// Until Redis answers, the wait says so on its live line.
+	if err := awaitRedis(wctx, func(ctx context.Context) error { _, err := c.Status(ctx, ids[0]); return err }, stderr); err != nil {
+		if ctx.Err() != nil {
+			return stoppedWaiting(ids)
+		}
+		return fmt.Errorf("timeout after %s: Redis never answered; no job was read", shortDuration(*timeout))
+	}
 	for i, id := range ids {
 		j, err := c.Wait(wctx, id)
 		switch {
@@ -466,10 +473,13 @@ func cmdWait(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func timedOut(ctx context.Context, c *tasks.Client, timeout time.Duration, ids []string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	var still []string
+	var still, unread []string
+	var down redisDown
 	for _, id := range ids {
 		j, err := c.Status(ctx, id)
 		switch {
+		case errors.As(err, &down): // said once, after the jobs it kept from being read
+			unread = append(unread, id)
 		case err == nil && j.State.Terminal():
 			fmt.Fprintf(stdout, "%s\t%s\t%s\n", j.ID, j.State, errCode(j))
 		case sealed(err):
@@ -481,6 +491,9 @@ func timedOut(ctx context.Context, c *tasks.Client, timeout time.Duration, ids [
 		default:
 			still = append(still, fmt.Sprintf("job %s could not be read (%v)", id, err))
 		}
+	}
+	if len(unread) > 0 {
+		still = append(still, fmt.Sprintf("not read: %s, %s", strings.Join(unread, ", "), down))
 	}
 	if len(still) == 0 {
 		return nil

@@ -88,14 +88,17 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // text, to log at warn with component "redis". It sets go-redis's
 // process-wide logger: a command calls it once it has its logger.
 func routeRedisLog(log zerolog.Logger) {
-	redis.SetLogger(redisLogger{log.With().Str("component", "redis").Logger()})
+	redis.SetLogger(redisLogger{l: log.With().Str("component", "redis").Logger(), lvl: zerolog.WarnLevel})
 }
 
-// redisLogger is go-redis's logging interface over zerolog, at warn.
-type redisLogger struct{ l zerolog.Logger }
+// redisLogger is go-redis's logging interface over zerolog, at lvl.
+type redisLogger struct {
+	l   zerolog.Logger
+	lvl zerolog.Level
+}
 
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
-	r.l.Warn().Msg(strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+	r.l.WithLevel(r.lvl).Msg(strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }
 
 // redactor masks the configuration's secrets in everything logged.

@@ -34,7 +34,7 @@ func workerEnv(t *testing.T, redisURL, metricsAddr string) {
 		t.Setenv(k, v)
 	}
 	// cmdWorker routes go-redis's logger to its own: put a plain one back.
-	t.Cleanup(func() { redis.SetLogger(redisLogger{zerolog.New(os.Stderr)}) })
+	t.Cleanup(func() { redis.SetLogger(redisLogger{l: zerolog.New(os.Stderr), lvl: zerolog.WarnLevel}) })
 }
 
 // A worker that cannot take its metrics and probes address does not run

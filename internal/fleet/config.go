@@ -35,8 +35,9 @@ const Prefix = "MXFLEET"
 
 // Config is the worker's configuration, read from MXFLEET_* variables.
 type Config struct {
-	RedisURL             string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://host:port?master=name"`
+	RedisURL             string        `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0" desc:"Redis: redis://[user:pass@]host:port/db, rediss:// for TLS, redis-sentinel://[user:pass@]host:port[,host:port]/db?master=name[&sentinel_password=p] (user, password and db are the master's)"`
 	RedisClusterAddrs    string        `envconfig:"REDIS_CLUSTER_ADDRS" desc:"Redis Cluster seed nodes host:port,...; when set, producers, workers and the store use cluster clients (user, password and TLS still come from REDIS_URL)"`
+	RedisAllowEviction   bool          `envconfig:"REDIS_ALLOW_EVICTION" default:"false" desc:"accept a Redis whose maxmemory-policy is not noeviction (it may evict job records, parked answers and queued tasks when full); without it worker and api refuse to start on one, with it they warn at every start and the worker reports mxfleet_redis_eviction_risk 1"`
 	MXBaseURL            string        `envconfig:"MX_BASE_URL" default:"https://int-api.mx.com" desc:"MX Platform API base URL (https://api.mx.com in production)"`
 	MXAPIVersion         string        `envconfig:"MX_API_VERSION" default:"v20250224" desc:"MX Platform API version sent as Accept-Version on every call: v20250224 (current) or v20111101 (previous)"`
 	MXClientID           string        `envconfig:"MX_CLIENT_ID" desc:"MX client id (required by the worker)"`
@@ -396,8 +397,16 @@ func Redis(url string) (redis.UniversalClient, error) {
 	if err := checkRedisURL(url); err != nil {
 		return nil, err
 	}
-	opt, err := asynq.ParseRedisURI(strings.TrimSpace(url))
-	if err != nil {
+	var opt asynq.RedisConnOpt
+	var err error
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(url)), "redis-sentinel://") {
+		// asynq.ParseRedisURI reads no db there and gives the URL's
+		// password to the Sentinels only, never to the master.
+		opt, err = sentinelOptions(url)
+		if err != nil {
+			return nil, err
+		}
+	} else if opt, err = asynq.ParseRedisURI(strings.TrimSpace(url)); err != nil {
 		// The parse error quotes the URL, password included: say less.
 		return nil, fmt.Errorf("%s is not a valid Redis URL (want redis://[user:password@]host:port/db, rediss://, redis-socket:///path or redis-sentinel://host:port?master=name)", redisVar)
 	}
@@ -409,6 +418,42 @@ func Redis(url string) (redis.UniversalClient, error) {
 }
 
 const redisVar = Prefix + "_REDIS_URL"
+
+// sentinelOptions reads a Sentinel URL,
+// redis-sentinel://[user:password@]host:port[,host:port...][/db]?master=NAME[&sentinel_username=U][&sentinel_password=P]:
+// the user information and the db are the master's, as in every other
+// Redis URL; the Sentinels' own credentials, when they have any, are the
+// sentinel_* parameters. Any other parameter is refused, by name only.
+func sentinelOptions(raw string) (asynq.RedisFailoverClientOpt, error) {
+	var opt asynq.RedisFailoverClientOpt
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return opt, fmt.Errorf("%s is not a valid Sentinel URL (want redis-sentinel://[user:password@]host:26379[,host:26379][/db]?master=NAME)", redisVar)
+	}
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "master", "sentinel_username", "sentinel_password":
+		default:
+			return opt, fmt.Errorf("%s: a Sentinel URL takes ?master=, sentinel_username= and sentinel_password=, not %s=", redisVar, truncate(k, 30))
+		}
+	}
+	opt.MasterName = q.Get("master")
+	opt.SentinelUsername, opt.SentinelPassword = q.Get("sentinel_username"), q.Get("sentinel_password")
+	for _, a := range strings.Split(u.Host, ",") {
+		opt.SentinelAddrs = append(opt.SentinelAddrs, strings.TrimSpace(a))
+	}
+	if u.User != nil {
+		opt.Username = u.User.Username()
+		opt.Password, _ = u.User.Password()
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if opt.DB, err = strconv.Atoi(db); err != nil || opt.DB < 0 {
+			return opt, fmt.Errorf("%s: bad db number %q: the path is the master's database number, like redis-sentinel://host:26379/1?master=NAME", redisVar, truncate(db, 20))
+		}
+	}
+	return opt, nil
+}
 
 var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,20}$`)
 
@@ -465,6 +510,9 @@ func checkRedisURL(raw string) error {
 		q, err := url.ParseQuery(query)
 		if err != nil || strings.TrimSpace(q.Get("master")) == "" {
 			return fmt.Errorf("%s: a Sentinel URL needs the name of the master the Sentinels monitor: redis-sentinel://%s?master=NAME", redisVar, authority)
+		}
+		if _, err := sentinelOptions(raw); err != nil {
+			return err
 		}
 	case "redis-socket":
 		if path == "" {

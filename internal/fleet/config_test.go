@@ -79,6 +79,8 @@ func TestLoadSaysWhatIsWrongWithASetting(t *testing.T) {
 		{map[string]string{"MXFLEET_REDIS_URL": "redis-sentinel://:" + password + "@host:26379"}, []string{"needs the name of the master", "?master=NAME"}},
 		{map[string]string{"MXFLEET_REDIS_URL": "redis-sentinel://:" + password + "@host:26379?master="}, []string{"?master=NAME"}},
 		{map[string]string{"MXFLEET_REDIS_URL": "redis-sentinel://host:x?master=m"}, []string{`bad port "x"`}},
+		{map[string]string{"MXFLEET_REDIS_URL": "redis-sentinel://host:26379/one?master=m"}, []string{`bad db number "one"`, "master's database number"}},
+		{map[string]string{"MXFLEET_REDIS_URL": "redis-sentinel://host:26379?master=m&password=" + password}, []string{"takes ?master=, sentinel_username= and sentinel_password=, not password="}},
 		{map[string]string{"MXFLEET_REDIS_URL": "redis-socket://:" + password + "@"}, []string{"names the socket's path"}},
 		{map[string]string{"MXFLEET_REDIS_URL": ""}, []string{"MXFLEET_REDIS_URL is empty"}},
 		{map[string]string{"MXFLEET_REDIS_CLUSTER_ADDRS": "10.0.0.1:7000,10.0.0.2"}, []string{`MXFLEET_REDIS_CLUSTER_ADDRS: no port after host "10.0.0.2"`}},
@@ -112,6 +114,7 @@ func TestLoadTakesGoodSettings(t *testing.T) {
 		{"MXFLEET_REDIS_URL": "redis://user:p%40ss@127.0.0.1:6380/2", "MXFLEET_POLL_INITIAL": "500ms", "MXFLEET_SWEEP_INTERVAL": "0s"},
 		{"MXFLEET_REDIS_URL": "rediss://[::1]:6380"},
 		{"MXFLEET_REDIS_URL": "redis-sentinel://:pw@h1:26379,h2:26379?master=mxfleet"},
+		{"MXFLEET_REDIS_URL": "redis-sentinel://:pw@h1:26379,h2:26379/2?master=mxfleet&sentinel_password=spw"},
 		{"MXFLEET_REDIS_URL": "redis-socket:///tmp/redis.sock?db=3"},
 		{"MXFLEET_REDIS_CLUSTER_ADDRS": "10.0.0.1:7000, 10.0.0.2:7001"},
 	} {

@@ -47,6 +47,16 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		return nil, err
 	}
 	m := metrics.New()
+	risk, err := CheckEviction(context.Background(), rdb, cfg.RedisAllowEviction, log)
+	if err != nil {
+		return nil, err
+	}
+	m.Gauge("mxfleet_redis_eviction_risk", "1 when the worker runs on a Redis whose maxmemory-policy is not noeviction (MXFLEET_REDIS_ALLOW_EVICTION=true), else 0.", func(context.Context) (float64, error) {
+		if risk {
+			return 1, nil
+		}
+		return 0, nil
+	})
 	mxc, err := cfg.MXClient(hc, mx.WithUserAgent("mxfleet"), mx.WithLogger(log.With().Str("component", "mx").Logger()),
 		mx.WithLimiter(store.NewMXLimiter(rdb, cfg.MXRate, time.Second)), mx.WithObserver(m.MXCall))
 	if err != nil {

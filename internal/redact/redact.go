@@ -65,14 +65,36 @@ func KeyMaterial(keys string) []string {
 	return out
 }
 
-// URLPassword returns the password of a URL, if any.
+// URLPassword returns the passwords of a Redis URL, if any: its own and a
+// Sentinel URL's sentinel_password.
 func URLPassword(raw string) []string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return nil
 	}
-	if p, ok := u.User.Password(); ok {
-		return []string{p}
+	var out []string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, p)
+		}
 	}
-	return nil
+	if p := u.Query().Get("sentinel_password"); p != "" {
+		out = append(out, p)
+	}
+	return out
+}
+
+// URL is a Redis URL fit to show: its passwords (URLPassword) replaced by
+// xxxxx; a URL that does not parse shows as its scheme only.
+func URL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		scheme, _, _ := strings.Cut(raw, "://")
+		return scheme + "://…"
+	}
+	if q := u.Query(); q.Get("sentinel_password") != "" {
+		q.Set("sentinel_password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }

@@ -19,6 +19,12 @@ func TestWriterMasksSecrets(t *testing.T) {
 	if p := redact.URLPassword("rediss://u:hunter22@h:6380/0"); len(p) != 1 || p[0] != "hunter22" {
 		t.Fatalf("url password %v", p)
 	}
+	if p := redact.URLPassword("redis-sentinel://:m4ster@h:26379/1?master=m&sentinel_password=s3nt"); len(p) != 2 || p[0] != "m4ster" || p[1] != "s3nt" {
+		t.Fatalf("sentinel url passwords %v", p)
+	}
+	if u := redact.URL("redis-sentinel://:m4ster@h:26379/1?master=m&sentinel_password=s3nt"); strings.Contains(u, "m4ster") || strings.Contains(u, "s3nt") || !strings.Contains(u, "h:26379/1") {
+		t.Fatalf("redacted url %s", u)
+	}
 	if k := redact.KeyMaterial("k1:AAAA,k2:BBBB"); len(k) != 2 || k[1] != "BBBB" {
 		t.Fatalf("key material %v", k)
 	}

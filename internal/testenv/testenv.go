@@ -54,7 +54,11 @@ func until(ctx context.Context, step time.Duration, cond func() bool) bool {
 // NewRedis starts a redis-server of the test's own on a unix socket in the
 // test's temp dir, stopped at cleanup. Without redis-server it uses
 // miniredis and says so, unless MXFLEET_TEST_REQUIRE_REDIS=1.
-func NewRedis(t testing.TB) *Redis {
+func NewRedis(t testing.TB) *Redis { return NewRedisWith(t) }
+
+// NewRedisWith is NewRedis with more redis-server arguments (such as
+// "--maxmemory-policy", "volatile-lru"); miniredis ignores them.
+func NewRedisWith(t testing.TB, extra ...string) *Redis {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -75,6 +79,7 @@ func NewRedis(t testing.TB) *Redis {
 	r := &Redis{URL: fmt.Sprintf("redis-socket://%s", sock), Real: true, bin: bin, sock: sock,
 		args: []string{"--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
 			"--save", "", "--appendonly", "no", "--dir", dir}}
+	r.args = append(r.args, extra...)
 	t.Cleanup(func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
