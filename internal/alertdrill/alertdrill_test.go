@@ -108,16 +108,7 @@ func tail(s string, n int) string {
 
 // poll checks cond every 200ms until it holds or ctx ends.
 func poll(ctx context.Context, cond func() bool) bool {
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-tick.C:
-		}
-	}
-	return true
+	return testenv.Until(ctx, 200*time.Millisecond, cond)
 }
 
 // drillFleet is one fleet scraped under its own namespace label.

@@ -68,7 +68,7 @@ func NewSentinel(t testing.TB) *Sentinel {
 	// the replica must be in sync before anything is measured
 	replica := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", p2)})
 	defer replica.Close()
-	if !until(ctx, 50*time.Millisecond, func() bool {
+	if !Until(ctx, 50*time.Millisecond, func() bool {
 		info, err := replica.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	}) {
@@ -78,7 +78,7 @@ func NewSentinel(t testing.TB) *Sentinel {
 	// primary's INFO, up to 10 s), or it has nothing to promote
 	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", ps)})
 	defer sc.Close()
-	if !until(ctx, 100*time.Millisecond, func() bool {
+	if !Until(ctx, 100*time.Millisecond, func() bool {
 		reps, err := sc.Replicas(ctx, "mxfleet").Result()
 		return err == nil && len(reps) > 0
 	}) {
@@ -89,7 +89,7 @@ func NewSentinel(t testing.TB) *Sentinel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !until(ctx, 50*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil }) {
+	if !Until(ctx, 50*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil }) {
 		t.Fatal("no primary through the Sentinel")
 	}
 	t.Cleanup(func() { _ = c.Close() })
