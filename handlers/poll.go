@@ -32,6 +32,7 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	if j.Microdeposit() {
 		return h.pollMicrodeposit(ctx, j, p.N)
 	}
+	hooked := h.webhookSeen(ctx, j)
 	st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
 	if err != nil {
 		return h.mxErr(ctx, j.ID, "", err)
@@ -64,10 +65,27 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 			Dur("in", h.cfg.RetryLaterDelay).Msg("MX failed transiently: job will start again")
 	}
 	_, _, err = h.execute(ctx, j, d, pay)
+	if err == nil && d.Event != nil && d.Event.State.Terminal() {
+		h.cfg.Metrics.FinishedByMX(hooked)
+	}
 	if err == nil && h.cfg.Observer != nil {
 		h.cfg.Observer.Seen(&j.Record, p.N, read, st.SuccessfullyAggregatedAt, now)
 	}
 	return err
+}
+
+// webhookSeen tells whether an MX webhook about job j came after its
+// record's last write, when this poll was scheduled: the poll it woke (or
+// one already running when it came: Wake cannot tell those apart), and
+// records how long ago it came. It reads the delivery set's age, one Redis
+// read and no write; an error reads as no webhook.
+func (h *Handlers) webhookSeen(ctx context.Context, j *store.Job) bool {
+	since, ok, err := h.store.SinceDelivery(ctx, j.ID)
+	if err != nil || !ok || since > h.now().Sub(j.UpdatedAt) {
+		return false
+	}
+	h.cfg.Metrics.PollAfterWebhook(since)
+	return true
 }
 
 // reading is the state machine's view of a status read.

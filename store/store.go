@@ -497,6 +497,21 @@ func (s *Store) FirstDelivery(ctx context.Context, id, digest string) (bool, err
 	return n == 1, nil
 }
 
+// SinceDelivery tells how long ago the latest webhook delivery that may
+// wake job id was recorded (FirstDelivery), read from the delivery set's
+// remaining life: nothing is written for it. ok is false when no delivery
+// came within DeliveryWindow.
+func (s *Store) SinceDelivery(ctx context.Context, id string) (since time.Duration, ok bool, err error) {
+	left, err := s.rdb.PTTL(ctx, hooksKey(id)).Result()
+	if err != nil {
+		return 0, false, fmt.Errorf("store: webhook deliveries of job %s: %w", id, err)
+	}
+	if left <= 0 { // no key (-2), or one without expiry (-1): no delivery recorded
+		return 0, false, nil
+	}
+	return max(DeliveryWindow-left, 0), true, nil
+}
+
 // Delivered tells whether a callback event was delivered.
 func (s *Store) Delivered(ctx context.Context, eventID string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, eventKey(eventID)).Result()

@@ -225,6 +225,24 @@ func TestPeekOpensNothing(t *testing.T) {
 	}
 }
 
+// SinceDelivery reads how long ago a job's latest delivery came, from the
+// delivery set alone: none before the first, a fresh one after it.
+func TestSinceDelivery(t *testing.T) {
+	r := testenv.NewRedis(t)
+	s := store.New(r.Client, seal.Ephemeral())
+	ctx := context.Background()
+	if _, ok, err := s.SinceDelivery(ctx, "d"); err != nil || ok {
+		t.Fatalf("no delivery yet: ok %v, %v", ok, err)
+	}
+	if _, err := s.FirstDelivery(ctx, "d", "digest-1"); err != nil {
+		t.Fatal(err)
+	}
+	since, ok, err := s.SinceDelivery(ctx, "d")
+	if err != nil || !ok || since < 0 || since > time.Minute {
+		t.Fatalf("after a delivery: %s %v %v, want a fresh one", since, ok, err)
+	}
+}
+
 // A webhook delivery is first once per job; Delete forgets the deliveries.
 func TestFirstDelivery(t *testing.T) {
 	r := testenv.NewRedis(t)

@@ -84,6 +84,13 @@ func NewWorker(rdb redis.UniversalClient, cfg Config, hc *http.Client, log zerol
 		n, err := st.ParkedCount(ctx)
 		return float64(n), err
 	})
+	webhooks := 0.0
+	if cfg.WebhookSecret != "" {
+		webhooks = 1
+	}
+	m.Gauge("mxfleet_webhooks_configured", "1 when MXFLEET_WEBHOOK_SECRET is set: MX webhooks are expected to wake polls.", func(context.Context) (float64, error) {
+		return webhooks, nil
+	})
 	m.WatchQueues(insp, st, slices.Sorted(maps.Keys(tasks.Queues)))
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,

@@ -39,6 +39,13 @@ const (
 	ParkedEnded    = "ended"    // ended otherwise (deadline, MX refused the answers, ...)
 )
 
+// Whether an MX webhook came before the poll that found a job finished
+// (mxfleet_jobs_finished_by_mx_total{webhook}).
+const (
+	WebhookSeen = "seen"
+	WebhookNone = "none"
+)
+
 // ErrorCodes is every error code a failed job can carry: package job's
 // codes (a missing and an unknown status among them), then the reasons of
 // job.Classify (the lower-cased statuses whose outcome is Failed or
@@ -79,6 +86,9 @@ func (m *Metrics) zero() {
 	}
 	for _, o := range ParkedOutcomes {
 		m.parkedSeconds.WithLabelValues(o)
+	}
+	for _, w := range []string{WebhookSeen, WebhookNone} {
+		m.finishedByMX.WithLabelValues(w)
 	}
 	for _, r := range Repairs {
 		m.jobsRepaired.WithLabelValues(r)

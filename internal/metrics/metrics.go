@@ -31,6 +31,8 @@ type Metrics struct {
 	mxDuration    *prometheus.HistogramVec
 	mxRetriable   *prometheus.CounterVec
 	mxThrottled   prometheus.Counter
+	webhookDelay  prometheus.Histogram
+	finishedByMX  *prometheus.CounterVec
 }
 
 // New registers the metrics, Go and process collectors on a new registry,
@@ -61,9 +63,14 @@ func New() *Metrics {
 			Help: "MX calls that failed transiently (5xx, 429, timeouts, resets) and are retried, by operation."}, []string{"op"}),
 		mxThrottled: prometheus.NewCounter(prometheus.CounterOpts{Name: "mxfleet_mx_throttled_total",
 			Help: "MX calls held back by the fleet-wide rate limit or a fleet-wide 429 pause."}),
+		webhookDelay: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mxfleet_webhook_poll_delay_seconds",
+			Help:    "From the latest MX webhook about a job to the start of the poll that followed it (the poll it woke).",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60}}),
+		finishedByMX: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mxfleet_jobs_finished_by_mx_total",
+			Help: "Jobs a poll found finished at MX, by whether an MX webhook about the job came before that poll (webhook: seen, none)."}, []string{"webhook"}),
 	}
 	for _, c := range []prometheus.Collector{m.jobsStarted, m.jobsEnded, m.jobDuration, m.jobPolls, m.parkedSeconds, m.jobsRepaired,
-		m.mxRequests, m.mxDuration, m.mxRetriable, m.mxThrottled,
+		m.mxRequests, m.mxDuration, m.mxRetriable, m.mxThrottled, m.webhookDelay, m.finishedByMX,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -119,6 +126,27 @@ func (m *Metrics) MXCall(op string, status int, took time.Duration, err error) {
 	if mx.IsRetriable(err) {
 		m.mxRetriable.WithLabelValues(op).Inc()
 	}
+}
+
+// PollAfterWebhook records a poll that started after an MX webhook about
+// its job, since took.
+func (m *Metrics) PollAfterWebhook(took time.Duration) {
+	if m != nil {
+		m.webhookDelay.Observe(took.Seconds())
+	}
+}
+
+// FinishedByMX counts a job a poll found finished at MX; webhook tells
+// whether an MX webhook about it came before that poll.
+func (m *Metrics) FinishedByMX(webhook bool) {
+	if m == nil {
+		return
+	}
+	l := WebhookNone
+	if webhook {
+		l = WebhookSeen
+	}
+	m.finishedByMX.WithLabelValues(l).Inc()
 }
 
 // JobsEnded is the sum of mxfleet_jobs_ended_total: jobs this process

@@ -114,6 +114,10 @@ func TestFreshRegistryExportsZeroSeries(t *testing.T) {
 		wantZero(t, all, "mxfleet_jobs_repaired_total", map[string]string{"reason": r})
 	}
 	wantZero(t, all, "mxfleet_mx_throttled_total", map[string]string{})
+	wantZero(t, all, "mxfleet_webhook_poll_delay_seconds", map[string]string{})
+	for _, w := range []string{metrics.WebhookSeen, metrics.WebhookNone} {
+		wantZero(t, all, "mxfleet_jobs_finished_by_mx_total", map[string]string{"webhook": w})
+	}
 	if n := m.JobsEnded(); n != 0 {
 		t.Errorf("JobsEnded on a fresh registry = %v", n)
 	}

@@ -37,8 +37,8 @@ type Redis struct {
 	cmd  *exec.Cmd // the running redis-server; nil while stopped
 }
 
-// until checks cond every step until it holds (true) or ctx ends (false).
-func until(ctx context.Context, step time.Duration, cond func() bool) bool {
+// Until checks cond every step until it holds (true) or ctx ends (false).
+func Until(ctx context.Context, step time.Duration, cond func() bool) bool {
 	tick := time.NewTicker(step)
 	defer tick.Stop()
 	for !cond() {
@@ -146,7 +146,7 @@ func (r *Redis) Start(t testing.TB) {
 	// returning the last dial error for a while.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if !until(ctx, 10*time.Millisecond, func() bool { return r.Client.Ping(ctx).Err() == nil }) {
+	if !Until(ctx, 10*time.Millisecond, func() bool { return r.Client.Ping(ctx).Err() == nil }) {
 		t.Fatal("redis did not answer")
 	}
 }
