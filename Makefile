@@ -31,17 +31,17 @@ test-short:
 # docs/BENCHMARKS.md and prints a one-line summary last (about 25 minutes
 # on 2 cores, 15 of them the 100,000 jobs). MXFLEET_BENCH_INFLIGHT sets the
 # in-flight jobs (make bench MXFLEET_BENCH_INFLIGHT=10000 for a shorter
-# run); `go run ./internal/benchrun -only throughput,learned` runs a subset
+# run); `go run ./internal/harness/bench -only throughput,learned` runs a subset
 # and prints the table instead.
 MXFLEET_BENCH_INFLIGHT ?= 100000
 bench: redis-server
-	$(GO) run ./internal/benchrun -out docs/BENCHMARKS.md -inflight $(MXFLEET_BENCH_INFLIGHT)
+	$(GO) run ./internal/harness/bench -out docs/BENCHMARKS.md -inflight $(MXFLEET_BENCH_INFLIGHT)
 
 # Chaos: worker processes killed with SIGKILL every 3 s over 2,000 mixed
 # jobs, a redis-server restart (AOF), an MX storm; appends its table to
 # docs/BENCHMARKS.md and prints a one-line summary last.
 chaos: redis-server
-	$(GO) run ./internal/chaosrun -out docs/BENCHMARKS.md
+	$(GO) run ./internal/harness/chaos -out docs/BENCHMARKS.md
 
 # bench and chaos run against a real redis-server: install Debian's when
 # it is missing and we may (root), else say what to do.

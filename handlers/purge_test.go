@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/scenario"
-	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mxfleet/mxfleet/internal/mxspec"
+	"github.com/mxfleet/mxfleet/internal/harness/mxspec"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 )
 
 // RequireAsynqmonEnv, when set to 1, makes a missing asynqmon fatal (CI

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 )
 
 func TestWorkerRefusesToStartWithoutWhatItNeeds(t *testing.T) {

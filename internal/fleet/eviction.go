@@ -49,7 +49,7 @@ func CheckEviction(ctx context.Context, rdb redis.UniversalClient, allow bool, l
 		unread = append(unread, err.Error())
 	}
 	if len(unread) > 0 {
-		log.Warn().Str("component", "redis").Str("why", strings.Join(unread, "; ")).
+		log.Warn().Str("component", "eviction_check").Str("why", strings.Join(unread, "; ")).
 			Msg("cannot read Redis's maxmemory-policy (CONFIG GET refused or failed): make sure it is noeviction, or Redis may evict job records, parked answers and queued tasks when full")
 	}
 	if len(bad) == 0 {
@@ -58,7 +58,7 @@ func CheckEviction(ctx context.Context, rdb redis.UniversalClient, allow bool, l
 	if !allow {
 		return false, fmt.Errorf("Redis may evict job records, parked answers and queued tasks: %s; set maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction, or the managed service's parameter), or set %s_REDIS_ALLOW_EVICTION=true to accept the risk", strings.Join(bad, ", "), Prefix)
 	}
-	log.Warn().Str("component", "redis").Str("policy", strings.Join(bad, ", ")).
+	log.Warn().Str("component", "eviction_check").Str("policy", strings.Join(bad, ", ")).
 		Msgf("%s_REDIS_ALLOW_EVICTION=true: Redis may evict job records, parked answers and queued tasks when full; set maxmemory-policy noeviction", Prefix)
 	return true, nil
 }

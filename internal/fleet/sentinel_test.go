@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 )
 
 // A Sentinel URL means what it says: its password and db are the master's,

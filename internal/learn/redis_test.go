@@ -9,7 +9,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/learn"
 	"github.com/mxfleet/mxfleet/internal/pollplan"
-	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )

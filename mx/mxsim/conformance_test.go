@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/mxfleet/mxfleet/internal/mxspec"
+	"github.com/mxfleet/mxfleet/internal/harness/mxspec"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
 

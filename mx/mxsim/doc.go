@@ -52,7 +52,7 @@
 //
 // Every answer validates against the spec of the request's version
 // (checked by this package's tests, and the client's, with MX's documents
-// through internal/mxspec), except three departures taken from MX's other
+// through internal/harness/mxspec), except three departures taken from MX's other
 // documents, listed with their sources once, in mxspec.Departures: a TEXT challenge in the read
 // member status (see MFA), createMember's 201 (v20250224), and 202 from a
 // job endpoint whose job is already running (the spec declares verify's

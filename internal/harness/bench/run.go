@@ -20,7 +20,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/api"
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/redisinfo"
+	"github.com/mxfleet/mxfleet/internal/harness/redisinfo"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -446,13 +446,13 @@ func (b *bench) write(out, redisVersion string, took time.Duration) error {
 		}
 	}
 	var s strings.Builder
-	fmt.Fprintf(&s, "# Benchmarks\n\nWritten by `make bench` (`go run ./internal/benchrun`) on %s: %d cores (%s), %s, %s, redis-server %s on a unix socket, the MX simulator over loopback HTTP, workers in the harness process except in-flight's (an `mxfleet worker` process of its own). Took %s.\n\n",
+	fmt.Fprintf(&s, "# Benchmarks\n\nWritten by `make bench` (`go run ./internal/harness/bench`) on %s: %d cores (%s), %s, %s, redis-server %s on a unix socket, the MX simulator over loopback HTTP, workers in the harness process except in-flight's (an `mxfleet worker` process of its own). Took %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), cpu, host, runtime.Version(), redisVersion, took.Round(time.Second))
 	s.WriteString("| area | what | figure | notes |\n|---|---|---|---|\n")
 	for _, r := range b.rows {
 		fmt.Fprintf(&s, "| %s |\n", strings.Join(r, " | "))
 	}
-	s.WriteString("\nHow each is measured: `internal/benchrun/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs; per ended job, the same growth once every job has ended (records kept for the retention period). The in-flight worker's peak RSS is `VmHWM` in `/proc/<pid>/status` of its process, read once every job has ended and before SIGTERM. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
+	s.WriteString("\nHow each is measured: `internal/harness/bench/run.go`. Lateness is the job record's end time minus (the time the worker asked MX to verify + the simulator's aggregation time). Redis bytes per in-flight job is the growth of `used_memory` while every job waits, divided by the jobs; per ended job, the same growth once every job has ended (records kept for the retention period). The in-flight worker's peak RSS is `VmHWM` in `/proc/<pid>/status` of its process, read once every job has ended and before SIGTERM. Scale-out runs the workers in one process on the same 2 cores as Redis and the simulator, so it shows contention more than a fleet of machines would.\n\n")
 	fmt.Fprintf(&s, "Summary: %s\n", strings.Join(b.sum, " "))
 	// The sections after the table (the written reading of the figures,
 	// make chaos's table) are kept as they are.

@@ -30,7 +30,7 @@ import (
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
 	"github.com/mxfleet/mxfleet/internal/scenario"
-	"github.com/mxfleet/mxfleet/internal/testenv"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
@@ -42,7 +42,7 @@ const RequireEnv = "MXFLEET_TEST_REQUIRE_PROMETHEUS"
 // drillFor replaces every rule's for: in the drill's copy of the rules.
 const drillFor = "5s"
 
-const rulesFile = "../../deploy/monitoring/mxfleet-rules.yml"
+const rulesFile = "../../../deploy/monitoring/mxfleet-rules.yml"
 
 // binary finds one of names on PATH, or skips (fails under RequireEnv).
 func binary(t *testing.T, names ...string) string {

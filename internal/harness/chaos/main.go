@@ -19,7 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/mxfleet/mxfleet/internal/redisinfo"
+	"github.com/mxfleet/mxfleet/internal/harness/redisinfo"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
@@ -274,7 +274,7 @@ func chaos(out string, jobs int) error {
 	rows = append(rows, fmt.Sprintf("| MX storm: 20%% 5xx, 5%% 429 (Retry-After 1 s), 2%% dropped connections, 0–500 ms jitter | 300 mixed jobs | %d as expected, %d not, %d lost | %.1f MX calls per job that reached MX (4 for a verify job without faults or MFA on v20250224); %.1f Redis commands per job (%s); %s |", ok, wrong, lost, float64(calls)/300, stormCmds, cmdsNote, strings.Join(ex, "; ")))
 	sum = append(sum, fmt.Sprintf("storm=%d/300", ok))
 
-	section := fmt.Sprintf("\n## Chaos\n\nWritten by `make chaos` (`go run ./internal/chaosrun`) on %s, %s in all: worker *processes* (`mxfleet worker`) against redis-server with AOF, the simulator in the harness (aggregation 1 s). \"As expected\" is the scenario's expected state, connection status and error code.\n\n| chaos | run | outcome | notes |\n|---|---|---|---|\n%s\n\nChaos summary: %s\n",
+	section := fmt.Sprintf("\n## Chaos\n\nWritten by `make chaos` (`go run ./internal/harness/chaos`) on %s, %s in all: worker *processes* (`mxfleet worker`) against redis-server with AOF, the simulator in the harness (aggregation 1 s). \"As expected\" is the scenario's expected state, connection status and error code.\n\n| chaos | run | outcome | notes |\n|---|---|---|---|\n%s\n\nChaos summary: %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), time.Since(start).Round(time.Second), strings.Join(rows, "\n"), strings.Join(sum, " "))
 	b, _ := os.ReadFile(out)
 	doc := string(b)
