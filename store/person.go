@@ -49,7 +49,7 @@ func ownerPerson(o AccountOwner) match.Person {
 }
 
 // Match is how well the account owners of an identify job agree with the
-// person the job was given (package match's algorithm; the README's
+// person the job was given (package match's algorithm; docs/jobs.md,
 // "Owner matching"). It holds scores, weights, verdicts and field names,
 // never a value of either side. It is computed whenever the job is read
 // (never stored), so the record keeps only the sealed person and the sealed

@@ -252,6 +252,6 @@ func TestRetainedBytesPerJob(t *testing.T) {
 		usage("mxfleet:{store}:member:"+w.MemberGUID), usage("mxfleet:{store}:live"), r.Client.ZCard(ctx, "mxfleet:{store}:live").Val())
 	t.Logf("waiting job's scheduled poll task (asynq): %.0f B/job used_memory delta over %d", pollPer, n)
 	if endedPer > 2048 {
-		t.Errorf("an ended job keeps %.0f B in Redis; it was ~2.07 KB before the member index and bookkeeping went (issue 13)", endedPer)
+		t.Errorf("an ended job keeps %.0f B in Redis; it was ~2.07 KB before the member index and bookkeeping went", endedPer)
 	}
 }

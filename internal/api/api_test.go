@@ -814,8 +814,8 @@ func TestRedisOutageIsUnavailable(t *testing.T) {
 	e.v.check(t)
 }
 
-// The README's HTTP API examples, run as written against an API started as
-// the README says (MXFLEET_CALLBACK_ALLOW naming the example's callback
+// The HTTP API examples of docs/api.md, run as written against an API started as
+// the docs say (MXFLEET_CALLBACK_ALLOW naming the example's callback
 // host, MX credentials for widget URLs); without the allowlist the
 // example's job is refused with a message naming the variable.
 func TestREADMEHTTPExamples(t *testing.T) {

@@ -336,7 +336,7 @@ const ClusterReloadInterval = 2 * time.Second
 // topologyHook makes a cluster client re-read the slot map as soon as a
 // node stops answering. go-redis reloads it on MOVED and ASK only, so after
 // a failover (the master killed, its replica promoted) it kept dialling the
-// dead master until its periodic reload, 35–50 s in issue 13's test. The
+// dead master until its periodic reload, 35–50 s in the failover test. The
 // reload is asynchronous and coalesced (one at a time, 200 ms apart), so a
 // burst of failures costs one CLUSTER SLOTS per 200 ms; while the cluster
 // has not yet promoted a replica the reloads keep returning the old map,

@@ -26,7 +26,7 @@ const RedisOutageWait = 15 * time.Second
 // reuses the handler's cancelled context), so the task stays active until
 // its lease runs out and asynq's recoverer, once a minute, hands it out
 // again: after a failover, every task that failed during it stood still
-// for up to 90 s (issue 13). So a handler that failed while its queue's
+// for up to 90 s. So a handler that failed while its queue's
 // Redis or the store's could not be reached waits, up to RedisOutageWait,
 // checking every 100 ms, for both to answer before it returns, and its
 // failure becomes a wait (handlers.WaitError): an outage spends no retry

@@ -187,7 +187,7 @@ func Summary(j *store.View) string {
 	}
 }
 
-// Markdown renders the scenario table for the README.
+// Markdown renders the scenario table of docs/mx.md.
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("| scenario | kinds | input | MFA answers | expected end | source |\n|---|---|---|---|---|---|\n")
@@ -230,7 +230,7 @@ func Markdown() string {
 	return b.String()
 }
 
-// StatusMarkdown renders mx's connection-status classification for the README.
+// StatusMarkdown renders mx's connection-status classification for docs/jobs.md.
 func StatusMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| id | connection_status | outcome (not aggregating) | job ends / error code | meaning |\n|---|---|---|---|---|\n")

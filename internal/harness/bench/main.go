@@ -37,7 +37,7 @@ func main() {
 	out := flag.String("out", "docs/BENCHMARKS.md", "where to write the table")
 	quick := flag.Bool("quick", false, "smaller runs (a smoke test of the harness)")
 	only := flag.String("only", "", "comma-separated parts to run (throughput,inflight,lateness,learned,scale); all when empty; the table is printed, not written")
-	inflight := flag.Int("inflight", envInt("MXFLEET_BENCH_INFLIGHT", 10000), "jobs the in-flight part submits at once (default $MXFLEET_BENCH_INFLIGHT, else 10000; issue 17 measured 100000, about 15 minutes on 2 cores)")
+	inflight := flag.Int("inflight", envInt("MXFLEET_BENCH_INFLIGHT", 10000), "jobs the in-flight part submits at once (default $MXFLEET_BENCH_INFLIGHT, else 10000; make bench runs 100000, about 15 minutes on 2 cores)")
 	mxRate := flag.Int("mxrate", 0, "MXFLEET_MX_RATE for the throughput part's workers (0: none, as by default); a rate well above the bench's shows what the fleet-wide limiter costs per job")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (workers, producer and simulator share the process, except the in-flight part's worker, a process of its own) to this file")
 	flag.Parse()

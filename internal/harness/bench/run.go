@@ -258,7 +258,7 @@ func (b *bench) inflight(ctx context.Context, rdb *redis.Client) error {
 	retained := float64(usedMemory(ctx, rdb)-m0) / float64(inflight)
 	b.row("in-flight", fmt.Sprintf("%d jobs aggregating %s at once, one worker process, concurrency 20", inflight, agg),
 		fmt.Sprintf("%d succeeded, %d timed out", t.ok, t.timeouts),
-		fmt.Sprintf("all ended %s after the first submit (the latest end in the job records; seen by the harness after %s, reading them once a second; submitting took %s); %s bytes of Redis per in-flight job (goal ≤ 1024, issue 17); peak RSS of the worker process %s MB (goal < 100; VmHWM of `mxfleet worker`, %s MB resident with every job in flight); harness process (simulator, producer; peak over the run so far) %s MB; %s bytes of Redis per ended job, kept for MXFLEET_JOB_RETENTION (README Operations: sizing); redis-server CPU %s µs per job (INFO cpu, submit to last end)",
+		fmt.Sprintf("all ended %s after the first submit (the latest end in the job records; seen by the harness after %s, reading them once a second; submitting took %s); %s bytes of Redis per in-flight job (goal ≤ 1024); peak RSS of the worker process %s MB (goal < 100; VmHWM of `mxfleet worker`, %s MB resident with every job in flight); harness process (simulator, producer; peak over the run so far) %s MB; %s bytes of Redis per ended job, kept for MXFLEET_JOB_RETENTION (docs/operations.md: sizing); redis-server CPU %s µs per job (INFO cpu, submit to last end)",
 			all.Round(time.Second), seen.Round(time.Second), submitted.Round(time.Second), f1(perJob), f1(peak), f1(midRSS), f1(rssMB()), f1(retained), f1(redisUS)))
 	b.sum = append(b.sum, fmt.Sprintf("inflight=%d/%d", t.ok, inflight), "worker_rss_mb="+f1(peak))
 
