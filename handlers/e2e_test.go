@@ -11,8 +11,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/redact"
 	"github.com/mxfleet/mxfleet/internal/scenario"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"

@@ -9,9 +9,9 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"

@@ -12,9 +12,9 @@ import (
 
 	"github.com/mxfleet/mxfleet/handlers"
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/scenario"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )

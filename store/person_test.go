@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/match"
 	"github.com/mxfleet/mxfleet/store"

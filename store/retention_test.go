@@ -12,8 +12,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"

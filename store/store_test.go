@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )

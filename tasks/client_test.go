@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/seal"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"
 )

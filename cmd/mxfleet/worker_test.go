@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 )

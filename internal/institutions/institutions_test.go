@@ -7,9 +7,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/institutions"
 	"github.com/mxfleet/mxfleet/internal/seal"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/learn"
 	"github.com/mxfleet/mxfleet/internal/pollplan"
 	"github.com/mxfleet/mxfleet/internal/scenario"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 )

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/internal/learn"
 	"github.com/mxfleet/mxfleet/internal/pollplan"
-	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/store"
 )

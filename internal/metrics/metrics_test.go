@@ -24,8 +24,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/store"

@@ -29,8 +29,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/internal/harness/testenv"
+	"github.com/mxfleet/mxfleet/internal/scenario"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 	"github.com/mxfleet/mxfleet/store"
 	"github.com/mxfleet/mxfleet/tasks"

@@ -14,8 +14,8 @@ import (
 
 	"github.com/mxfleet/mxfleet/handlers"
 	"github.com/mxfleet/mxfleet/internal/fleet"
-	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/harness/mxspec"
+	"github.com/mxfleet/mxfleet/internal/metrics"
 	"github.com/mxfleet/mxfleet/internal/seal"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
