@@ -245,7 +245,7 @@ The same against a real Redis, with asynqmon watching the queues:
     mxfleet worker &
   mxfleet verify --user-id alice --institution mxbank \
     --credential username=mxuser --credential password=challenge --wait
-  asynqmon --redis-addr=127.0.0.1:6379     # then open http://127.0.0.1:8080
+  asynqmon --redis-addr=127.0.0.1:6379 --port=8081 --read-only   # then open http://127.0.0.1:8081
 `
 
 // widgetDemo walks the MXconnect flow: a widget URL for a demo user, a
