@@ -96,7 +96,7 @@ func TestEveryStateAndEvent(t *testing.T) {
 		{"poll denied", pollWith(read("DENIED")), map[State]string{StateAuthorizing: "failed", StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"results", func(r *Record) Decision { return Succeed(r, r.Polls+1, read("CONNECTED"), 1) },
 			map[State]string{StateAuthorizing: "same", StatePending: "same", StateRunning: "succeeded", StateChallenged: "same", StateSucceeded: "same", StateFailed: "same"}},
-		{"answer", func(r *Record) Decision { return Decision{Change: Claim("a1", 1, "task-1")} },
+		{"answer", func(r *Record) Decision { return Claim("a1", 1, "task-1") },
 			map[State]string{StateAuthorizing: "refused", StatePending: "refused", StateRunning: "refused", StateChallenged: "challenged", StateSucceeded: "refused", StateFailed: "refused"}},
 		{"resumed", func(r *Record) Decision { return Resumed(r, "", []string{"CRD-1"}, t0, cfg) },
 			map[State]string{StateAuthorizing: "same", StatePending: "same", StateRunning: "same", StateChallenged: "running", StateSucceeded: "same", StateFailed: "same"}},
