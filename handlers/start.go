@@ -43,14 +43,14 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	}
 	var user, member string
 	var updated, started bool // a re-authentication's update; the MX job already started
-	progress := func(cur *job.Record) error {
-		return job.Reauthed(updated, started, job.Started(user, member, h.now(), h.core()))(cur)
+	progress := func() job.Decision {
+		return job.Reauthed(updated, started, job.Started(user, member, h.now(), h.core()))
 	}
 	keep := func(err error) error {
 		if err == nil || ctx.Err() != nil || errors.As(err, new(*stopError)) && user == "" && member == "" {
 			return err
 		}
-		if _, _, kerr := h.execute(ctx, j, job.Decision{Change: progress}, payload{}); kerr != nil {
+		if _, _, kerr := h.execute(ctx, j, progress(), payload{}); kerr != nil {
 			return fmt.Errorf("%w (and recording progress: %w)", err, kerr)
 		}
 		return err
@@ -79,7 +79,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		}
 		j.MemberGUID = member
 	}
-	err = h.trigger(ctx, j, 1, started, progress)
+	err = h.trigger(ctx, j, 1, started, progress())
 	if fell, err := h.fallBack(ctx, j, &p, err); fell {
 		return err
 	}
@@ -274,14 +274,14 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	if done, err := h.decided(ctx, t, j.ID, job.TriggerDue(&j.Record, p.Attempt)); done {
 		return err
 	}
-	return h.trigger(ctx, j, p.Attempt, false, nil)
+	return h.trigger(ctx, j, p.Attempt, false, job.Decision{})
 }
 
 // trigger asks MX to run the job (unless following a member connected
 // elsewhere, or started is set: creating the member started it) and
-// schedules the first poll. also, when set, is applied to the record in
+// schedules the first poll. also's change, when set, is applied to the record in
 // the same write (the start's progress).
-func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, started bool, also func(*job.Record) error) error {
+func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, started bool, also job.Decision) error {
 	if j.Triggered >= attempt {
 		return nil
 	}

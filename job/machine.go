@@ -179,8 +179,8 @@ func StartDue(r *Record) Decision {
 // Started is the start's progress: pending → running with its deadline
 // and attempt 1, keeping the user and member found (a job that failed on
 // the way keeps them too: they name what the job left at MX).
-func Started(user, member string, now time.Time, cfg Config) func(*Record) error {
-	return func(cur *Record) error {
+func Started(user, member string, now time.Time, cfg Config) Decision {
+	return Decision{Change: func(cur *Record) error {
 		switch {
 		case cur.State == StatePending:
 			cur.State, cur.Deadline, cur.Attempt = StateRunning, now.Add(cfg.JobDeadline), 1
@@ -190,7 +190,7 @@ func Started(user, member string, now time.Time, cfg Config) func(*Record) error
 		cur.UserGUID = cmpOr(cur.UserGUID, user)
 		cur.MemberGUID = cmpOr(cur.MemberGUID, member)
 		return nil
-	}
+	}}
 }
 
 func cmpOr(a, b string) string {
@@ -222,14 +222,14 @@ func TriggerDue(r *Record, attempt int) Decision {
 
 // Triggered records that MX job attempt runs (asked at asked; zero for a
 // followed member, which the fleet asks nothing) and schedules the first
-// poll. also, when set, is applied in the same write (the start's
-// progress).
-func Triggered(r *Record, attempt int, asked time.Time, status string, also func(*Record) error, now time.Time, cfg Config) Decision {
+// poll. also's change, when set, is applied in the same write (the
+// start's progress).
+func Triggered(r *Record, attempt int, asked time.Time, status string, also Decision, now time.Time, cfg Config) Decision {
 	return Decision{
 		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.firstPoll(r, asked, now)))},
 		Change: func(cur *Record) error {
-			if also != nil {
-				if err := also(cur); err != nil && !errors.Is(err, ErrNoChange) {
+			if also.Change != nil {
+				if err := also.Change(cur); err != nil && !errors.Is(err, ErrNoChange) {
 					return err
 				}
 			}
