@@ -74,7 +74,7 @@ func (h *Handlers) handleAnswer(ctx context.Context, t *asynq.Task) error {
 		answers[a.GUID] = a.Value
 	}
 	taskID, _ := asynq.GetTaskID(ctx)
-	claim := job.Decision{Change: job.Claim(p.AnswerID, p.Round, taskID)}
+	claim := job.Claim(p.AnswerID, p.Round, taskID)
 	matches := payload{guard: func(cur *store.Job) error { return tasks.MatchChallenges(cur.Challenges, answers) }}
 	j, _, err := h.execute(ctx, &store.Job{Record: job.Record{ID: p.JobID}}, claim, matches)
 	switch {
@@ -133,7 +133,7 @@ func (h *Handlers) resumed(ctx context.Context, j *store.Job, claim string) (boo
 // moved on (an answer was accepted, or it ended): nothing is noted then.
 // Noting the same again changes nothing; a job gone is nothing to note.
 func (h *Handlers) noteRefused(ctx context.Context, jobID, answerID, reason string) error {
-	_, _, err := h.execute(ctx, &store.Job{Record: job.Record{ID: jobID}}, job.Decision{Change: job.Refused(answerID, reason, h.now())}, payload{})
+	_, _, err := h.execute(ctx, &store.Job{Record: job.Record{ID: jobID}}, job.Refused(answerID, reason, h.now()), payload{})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -149,7 +149,7 @@ func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.Challe
 	if n, _ := asynq.GetRetryCount(ctx); n > 0 {
 		st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
 		if err != nil {
-			return h.mxErr(ctx, j.ID, "", err)
+			return h.mxErr(ctx, j.ID, err)
 		}
 		if st.ConnectionStatus != "CHALLENGED" || !sameGUIDs(st.Challenges, j.Challenges) {
 			return h.markSent(ctx, j)
@@ -157,13 +157,10 @@ func (h *Handlers) resume(ctx context.Context, j *store.Job, answers []mx.Challe
 	}
 	if _, err := h.mx.ResumeMember(ctx, j.UserGUID, j.MemberGUID, answers); err != nil {
 		if mx.IsRetriable(err) || ctx.Err() != nil {
-			return h.mxErr(ctx, j.ID, "", err)
+			return h.mxErr(ctx, j.ID, err)
 		}
-		code := job.CodeResumeRefused
-		if st, serr := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID); serr == nil && st.ConnectionStatus == "EXPIRED" {
-			code = job.CodeChallengeExpired
-		}
-		return h.fail(ctx, j.ID, code, err.Error())
+		st, serr := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
+		return h.fail(ctx, j.ID, job.ResumeRefused{Err: err, Expired: serr == nil && st.ConnectionStatus == "EXPIRED"})
 	}
 	return h.markSent(ctx, j)
 }
@@ -186,6 +183,6 @@ func sameGUIDs(got []mx.Challenge, parked []store.Challenge) bool {
 }
 
 func (h *Handlers) markSent(ctx context.Context, j *store.Job) error {
-	_, _, err := h.execute(ctx, j, job.Decision{Change: job.Sent(j.ResumeClaim)}, payload{})
+	_, _, err := h.execute(ctx, j, job.Sent(j.ResumeClaim), payload{})
 	return err
 }

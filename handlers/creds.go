@@ -1,12 +1,8 @@
 package handlers
 
 import (
-	"cmp"
 	"context"
-	"fmt"
-	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -55,69 +51,21 @@ func (c *credentialCache) get(ctx context.Context, mxc *mx.Client, code string, 
 }
 
 // MapCredentials maps the values a caller gave by name to the
-// institution's credential fields. A name matches a field by its
-// field_name, else by its label (both ignoring case and spaces), else it is
-// the field's guid: MX Bank's password field is field_name PASSWORD, label
-// "Password", guid CRD-e3d7ea81-…, and "password" finds it. Every field
-// must be given exactly once. Errors name the fields a caller may use,
-// never a value.
-func MapCredentials(fields []mx.Credential, given map[string]string) ([]mx.CredentialValue, string, string) {
-	names := make([]string, 0, len(fields))
-	for _, f := range fields {
-		switch {
-		case f.Label != "" && f.FieldName != "" && fold(f.Label) != fold(f.FieldName):
-			names = append(names, fmt.Sprintf("%s (%s)", f.Label, f.FieldName))
-		default:
-			names = append(names, cmp.Or(f.Label, f.FieldName, f.GUID))
-		}
-	}
-	usable := strings.Join(names, ", ")
-	if len(fields) == 0 && len(given) > 0 {
-		// MX lists no credential fields for an institution that uses
-		// OAuth: the end user authorizes at the institution instead.
-		return nil, job.CodeUnknownCredential, "the institution takes no credentials (it uses OAuth: submit the job with member.oauth, CLI --oauth, and no credentials)"
-	}
-	byField := make([]string, len(fields)) // the given name that fills each field
-	keys := slices.Sorted(maps.Keys(given))
-	for _, name := range keys {
-		i := matchField(fields, name)
-		if i < 0 {
-			return nil, job.CodeUnknownCredential, fmt.Sprintf("no credential field %q (fields: %s)", name, usable)
-		}
-		if byField[i] != "" {
-			return nil, job.CodeUnknownCredential, fmt.Sprintf("credentials %q and %q both name field %s (fields: %s)", byField[i], name, names[i], usable)
-		}
-		byField[i] = name
-	}
-	out := make([]mx.CredentialValue, 0, len(fields))
+// institution's credential fields as package job decides
+// (job.MapCredentials: by field_name, label or guid, every field once);
+// a mismatch is job's, naming the fields a caller may use, never a value.
+func MapCredentials(fields []mx.Credential, given map[string]string) ([]mx.CredentialValue, *job.Mismatch) {
+	fs := make([]job.Field, len(fields))
 	for i, f := range fields {
-		if byField[i] == "" {
-			return nil, job.CodeMissingCredential, fmt.Sprintf("credential %s is required (fields: %s)", names[i], usable)
-		}
-		out = append(out, mx.CredentialValue{GUID: f.GUID, Value: given[byField[i]]})
+		fs[i] = job.Field{GUID: f.GUID, FieldName: f.FieldName, Label: f.Label}
 	}
-	return out, "", ""
-}
-
-// matchField is the index of the field name names (by field_name, then
-// label, then guid), or -1.
-func matchField(fields []mx.Credential, name string) int {
-	n := fold(name)
-	if n == "" {
-		return -1
+	values, mis := job.MapCredentials(fs, given)
+	if mis != nil {
+		return nil, mis
 	}
-	for _, by := range []func(mx.Credential) string{
-		func(f mx.Credential) string { return fold(f.FieldName) },
-		func(f mx.Credential) string { return fold(f.Label) },
-	} {
-		if i := slices.IndexFunc(fields, func(f mx.Credential) bool { return by(f) == n }); i >= 0 {
-			return i
-		}
+	out := make([]mx.CredentialValue, len(fields))
+	for i, f := range fields {
+		out[i] = mx.CredentialValue{GUID: f.GUID, Value: values[i]}
 	}
-	return slices.IndexFunc(fields, func(f mx.Credential) bool { return f.GUID == strings.TrimSpace(name) })
-}
-
-// fold is s without case and spaces: "User Name" and "username" match.
-func fold(s string) string {
-	return strings.ToLower(strings.Join(strings.Fields(s), ""))
+	return out, nil
 }

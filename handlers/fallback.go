@@ -48,13 +48,13 @@ func (h *Handlers) fallBack(ctx context.Context, j *store.Job, p *tasks.Job, err
 	acct, err := p.OpenFallback(h.keys)
 	switch {
 	case errors.Is(err, tasks.ErrBadPayload):
-		return true, h.failStart(ctx, j, u.member, job.CodeBadPayload, err.Error())
+		return true, h.failStart(ctx, j, u.member, job.BadPayload{Err: err})
 	case err != nil:
 		return true, err // a key this worker lacks: retried
 	case acct == nil:
 		// The record asks for a fallback its start task does not carry
 		// (a task not built by NewJobTask): no account to verify.
-		return true, h.failStart(ctx, j, u.member, job.CodeUnsupported, u.msg+" (and the start task carries no fallback account)")
+		return true, h.failStart(ctx, j, u.member, job.Unsupported{Msg: u.msg, NoFallback: true})
 	}
 	if j.MemberGUID == "" {
 		j.MemberGUID = u.member // a micro-deposit MX refuses fails the job naming the member

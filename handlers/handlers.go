@@ -139,14 +139,10 @@ func (h *Handlers) exhausted(ctx context.Context, t *asynq.Task, err error) erro
 		return err
 	}
 	n, _ := asynq.GetRetryCount(ctx)
-	code, msg := job.CodeRetriesExhausted, "gave up after "+fmt.Sprint(n)+" retries: "+err.Error()
-	if errors.As(err, new(*mxRetryError)) {
-		code, msg = job.CodeMXUnavailable, "MX kept failing: "+err.Error()
-	}
 	// The task's own context may be spent: record the end with a fresh one.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return h.fail(fctx, ref.JobID, code, msg)
+	return h.fail(fctx, ref.JobID, job.RetriesSpent{Retries: n, MXFailing: errors.As(err, new(*mxRetryError)), Err: err})
 }
 
 // RetryDelay returns the worker's asynq RetryDelayFunc: exponential
@@ -206,18 +202,19 @@ func (h *Handlers) updateFrom(ctx context.Context, known *store.Job, fn func(*st
 	return j, err
 }
 
-// fail ends a job that has not ended with code, and stops the task.
-func (h *Handlers) fail(ctx context.Context, id, code, msg string) error {
-	return h.end(ctx, id, func(r *job.Record) job.Decision { return job.Fail(r, code, msg, nil) })
+// fail ends a job that has not ended as package job decides on e, and
+// stops the task.
+func (h *Handlers) fail(ctx context.Context, id string, e job.Ending) error {
+	return h.end(ctx, id, e.Decide)
 }
 
 // failStart is fail for the start, which may know the job's MX user (and
 // member) before its record does: the failed record names them.
-func (h *Handlers) failStart(ctx context.Context, j *store.Job, member, code, msg string) error {
+func (h *Handlers) failStart(ctx context.Context, j *store.Job, member string, e job.Ending) error {
 	if member == "" {
 		member = j.MemberGUID
 	}
-	return h.end(ctx, j.ID, func(r *job.Record) job.Decision { return job.FailStart(r, j.UserGUID, member, code, msg) })
+	return h.end(ctx, j.ID, func(r *job.Record) job.Decision { return job.Named(e.Decide(r), j.UserGUID, member) })
 }
 
 // end carries out the ending decide makes of the job's record as it stands,
@@ -232,24 +229,15 @@ func (h *Handlers) end(ctx context.Context, id string, decide func(*job.Record) 
 
 // mxErr decides what an MX error means for a job: transient errors are
 // retried by asynq until the task's retries run out, which fails the job
-// "mx_unavailable" (wrap); permanent ones fail it with code (or mx_error).
-func (h *Handlers) mxErr(ctx context.Context, jobID, code string, err error) error {
+// "mx_unavailable" (wrap); permanent ones fail it as job decides on
+// MX's refusal (job.MXRefused: mx_error).
+func (h *Handlers) mxErr(ctx context.Context, jobID string, err error) error {
 	h.cfg.Metrics.Throttled(err)
-	return h.retryOrFail(ctx, jobID, code, err, mx.IsRetriable(err))
-}
-
-// retryOrFail returns err for asynq to retry when retry is set (on the
-// task's last retry wrap ends the job mx_unavailable); otherwise it fails
-// the job with code.
-func (h *Handlers) retryOrFail(ctx context.Context, jobID, code string, err error, retry bool) error {
-	if retry {
+	if mx.IsRetriable(err) {
 		return &mxRetryError{err}
 	}
 	if ctx.Err() != nil {
 		return err // shutting down: asynq hands the task back
 	}
-	if code == "" {
-		code = job.CodeMXError
-	}
-	return h.fail(ctx, jobID, code, err.Error())
+	return h.fail(ctx, jobID, job.MXRefused{Err: err})
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -33,7 +34,7 @@ func (h *Handlers) handleMicrodepositStart(ctx context.Context, t *asynq.Task) e
 	}
 	acct, err := p.OpenAccount(h.keys)
 	if errors.Is(err, tasks.ErrBadPayload) {
-		return h.failStart(ctx, j, "", job.CodeBadPayload, err.Error())
+		return h.failStart(ctx, j, "", job.BadPayload{Err: err})
 	}
 	if err != nil {
 		return err // a key this worker lacks: retried
@@ -62,7 +63,7 @@ func (h *Handlers) ensureMicrodeposit(ctx context.Context, j *store.Job, a tasks
 	since := j.CreatedAt.Add(-time.Minute)
 	for md, err := range h.mx.Microdeposits(ctx, j.UserGUID) {
 		if err != nil {
-			return nil, h.mxErr(ctx, j.ID, "", err)
+			return nil, h.mxErr(ctx, j.ID, err)
 		}
 		if md.AccountNumber != a.AccountNumber || md.RoutingNumber != a.RoutingNumber || string(md.AccountType) != a.AccountType {
 			continue
@@ -82,9 +83,9 @@ func (h *Handlers) ensureMicrodeposit(ctx context.Context, j *store.Job, a tasks
 		RoutingNumber: a.RoutingNumber, FirstName: a.FirstName, LastName: a.LastName, Email: a.Email})
 	if err != nil {
 		if mx.IsRetriable(err) || ctx.Err() != nil {
-			return nil, h.mxErr(ctx, j.ID, "", err)
+			return nil, h.mxErr(ctx, j.ID, err)
 		}
-		return nil, h.failStart(ctx, j, "", job.CodeMXError, "MX refused the micro-deposit: "+err.Error())
+		return nil, h.failStart(ctx, j, "", job.MXRefused{What: "the micro-deposit", Err: err})
 	}
 	return md, nil
 }
@@ -106,7 +107,7 @@ func (h *Handlers) readMicrodeposit(ctx context.Context, j *store.Job) (*mx.Micr
 func (h *Handlers) pollMicrodeposit(ctx context.Context, j *store.Job, n int) error {
 	md, st, err := h.readMicrodeposit(ctx, j)
 	if err != nil {
-		return h.mxErr(ctx, j.ID, "", err)
+		return h.mxErr(ctx, j.ID, err)
 	}
 	d := job.MDPolled(&j.Record, n, st, h.now(), h.core())
 	var pay payload
@@ -133,14 +134,14 @@ func (h *Handlers) pollMicrodeposit(ctx context.Context, j *store.Job, n int) er
 func (h *Handlers) verifyAmounts(ctx context.Context, t *asynq.Task, j *store.Job, claim string, plain []mx.ChallengeAnswer) error {
 	amounts, err := tasks.ParseAmounts(plain)
 	if err != nil {
-		return h.fail(ctx, j.ID, job.CodeBadPayload, "the answer's amounts: "+err.Error())
+		return h.fail(ctx, j.ID, job.BadPayload{Err: fmt.Errorf("the answer's amounts: %w", err)})
 	}
 	var md *mx.Microdeposit
 	var st job.MDRead
 	sent := false
 	if n, _ := asynq.GetRetryCount(ctx); n > 0 {
 		if md, st, err = h.readMicrodeposit(ctx, j); err != nil {
-			return h.mxErr(ctx, j.ID, "", err)
+			return h.mxErr(ctx, j.ID, err)
 		}
 		sent = st.Gone || st.Status != j.ConnectionStatus
 	}
@@ -152,12 +153,12 @@ func (h *Handlers) verifyAmounts(ctx context.Context, t *asynq.Task, j *store.Jo
 		case mx.StatusCode(err) == 409:
 			// Not DEPOSITED or DENIED (any more): what it is decides.
 			if md, st, err = h.readMicrodeposit(ctx, j); err != nil {
-				return h.mxErr(ctx, j.ID, "", err)
+				return h.mxErr(ctx, j.ID, err)
 			}
 		case err != nil && (mx.IsRetriable(err) || ctx.Err() != nil):
-			return h.mxErr(ctx, j.ID, "", err)
+			return h.mxErr(ctx, j.ID, err)
 		case err != nil:
-			return h.fail(ctx, j.ID, job.CodeMXError, "MX refused the micro-deposit amounts: "+err.Error())
+			return h.fail(ctx, j.ID, job.MXRefused{What: "the micro-deposit amounts", Err: err})
 		default:
 			st = job.MDRead{Status: string(md.Status)}
 		}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hibiken/asynq"
 
@@ -30,7 +29,7 @@ func (h *Handlers) startOAuth(ctx context.Context, j *store.Job, m tasks.Member)
 	if guid == "" {
 		found, err := h.ourMember(ctx, j, m.InstitutionCode)
 		if err != nil {
-			return "", h.mxErr(ctx, j.ID, "", err)
+			return "", h.mxErr(ctx, j.ID, err)
 		}
 		if found != nil {
 			guid, uri = found.GUID, found.OAuthWindowURI
@@ -47,14 +46,13 @@ func (h *Handlers) startOAuth(ctx context.Context, j *store.Job, m tasks.Member)
 		mem, err := h.mx.CreateMember(ctx, j.UserGUID, create, callbackPayload(j.ID)...)
 		switch {
 		case mx.IsNotFound(err):
-			return "", h.failStart(ctx, j, "", job.CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+			return "", h.failStart(ctx, j, "", job.NoInstitution{Institution: m.InstitutionCode})
 		case mx.StatusCode(err) == 400:
-			return "", h.failStart(ctx, j, "", job.CodeUnsupported, fmt.Sprintf("MX refused an OAuth member at %s (does it use OAuth? submit with credentials otherwise): %v", m.InstitutionCode, err))
+			return "", h.failStart(ctx, j, "", job.OAuthRefused{Institution: m.InstitutionCode, Err: err})
 		case err != nil:
-			return "", h.mxErr(ctx, j.ID, "", err)
+			return "", h.mxErr(ctx, j.ID, err)
 		case mem.ProductsFailed:
-			return mem.GUID, h.failStart(ctx, j, mem.GUID, job.CodeUnsupported,
-				fmt.Sprintf("MX created the OAuth member but could not request %s on it (201): %s does not support it", product(j.Kind), m.InstitutionCode))
+			return mem.GUID, h.failStart(ctx, j, mem.GUID, job.ProductFailed(product(j.Kind), m.InstitutionCode, true))
 		}
 		guid, uri = mem.GUID, mem.OAuthWindowURI
 	}
@@ -68,7 +66,7 @@ func (h *Handlers) startOAuth(ctx context.Context, j *store.Job, m tasks.Member)
 		case err == nil:
 			uri = w.OAuthWindowURI
 		case mx.StatusCode(err) != 409:
-			return guid, h.mxErr(ctx, j.ID, "", err)
+			return guid, h.mxErr(ctx, j.ID, err)
 		}
 	}
 	_, _, err := h.execute(ctx, j, job.Authorizing(&j.Record, j.UserGUID, guid, uri, trigger, h.now(), h.core()), payload{})
@@ -130,7 +128,7 @@ func (h *Handlers) handleOAuthWindow(ctx context.Context, t *asynq.Task) error {
 			Msg("fresh OAuth window refused by MX: the job waits on as it is")
 		// Shown on the job (oauth_window_refused); the task ends without
 		// being archived, so the window can be asked for again.
-		_, _, werr := h.execute(ctx, j, job.Decision{Change: job.WindowRefused(p.Window, err.Error(), h.now())}, payload{})
+		_, _, werr := h.execute(ctx, j, job.WindowRefused(p.Window, err.Error(), h.now()), payload{})
 		return werr
 	}
 	_, _, err = h.execute(ctx, j, job.WindowIssued(&j.Record, p.Window, w.OAuthWindowURI), payload{})

@@ -35,7 +35,7 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 	hooked := h.webhookSeen(ctx, j)
 	st, err := h.mx.ReadMemberStatus(ctx, j.UserGUID, j.MemberGUID)
 	if err != nil {
-		return h.mxErr(ctx, j.ID, "", err)
+		return h.mxErr(ctx, j.ID, err)
 	}
 	read := reading(st)
 	now, cfg := h.now(), h.core()
@@ -47,13 +47,13 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 		// challenged, poll again soon).
 		chs, err := mx.Collect(h.mx.Challenges(ctx, j.UserGUID, j.MemberGUID))
 		if err != nil {
-			return h.mxErr(ctx, j.ID, "", err)
+			return h.mxErr(ctx, j.ID, err)
 		}
 		pay.challenges = store.ChallengesFrom(chs)
 		d = job.Park(&j.Record, p.N, read, len(pay.challenges), now, cfg)
 	case job.NeedResults:
 		if pay.result, err = h.results(ctx, j); err != nil {
-			return h.mxErr(ctx, j.ID, "", err)
+			return h.mxErr(ctx, j.ID, err)
 		}
 		d = job.Succeed(&j.Record, p.N, read, len(pay.result.AccountNumbers)+len(pay.result.AccountOwners))
 	}

@@ -32,7 +32,7 @@ func (h *Handlers) reauthenticate(ctx context.Context, j *store.Job, m tasks.Mem
 	}
 	values, err := (&tasks.Job{JobID: j.ID, Member: m}).OpenCredentials(h.keys)
 	if errors.Is(err, tasks.ErrBadPayload) {
-		return false, false, h.failStart(ctx, j, "", job.CodeBadPayload, err.Error())
+		return false, false, h.failStart(ctx, j, "", job.BadPayload{Err: err})
 	}
 	if err != nil {
 		return false, false, err // a key this worker lacks: retried, maybe by a worker that has it
@@ -40,26 +40,25 @@ func (h *Handlers) reauthenticate(ctx context.Context, j *store.Job, m tasks.Mem
 	mem, err := h.mx.ReadMember(ctx, j.UserGUID, j.MemberGUID)
 	switch {
 	case mx.IsNotFound(err):
-		return false, false, h.failStart(ctx, j, "", job.CodeUnknownMember,
-			fmt.Sprintf("MX has no member %s for user %s: re-authentication needs the guid of the user's existing member", j.MemberGUID, j.UserGUID))
+		return false, false, h.failStart(ctx, j, "", job.NoMember{User: j.UserGUID, Member: j.MemberGUID})
 	case err != nil:
-		return false, false, h.mxErr(ctx, j.ID, "", err)
+		return false, false, h.mxErr(ctx, j.ID, err)
 	}
 	for fresh := false; ; fresh = true {
 		fields, cached, ferr := h.creds.get(ctx, h.mx, mem.InstitutionCode, fresh, h.now())
 		if ferr != nil {
-			return false, false, h.mxErr(ctx, j.ID, "", ferr)
+			return false, false, h.mxErr(ctx, j.ID, ferr)
 		}
-		creds, code, msg := MapCredentials(fields, values)
-		if code != "" && !cached {
-			return false, false, h.failStart(ctx, j, "", code, fmt.Sprintf("member %s at institution %s: %s", j.MemberGUID, mem.InstitutionCode, msg))
+		creds, mis := MapCredentials(fields, values)
+		if mis != nil && !cached {
+			return false, false, h.failStart(ctx, j, "", job.CredentialsUnmapped{Mismatch: mis, Where: fmt.Sprintf("member %s at institution %s", j.MemberGUID, mem.InstitutionCode)})
 		}
-		if code == "" {
+		if mis == nil {
 			_, err = h.mx.UpdateMemberCredentials(ctx, j.UserGUID, j.MemberGUID, creds, callbackPayload(j.ID)...)
 		}
 		// Fields from the cache that do not match, or that MX refuses,
 		// may have changed at MX: ask once more.
-		if cached && (code != "" || err != nil && !mx.IsRetriable(err) && !mx.IsConflict(err)) {
+		if cached && (mis != nil || err != nil && !mx.IsRetriable(err) && !mx.IsConflict(err)) {
 			continue
 		}
 		break
@@ -68,7 +67,7 @@ func (h *Handlers) reauthenticate(ctx context.Context, j *store.Job, m tasks.Mem
 		return false, false, h.updateConflict(ctx, j, mem.InstitutionCode, err)
 	}
 	if err != nil {
-		return false, false, h.mxErr(ctx, j.ID, "", err)
+		return false, false, h.mxErr(ctx, j.ID, err)
 	}
 	return true, started, nil
 }
@@ -86,7 +85,7 @@ func (h *Handlers) updateConflict(ctx context.Context, j *store.Job, institution
 	var others []string
 	for m, lerr := range h.mx.Members(ctx, j.UserGUID) {
 		if lerr != nil {
-			return h.mxErr(ctx, j.ID, "", lerr)
+			return h.mxErr(ctx, j.ID, lerr)
 		}
 		switch {
 		case m.GUID == j.MemberGUID:
@@ -104,7 +103,7 @@ func (h *Handlers) updateConflict(ctx context.Context, j *store.Job, institution
 	if w := h.busy(j, err); w != nil {
 		return w
 	}
-	return h.mxErr(ctx, j.ID, "", err)
+	return h.mxErr(ctx, j.ID, err)
 }
 
 // busy turns MX's 409 (another job runs on the member) into a wait for a

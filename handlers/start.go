@@ -43,14 +43,14 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 	}
 	var user, member string
 	var updated, started bool // a re-authentication's update; the MX job already started
-	progress := func(cur *job.Record) error {
-		return job.Reauthed(updated, started, job.Started(user, member, h.now(), h.core()))(cur)
+	progress := func() job.Decision {
+		return job.Reauthed(updated, started, job.Started(user, member, h.now(), h.core()))
 	}
 	keep := func(err error) error {
 		if err == nil || ctx.Err() != nil || errors.As(err, new(*stopError)) && user == "" && member == "" {
 			return err
 		}
-		if _, _, kerr := h.execute(ctx, j, job.Decision{Change: progress}, payload{}); kerr != nil {
+		if _, _, kerr := h.execute(ctx, j, progress(), payload{}); kerr != nil {
 			return fmt.Errorf("%w (and recording progress: %w)", err, kerr)
 		}
 		return err
@@ -79,7 +79,7 @@ func (h *Handlers) handleStart(ctx context.Context, t *asynq.Task) error {
 		}
 		j.MemberGUID = member
 	}
-	err = h.trigger(ctx, j, 1, started, progress)
+	err = h.trigger(ctx, j, 1, started, progress())
 	if fell, err := h.fallBack(ctx, j, &p, err); fell {
 		return err
 	}
@@ -126,17 +126,17 @@ func (h *Handlers) ensureUser(ctx context.Context, jobID string, u tasks.User) (
 		return usr.GUID, nil
 	}
 	if !mx.IsConflict(err) {
-		return "", h.mxErr(ctx, jobID, "", err)
+		return "", h.mxErr(ctx, jobID, err)
 	}
 	for usr, err := range h.mx.Users(ctx, u.ID, "") {
 		if err != nil {
-			return "", h.mxErr(ctx, jobID, "", err)
+			return "", h.mxErr(ctx, jobID, err)
 		}
 		if usr.ID == u.ID {
 			return usr.GUID, nil
 		}
 	}
-	return "", h.mxErr(ctx, jobID, "", fmt.Errorf("mx: createUser answered 409 but no user has id %q", u.ID))
+	return "", h.mxErr(ctx, jobID, fmt.Errorf("mx: createUser answered 409 but no user has id %q", u.ID))
 }
 
 // ensureMember creates the member from credentials given by name (field
@@ -154,7 +154,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 	}
 	values, err := (&tasks.Job{JobID: j.ID, Member: m}).OpenCredentials(h.keys)
 	if errors.Is(err, tasks.ErrBadPayload) {
-		return "", false, h.failStart(ctx, j, "", job.CodeBadPayload, err.Error())
+		return "", false, h.failStart(ctx, j, "", job.BadPayload{Err: err})
 	}
 	if err != nil {
 		return "", false, err // a key this worker lacks: retried, maybe by a worker that has it
@@ -171,22 +171,22 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		var cached bool
 		fields, cached, err = h.creds.get(ctx, h.mx, m.InstitutionCode, fresh, h.now())
 		if mx.IsNotFound(err) {
-			return "", false, h.failStart(ctx, j, "", job.CodeUnknownInstitution, fmt.Sprintf("MX has no institution %q", m.InstitutionCode))
+			return "", false, h.failStart(ctx, j, "", job.NoInstitution{Institution: m.InstitutionCode})
 		}
 		if err != nil {
-			return "", false, h.mxErr(ctx, j.ID, "", err)
+			return "", false, h.mxErr(ctx, j.ID, err)
 		}
-		creds, code, msg := MapCredentials(fields, values)
-		if code != "" && !cached {
-			return "", false, h.failStart(ctx, j, "", code, fmt.Sprintf("institution %s: %s", m.InstitutionCode, msg))
+		creds, mis := MapCredentials(fields, values)
+		if mis != nil && !cached {
+			return "", false, h.failStart(ctx, j, "", job.CredentialsUnmapped{Mismatch: mis, Where: "institution " + m.InstitutionCode})
 		}
-		if code == "" {
+		if mis == nil {
 			create.Credentials = creds
 			mem, err = h.mx.CreateMember(ctx, j.UserGUID, create, callbackPayload(j.ID)...)
 		}
 		// Fields from the cache that MX refuses (or that do not match
 		// the request) may have changed at MX: ask once more.
-		if cached && (code != "" || err != nil && !mx.IsRetriable(err) && !mx.IsDuplicateMember(err)) {
+		if cached && (mis != nil || err != nil && !mx.IsRetriable(err) && !mx.IsDuplicateMember(err)) {
 			continue
 		}
 		break
@@ -207,7 +207,7 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		var ours, there []string
 		for existing, err := range h.mx.Members(ctx, j.UserGUID) {
 			if err != nil {
-				return "", false, h.mxErr(ctx, j.ID, "", err)
+				return "", false, h.mxErr(ctx, j.ID, err)
 			}
 			if existing.InstitutionCode != m.InstitutionCode {
 				continue
@@ -223,19 +223,17 @@ func (h *Handlers) ensureMember(ctx context.Context, j *store.Job, m tasks.Membe
 		case len(ours) == 0 && len(there) == 1:
 			h.log.Info().Str("job", j.ID).Str("member_guid", there[0]).Msg("duplicate member: using the user's existing one")
 			return there[0], false, nil
-		case len(there) > 1:
-			return "", false, h.failStart(ctx, j, "", job.CodeMXError, fmt.Sprintf("MX reports a duplicate member and the user has %d members at %s: give the member guid", len(there), m.InstitutionCode))
 		}
-		return "", false, h.failStart(ctx, j, "", job.CodeMXError, "MX reports a duplicate member but the user has none at "+m.InstitutionCode)
+		return "", false, h.failStart(ctx, j, "", job.DuplicateUnresolved{Institution: m.InstitutionCode, Members: len(there)})
 	}
 	if err != nil {
-		return "", false, h.mxErr(ctx, j.ID, "", err)
+		return "", false, h.mxErr(ctx, j.ID, err)
 	}
 	if mem.ProductsFailed {
 		// MX's 201: the member exists but the product did not start; the
 		// failed job keeps it.
-		msg := fmt.Sprintf("MX created the member but could not start %s on it (201): %s does not support it", product(j.Kind), m.InstitutionCode)
-		return mem.GUID, false, unsupported(j, mem.GUID, msg, func() error { return h.failStart(ctx, j, mem.GUID, job.CodeUnsupported, msg) })
+		e := job.ProductFailed(product(j.Kind), m.InstitutionCode, false)
+		return mem.GUID, false, unsupported(j, mem.GUID, e.Msg, func() error { return h.failStart(ctx, j, mem.GUID, e) })
 	}
 	return mem.GUID, h.mx.Version() != mx.V20111101, nil
 }
@@ -276,14 +274,14 @@ func (h *Handlers) handleTrigger(ctx context.Context, t *asynq.Task) error {
 	if done, err := h.decided(ctx, t, j.ID, job.TriggerDue(&j.Record, p.Attempt)); done {
 		return err
 	}
-	return h.trigger(ctx, j, p.Attempt, false, nil)
+	return h.trigger(ctx, j, p.Attempt, false, job.Decision{})
 }
 
 // trigger asks MX to run the job (unless following a member connected
 // elsewhere, or started is set: creating the member started it) and
-// schedules the first poll. also, when set, is applied to the record in
+// schedules the first poll. also's change, when set, is applied to the record in
 // the same write (the start's progress).
-func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, started bool, also func(*job.Record) error) error {
+func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, started bool, also job.Decision) error {
 	if j.Triggered >= attempt {
 		return nil
 	}
@@ -304,13 +302,13 @@ func (h *Handlers) trigger(ctx context.Context, j *store.Job, attempt int, start
 			return h.busy(j, err) // a re-authentication waits for MX's aggregation
 		case mx.IsConflict(err):
 			// A different MX job runs on the member: try again later.
-			return h.retryOrFail(ctx, j.ID, job.CodeMXUnavailable, fmt.Errorf("%w (another MX job is running on the member)", err), true)
+			return &mxRetryError{fmt.Errorf("%w (another MX job is running on the member)", err)}
 		case mx.StatusCode(err) == 400 && attempt == 1:
-			return unsupported(j, j.MemberGUID, err.Error(), func() error { return h.fail(ctx, j.ID, job.CodeUnsupported, err.Error()) })
+			return unsupported(j, j.MemberGUID, err.Error(), func() error { return h.fail(ctx, j.ID, job.Unsupported{Msg: err.Error()}) })
 		case mx.StatusCode(err) == 400:
-			return h.fail(ctx, j.ID, job.CodeUnsupported, err.Error())
+			return h.fail(ctx, j.ID, job.Unsupported{Msg: err.Error()})
 		case err != nil:
-			return h.mxErr(ctx, j.ID, "", err)
+			return h.mxErr(ctx, j.ID, err)
 		}
 		status = mem.ConnectionStatus
 	}

@@ -31,7 +31,8 @@
 //	authorizing poll n: any other status       Authorization     Polls < n                      → running     poll n+1, or trigger 1 (v20111101)
 //	authorizing fresh URI n asked (mx:oauth)   WindowDue,Issued  windows = n-1                  → authorizing authorizing event (window n)
 //	any live    deadline passed                Overdue           Deadline ≤ now                 → failed      failed event (timeout)
-//	any live    MX refused, retries spent      Fail              not ended                      → failed      failed event (code)
+//	any live    a step ends for good (Ending:  Ending.Decide     not ended                      → failed      failed event (the Ending's
+//	            MX refused, retries spent, …)  (outcome.go)      (a start's: Named)                           code and message)
 //	any live    next task lost (sweeper)       Repair            record unchanged since looked  → same        the lost task again; a lost
 //	                                                                                                          claim is released, a lost start
 //	                                                                                                          before MX fails task_lost
@@ -111,6 +112,17 @@ const (
 	CodeNoStatus           = "no_connection_status"
 	CodeUnknownStatus      = "unknown_connection_status"
 )
+
+// Codes is every Code* constant of the package: the codes a failed job
+// carries besides the status-derived ones, each decided by some function
+// of the package (TestEveryCodeIsDecided).
+var Codes = []string{CodeTimeout, CodeChallengeExpired, CodeNoResults, CodeUnknownInstitution,
+	CodeUnknownCredential, CodeMissingCredential, CodeUnsupported, CodeResumeRefused,
+	CodeMXUnavailable, CodeMXError, CodeRetriesExhausted, CodeBadPayload, CodeTaskLost,
+	CodeNoStatus, CodeUnknownStatus,
+	CodeUnknownMember, CodeDuplicateMember, CodeOAuthDenied, CodeOAuthExpired,
+	CodeMicrodepositErrored, CodeMicrodepositPrevented, CodeMicrodepositConflicted, CodeMicrodepositRejected, CodeMicrodepositExpired,
+	CodeNoMicrodepositStatus, CodeUnknownMicrodepositStatus}
 
 // Error says why a job failed. Code is stable and machine-readable.
 type Error struct {

@@ -157,16 +157,7 @@ func Fail(r *Record, code, msg string, cond func(*Record) bool) Decision {
 // before its record does: the failed record names them, in the same write
 // (a caller reading the failed job sees whom MX knows it by).
 func FailStart(r *Record, user, member, code, msg string) Decision {
-	d := Fail(r, code, msg, nil)
-	end := d.Change
-	d.Change = func(cur *Record) error {
-		if err := end(cur); err != nil {
-			return err
-		}
-		cur.UserGUID, cur.MemberGUID = cmpOr(cur.UserGUID, user), cmpOr(cur.MemberGUID, member)
-		return nil
-	}
-	return d
+	return Named(Fail(r, code, msg, nil), user, member)
 }
 
 // Overdue fails a job past its deadline; ok is false when it is not.
@@ -188,8 +179,8 @@ func StartDue(r *Record) Decision {
 // Started is the start's progress: pending → running with its deadline
 // and attempt 1, keeping the user and member found (a job that failed on
 // the way keeps them too: they name what the job left at MX).
-func Started(user, member string, now time.Time, cfg Config) func(*Record) error {
-	return func(cur *Record) error {
+func Started(user, member string, now time.Time, cfg Config) Decision {
+	return Decision{Change: func(cur *Record) error {
 		switch {
 		case cur.State == StatePending:
 			cur.State, cur.Deadline, cur.Attempt = StateRunning, now.Add(cfg.JobDeadline), 1
@@ -199,7 +190,7 @@ func Started(user, member string, now time.Time, cfg Config) func(*Record) error
 		cur.UserGUID = cmpOr(cur.UserGUID, user)
 		cur.MemberGUID = cmpOr(cur.MemberGUID, member)
 		return nil
-	}
+	}}
 }
 
 func cmpOr(a, b string) string {
@@ -231,14 +222,14 @@ func TriggerDue(r *Record, attempt int) Decision {
 
 // Triggered records that MX job attempt runs (asked at asked; zero for a
 // followed member, which the fleet asks nothing) and schedules the first
-// poll. also, when set, is applied in the same write (the start's
-// progress).
-func Triggered(r *Record, attempt int, asked time.Time, status string, also func(*Record) error, now time.Time, cfg Config) Decision {
+// poll. also's change, when set, is applied in the same write (the
+// start's progress).
+func Triggered(r *Record, attempt int, asked time.Time, status string, also Decision, now time.Time, cfg Config) Decision {
 	return Decision{
 		Tasks: []Task{pollTask(r.ID, r.Polls+1, now.Add(cfg.firstPoll(r, asked, now)))},
 		Change: func(cur *Record) error {
-			if also != nil {
-				if err := also(cur); err != nil && !errors.Is(err, ErrNoChange) {
+			if also.Change != nil {
+				if err := also.Change(cur); err != nil && !errors.Is(err, ErrNoChange) {
 					return err
 				}
 			}
@@ -395,8 +386,8 @@ func Succeed(r *Record, n int, st Read, results int) Decision {
 // Claim is an answer's claim on round: the first answer to claim it wins.
 // A claim by answerID already there is ErrNoChange (a retry or another
 // delivery); a job not parked, or a round claimed or over, refuses it.
-func Claim(answerID string, round int, taskID string) func(*Record) error {
-	return func(cur *Record) error {
+func Claim(answerID string, round int, taskID string) Decision {
+	return Decision{Change: func(cur *Record) error {
 		switch {
 		case cur.ResumeClaim == answerID:
 			return ErrNoChange
@@ -409,18 +400,18 @@ func Claim(answerID string, round int, taskID string) func(*Record) error {
 		}
 		cur.ResumeClaim, cur.ResumeBy = answerID, taskID
 		return nil
-	}
+	}}
 }
 
 // Sent records that MX took the claimed answer.
-func Sent(claim string) func(*Record) error {
-	return func(cur *Record) error {
+func Sent(claim string) Decision {
+	return Decision{Change: func(cur *Record) error {
 		if cur.ResumeClaim != claim || cur.ResumeSent {
 			return ErrNoChange
 		}
 		cur.ResumeSent = true
 		return nil
-	}
+	}}
 }
 
 // Resumed moves on a job whose round claim answered and MX accepted
@@ -444,15 +435,15 @@ func Resumed(r *Record, claim string, answered []string, now time.Time, cfg Conf
 
 // Refused notes on a challenged job that answer answerID was refused and
 // why (never an answer value), leaving the job otherwise as it is.
-func Refused(answerID, reason string, now time.Time) func(*Record) error {
-	return func(cur *Record) error {
+func Refused(answerID, reason string, now time.Time) Decision {
+	return Decision{Change: func(cur *Record) error {
 		if cur.State != StateChallenged || cur.ResumeClaim == answerID ||
 			(cur.LastRefusedAnswer != nil && cur.LastRefusedAnswer.AnswerID == answerID && cur.LastRefusedAnswer.Reason == reason) {
 			return ErrNoChange
 		}
 		cur.LastRefusedAnswer = &RefusedAnswer{AnswerID: answerID, Reason: reason, At: now.UTC()}
 		return nil
-	}
+	}}
 }
 
 // RoundOpen tells whether MFA round n of r waits for an answer.

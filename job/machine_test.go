@@ -76,7 +76,7 @@ func TestEveryStateAndEvent(t *testing.T) {
 			if d := TriggerDue(r, 2); d.Drop != "" || d.Wait != nil {
 				return d
 			}
-			return Triggered(r, 2, t0, "CREATED", nil, t0, cfg)
+			return Triggered(r, 2, t0, "CREATED", Decision{}, t0, cfg)
 		}, map[State]string{StateAuthorizing: "drop", StatePending: "drop", StateRunning: "wait", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		// v20111101's OAuth job: the poll that saw the authorization
 		// enqueues trigger 1 before its write; one that runs first waits.
@@ -87,7 +87,7 @@ func TestEveryStateAndEvent(t *testing.T) {
 			if d := TriggerDue(r, 1); d.Drop != "" || d.Wait != nil {
 				return d
 			}
-			return Triggered(r, 1, t0, "CREATED", nil, t0, cfg)
+			return Triggered(r, 1, t0, "CREATED", Decision{}, t0, cfg)
 		}, map[State]string{StateAuthorizing: "wait", StatePending: "drop", StateRunning: "drop", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll in progress", pollWith(read("RESUMED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "running", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll challenged", pollWith(read("CHALLENGED")), map[State]string{StateAuthorizing: "running", StatePending: "wait", StateRunning: "challenged", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
@@ -96,7 +96,7 @@ func TestEveryStateAndEvent(t *testing.T) {
 		{"poll denied", pollWith(read("DENIED")), map[State]string{StateAuthorizing: "failed", StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"results", func(r *Record) Decision { return Succeed(r, r.Polls+1, read("CONNECTED"), 1) },
 			map[State]string{StateAuthorizing: "same", StatePending: "same", StateRunning: "succeeded", StateChallenged: "same", StateSucceeded: "same", StateFailed: "same"}},
-		{"answer", func(r *Record) Decision { return Decision{Change: Claim("a1", 1, "task-1")} },
+		{"answer", func(r *Record) Decision { return Claim("a1", 1, "task-1") },
 			map[State]string{StateAuthorizing: "refused", StatePending: "refused", StateRunning: "refused", StateChallenged: "challenged", StateSucceeded: "refused", StateFailed: "refused"}},
 		{"resumed", func(r *Record) Decision { return Resumed(r, "", []string{"CRD-1"}, t0, cfg) },
 			map[State]string{StateAuthorizing: "same", StatePending: "same", StateRunning: "same", StateChallenged: "running", StateSucceeded: "same", StateFailed: "same"}},

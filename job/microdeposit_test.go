@@ -77,7 +77,7 @@ func TestMicrodepositStateAndEvent(t *testing.T) {
 		{"results", func(r *Record) Decision { return MDSucceed(r, r.Polls+1) }, only(StateRunning, "succeeded", "same")},
 		{"poll ERRORED", poll(md("ERRORED")), map[State]string{StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
 		{"poll 404", poll(gone), map[State]string{StatePending: "wait", StateRunning: "failed", StateChallenged: "drop", StateSucceeded: "drop", StateFailed: "drop"}},
-		{"answer", func(r *Record) Decision { return Decision{Change: Claim("a1", 1, "task-1")} }, only(StateChallenged, "challenged", "refused")},
+		{"answer", func(r *Record) Decision { return Claim("a1", 1, "task-1") }, only(StateChallenged, "challenged", "refused")},
 		{"MX: VERIFIED", answered(md("VERIFIED")), only(StateChallenged, "succeeded", "same")},
 		{"MX: no verdict yet", answered(md("DEPOSITED")), only(StateChallenged, "running", "same")},
 		{"MX: DENIED", answered(md("DENIED")), only(StateChallenged, "challenged", "same")},

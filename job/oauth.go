@@ -134,14 +134,14 @@ type WindowRefusal struct {
 
 // WindowRefused notes on an authorizing job that MX refused window n,
 // leaving the job otherwise as it is (it may be asked for again).
-func WindowRefused(n int, reason string, now time.Time) func(*Record) error {
-	return func(cur *Record) error {
+func WindowRefused(n int, reason string, now time.Time) Decision {
+	return Decision{Change: func(cur *Record) error {
 		if cur.State != StateAuthorizing || cur.OAuthWindows >= n {
 			return ErrNoChange
 		}
 		cur.OAuthWindowRefused = &WindowRefusal{Window: n, Reason: reason, At: now.UTC()}
 		return nil
-	}
+	}}
 }
 
 // Authorizing is the start of an OAuth job: its member created (or found

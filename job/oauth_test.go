@@ -77,7 +77,7 @@ func TestAuthorization(t *testing.T) {
 		t.Fatalf("trigger 1 not due: %+v", d)
 	}
 	// Answers are refused with the reason.
-	if err := Claim("a1", 1, "t")(record(StateAuthorizing)); err == nil || !strings.Contains(err.Error(), "authorizing") {
+	if err := Claim("a1", 1, "t").Change(record(StateAuthorizing)); err == nil || !strings.Contains(err.Error(), "authorizing") {
 		t.Fatalf("answer to an authorizing job: %v", err)
 	}
 }
@@ -96,11 +96,11 @@ func TestOAuthWindowsAndTasks(t *testing.T) {
 	// MX refuses window 2: noted, nothing else changes; on an ended job
 	// or once window 2 is issued, the refusal changes nothing.
 	cur := *r
-	if err := WindowRefused(2, "mx: 409", t0)(&cur); err != nil || cur.OAuthWindowRefused == nil ||
+	if err := WindowRefused(2, "mx: 409", t0).Change(&cur); err != nil || cur.OAuthWindowRefused == nil ||
 		cur.OAuthWindowRefused.Window != 2 || cur.OAuthWindows != r.OAuthWindows || cur.State != StateAuthorizing {
 		t.Fatalf("window 2 refused: %v %+v", err, cur)
 	}
-	if ended := record(StateFailed); WindowRefused(2, "x", t0)(ended) != ErrNoChange {
+	if ended := record(StateFailed); WindowRefused(2, "x", t0).Change(ended) != ErrNoChange {
 		t.Fatal("a refusal changed an ended job")
 	}
 	d := WindowIssued(r, 2, "https://bank.example/oauth/2")
@@ -110,7 +110,7 @@ func TestOAuthWindowsAndTasks(t *testing.T) {
 	if err := d.Change(&cur); err != ErrNoChange {
 		t.Fatalf("window 2 twice: %v", err)
 	}
-	if err := WindowRefused(2, "late", t0)(&cur); err != ErrNoChange {
+	if err := WindowRefused(2, "late", t0).Change(&cur); err != ErrNoChange {
 		t.Fatalf("a refusal of a window issued: %v", err)
 	}
 	if d.Event == nil || d.Event.State != StateAuthorizing || d.Event.Round != 2 || d.Event.OAuthWindowURI == "" {

@@ -72,9 +72,9 @@ func ReauthHint(code, msg, member string) string {
 // (Started) in the same write: MX took the new credentials (updated), and
 // in v20250224 the update started the aggregation the first polls follow
 // (prelude; set only before the first MX job is recorded).
-func Reauthed(updated, prelude bool, then func(*Record) error) func(*Record) error {
-	return func(cur *Record) error {
-		err := then(cur)
+func Reauthed(updated, prelude bool, then Decision) Decision {
+	return Decision{Change: func(cur *Record) error {
+		err := then.Change(cur)
 		if err != nil && !errors.Is(err, ErrNoChange) {
 			return err
 		}
@@ -91,7 +91,7 @@ func Reauthed(updated, prelude bool, then func(*Record) error) func(*Record) err
 			return ErrNoChange
 		}
 		return nil
-	}
+	}}
 }
 
 // Preluded decides on poll n reading CONNECTED after a re-authentication's

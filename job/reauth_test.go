@@ -31,23 +31,23 @@ func TestReauthed(t *testing.T) {
 	started := Started("USR-1", "MBR-1", t0, cfg)
 	r := record(StatePending)
 	r.Reauth, r.MemberGUID = true, "MBR-1"
-	if err := Reauthed(true, true, started)(r); err != nil || r.State != StateRunning || !r.CredsUpdated || !r.Prelude {
+	if err := Reauthed(true, true, started).Change(r); err != nil || r.State != StateRunning || !r.CredsUpdated || !r.Prelude {
 		t.Fatalf("first: %v %+v", err, r)
 	}
-	if err := Reauthed(true, true, started)(r); err != ErrNoChange {
+	if err := Reauthed(true, true, started).Change(r); err != ErrNoChange {
 		t.Fatalf("again: %v", err)
 	}
 	r.Prelude, r.Triggered = false, 1
-	if err := Reauthed(false, true, started)(r); err != ErrNoChange || r.Prelude {
+	if err := Reauthed(false, true, started).Change(r); err != ErrNoChange || r.Prelude {
 		t.Fatalf("after the first MX job: %v %+v", err, r)
 	}
 	plain := record(StateRunning)
-	if err := Reauthed(true, true, started)(plain); err != ErrNoChange || plain.CredsUpdated || plain.Prelude {
+	if err := Reauthed(true, true, started).Change(plain); err != ErrNoChange || plain.CredsUpdated || plain.Prelude {
 		t.Fatalf("not a re-authentication: %v %+v", err, plain)
 	}
 	failed := record(StateFailed)
 	failed.Reauth = true
-	if err := Reauthed(true, true, started)(failed); err != ErrNoChange || failed.CredsUpdated {
+	if err := Reauthed(true, true, started).Change(failed); err != ErrNoChange || failed.CredsUpdated {
 		t.Fatalf("failed job: %v %+v", err, failed)
 	}
 }

@@ -153,9 +153,9 @@ func (d *doctor) run(ctx context.Context) {
 		d.callFailed("listing the institution's credential fields", err)
 		return
 	}
-	creds, code, msg := handlers.MapCredentials(fields, o.Credentials)
-	if code != "" {
-		d.fail(fmt.Sprintf("the credentials given do not fit %s: %s", o.Institution, msg), "name each credential by a field's label, field name or guid (--credential NAME=VALUE)")
+	creds, mis := handlers.MapCredentials(fields, o.Credentials)
+	if mis != nil {
+		d.fail(fmt.Sprintf("the credentials given do not fit %s: %s", o.Institution, mis), "name each credential by a field's label, field name or guid (--credential NAME=VALUE)")
 		return
 	}
 

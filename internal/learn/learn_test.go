@@ -57,7 +57,7 @@ var running = job.Read{ConnectionStatus: "SYNCING", BeingAggregated: true}
 func reads(t *testing.T, cfg job.Config, k int) []time.Duration {
 	t.Helper()
 	r := &job.Record{ID: "j1", Kind: job.KindVerify, InstitutionCode: "mxbank", State: job.StateRunning, Attempt: 1}
-	d := job.Triggered(r, 1, t0, "CREATED", nil, t0, cfg)
+	d := job.Triggered(r, 1, t0, "CREATED", job.Decision{}, t0, cfg)
 	if err := d.Change(r); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestMXMinimum(t *testing.T) {
 	}
 	// The first read after the trigger and after a resume.
 	fresh := &job.Record{ID: "j2", Kind: job.KindVerify, InstitutionCode: "mxbank", State: job.StateRunning, Attempt: 1}
-	if d := job.Triggered(fresh, 1, t0, "CREATED", nil, t0, cfg); d.Tasks[0].At.Sub(t0) < 3*time.Second {
+	if d := job.Triggered(fresh, 1, t0, "CREATED", job.Decision{}, t0, cfg); d.Tasks[0].At.Sub(t0) < 3*time.Second {
 		t.Errorf("first read %s after the trigger", d.Tasks[0].At.Sub(t0))
 	}
 	cfg.Schedule = learned(t, 500, 8*time.Second, 0.2) // a resume key of its own: learn it too

@@ -18,15 +18,9 @@ var (
 	EndStates = []string{string(store.StateSucceeded), string(store.StateFailed)}
 	// ParkedOutcomes: how a wait on an MFA challenge ended.
 	ParkedOutcomes = []string{ParkedAnswered, ParkedExpired, ParkedEnded}
-	// HandlerCodes are package job's Code* error codes;
+	// HandlerCodes are package job's Code* error codes (job.Codes);
 	// TestKnownCodesMatchHandlers fails when the two drift apart.
-	HandlerCodes = []string{job.CodeTimeout, job.CodeChallengeExpired, job.CodeNoResults, job.CodeUnknownInstitution,
-		job.CodeUnknownCredential, job.CodeMissingCredential, job.CodeUnsupported, job.CodeResumeRefused,
-		job.CodeMXUnavailable, job.CodeMXError, job.CodeRetriesExhausted, job.CodeBadPayload, job.CodeTaskLost,
-		job.CodeNoStatus, job.CodeUnknownStatus,
-		job.CodeUnknownMember, job.CodeDuplicateMember, job.CodeOAuthDenied, job.CodeOAuthExpired,
-		job.CodeMicrodepositErrored, job.CodeMicrodepositPrevented, job.CodeMicrodepositConflicted, job.CodeMicrodepositRejected, job.CodeMicrodepositExpired,
-		job.CodeNoMicrodepositStatus, job.CodeUnknownMicrodepositStatus}
+	HandlerCodes = job.Codes
 	// Repairs are the sweeper's repairs (job.Repair); checked against its
 	// source by TestKnownRepairsMatchHandlers.
 	Repairs = []string{"poll", "trigger", "expire", "claim_released", "resumed", "task_lost"}

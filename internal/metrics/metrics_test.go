@@ -317,7 +317,7 @@ func TestKnownCodesMatchHandlers(t *testing.T) {
 	}
 	slices.Sort(codes)
 	if known := slices.Sorted(slices.Values(metrics.HandlerCodes)); !slices.Equal(codes, known) {
-		t.Errorf("job's Code* constants %v\nmetrics.HandlerCodes %v\nupdate internal/metrics/known.go", codes, known)
+		t.Errorf("job's Code* constants %v\nmetrics.HandlerCodes %v\nupdate job.Codes", codes, known)
 	}
 }
 

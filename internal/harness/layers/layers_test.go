@@ -122,6 +122,44 @@ func TestRedisKeysAreStores(t *testing.T) {
 	}
 }
 
+// TestJobDecidesEveryOutcome: no handler chooses an error code; each
+// names what MX or Redis answered (a job.Ending, job.Fail's callers in
+// package job) and package job decides the code and the message.
+func TestJobDecidesEveryOutcome(t *testing.T) {
+	products, _ := packages(t)
+	seen := false
+	for _, p := range products {
+		if !in(p, "handlers") {
+			continue
+		}
+		seen = true
+		eachFile(t, p, func(name string, f *ast.File, fset *token.FileSet) {
+			local := ""
+			for _, im := range f.Imports {
+				if v, _ := strconv.Unquote(im.Path.Value); v == module+"/job" {
+					local = "job"
+					if im.Name != nil {
+						local = im.Name.Name
+					}
+				}
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == local && (strings.HasPrefix(sel.Sel.Name, "Code") || sel.Sel.Name == "Fail" || sel.Sel.Name == "FailStart") {
+					t.Errorf("%s: job.%s in handlers: turn what MX or Redis answered into a job.Ending and let package job decide the code", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+				return true
+			})
+		})
+	}
+	if !seen {
+		t.Fatal("no package handlers")
+	}
+}
+
 // httpClientOK are the product files that make HTTP requests, and to
 // whom: only package mx calls MX.
 var httpClientOK = map[string]string{
