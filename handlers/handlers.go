@@ -102,9 +102,11 @@ func (h *Handlers) Mux() *asynq.ServeMux {
 // wrap is the one place that decides how a task's error ends for asynq:
 // a wait runs again and spends no retry; a refused payload and a stop
 // (the job ended, or the task is refused) are archived without retries
-// (asynq.SkipRetry); and on the task's last retry any other error ends the
-// job (mx_unavailable for a transient MX error, else retries_exhausted), so
-// that no job is left running with nothing scheduled to drive it.
+// (asynq.SkipRetry); a write a full Redis refused (store.Full) waits for
+// room, spending no retry, so that a full Redis ends no job; and on the
+// task's last retry any other error ends the job (mx_unavailable for a
+// transient MX error, else retries_exhausted), so that no job is left
+// running with nothing scheduled to drive it.
 func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := fn(ctx, t)
@@ -116,11 +118,17 @@ func (h *Handlers) wrap(fn func(context.Context, *asynq.Task) error) asynq.Handl
 		case errors.Is(err, tasks.ErrBadPayload):
 			id, _ := asynq.GetTaskID(ctx)
 			h.log.Warn().Str("task_type", t.Type()).Str("task_id", id).Str("reason", err.Error()).Msg("task refused")
-		case !errors.As(err, new(*stopError)) && lastTry(ctx) && t.Type() != tasks.TypeCallback:
+		case errors.As(err, new(*stopError)):
+		case store.Full(err):
+			return wait(job.WaitDelay, "Redis is full: %v", err)
+		case lastTry(ctx) && t.Type() != tasks.TypeCallback:
 			// A callback that cannot be delivered is the receiver's
 			// problem, not the job's: its task is archived, the job
 			// stays as it is.
-			err = h.exhausted(ctx, t, err)
+			if err = h.exhausted(ctx, t, err); store.Full(err) {
+				// the end itself was refused: the task runs again
+				return wait(job.WaitDelay, "Redis is full: %v", err)
+			}
 		}
 		if errors.Is(err, tasks.ErrBadPayload) || errors.As(err, new(*stopError)) {
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)

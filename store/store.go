@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,6 +17,16 @@ import (
 
 // ErrNotFound is returned for a job id with no record.
 var ErrNotFound = errors.New("job not found")
+
+// Full tells whether err is a full Redis refusing a write: maxmemory
+// reached under maxmemory-policy noeviction, which answers every command
+// that could grow memory with "OOM command not allowed when used memory >
+// 'maxmemory'" (reads and deletes still run). Nothing is wrong with the
+// request: it goes through once memory is freed. asynq passes Redis's
+// errors on as text, so the text is what is read.
+func Full(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "OOM command not allowed")
+}
 
 // ErrNoChange, returned by an Update function, ends the update without
 // writing anything.
@@ -76,6 +87,9 @@ func (s *Store) Create(ctx context.Context, j *Job) (*Job, bool, error) {
 		keys[2], memberTTL = memberKey(j.MemberGUID), fmt.Sprint(ttl.Milliseconds())
 	}
 	res, err := createScript.Run(ctx, s.rdb, keys, b, ttl.Milliseconds(), j.ID, liveScore(j), memberTTL).Result()
+	if Full(err) {
+		return nil, false, fmt.Errorf("store: create job %s: Redis is full, nothing was written (it takes no writes until memory is freed): %w", j.ID, err)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("store: create job %s: %w", j.ID, err)
 	}
@@ -98,6 +112,38 @@ var createScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('GET', KEYS[1]) end
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5]) end
+return 1`)
+
+// Withdraw removes a record Create has just written (j, as Create
+// returned it) with its live entry and member index, unless the record
+// has changed since: a submission whose start task could not be enqueued
+// leaves nothing behind. It tells whether it removed it. Deletes run on a
+// full Redis too.
+func (s *Store) Withdraw(ctx context.Context, j *Job) (bool, error) {
+	if j.raw == nil {
+		return false, fmt.Errorf("store: withdraw job %s: not a record Create wrote", j.ID)
+	}
+	keys := []string{jobKey(j.ID), liveKey, jobKey(j.ID)}
+	if j.MemberGUID != "" {
+		keys[2] = memberKey(j.MemberGUID)
+	}
+	n, err := withdrawScript.Run(ctx, s.rdb, keys, j.raw, j.ID).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: withdraw job %s: %w", j.ID, err)
+	}
+	return n == 1, nil
+}
+
+// withdrawScript deletes a record while it is still ARGV[1], with its
+// live entry and its member index while that names the job.
+//
+//	KEYS: job, live set, member index (or the job key)
+//	ARGV: record, job id
+var withdrawScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+if KEYS[3] ~= KEYS[1] and redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
 return 1`)
 
 // liveScore is j's score in the live set, the unix ms of its last write;

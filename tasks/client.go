@@ -172,10 +172,32 @@ func (c *Client) submit(ctx context.Context, kind store.Kind, r Request) (*store
 	}
 	// A pending job is (re)enqueued: the task id makes this a no-op when
 	// the first enqueue went through, and a repair when it did not.
-	if _, err := c.q.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return j, created, fmt.Errorf("enqueue job %s (the record exists: submit the same id again to enqueue it; a job left without its start task fails task_lost after the sweeper's quiet period): %w", j.ID, err)
+	j, err = c.enqueueStart(ctx, j, created, task)
+	return j, created && j != nil, err
+}
+
+// enqueueStart enqueues job j's start task. When that fails and this
+// submission created j, j is withdrawn (store.Withdraw), unless its start
+// task is there after all: a refused submission leaves no record behind
+// (a full Redis takes the record, then refuses the task). It returns the
+// record that stands: nil once withdrawn.
+func (c *Client) enqueueStart(ctx context.Context, j *store.Job, created bool, task *asynq.Task) (*store.Job, error) {
+	_, err := c.q.EnqueueContext(ctx, task)
+	if err == nil || errors.Is(err, asynq.ErrTaskIDConflict) {
+		return j, nil
 	}
-	return j, created, nil
+	why := ""
+	if store.Full(err) {
+		why = "Redis is full (it takes no writes until memory is freed); "
+	}
+	if created {
+		if _, terr := c.insp.GetTaskInfo(QueueJobs, StartID(j.ID)); errors.Is(terr, asynq.ErrTaskNotFound) || errors.Is(terr, asynq.ErrQueueNotFound) {
+			if ok, _ := c.store.Withdraw(ctx, j); ok {
+				return nil, fmt.Errorf("enqueue job %s: %snothing was recorded: submit it again: %w", j.ID, why, err)
+			}
+		}
+	}
+	return j, fmt.Errorf("enqueue job %s: %sthe record exists: submit the same id again to enqueue it; a job left without its start task fails task_lost after the sweeper's quiet period: %w", j.ID, why, err)
 }
 
 // startPayload is the payload of the job's start task while asynq holds

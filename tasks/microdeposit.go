@@ -227,10 +227,8 @@ func (c *Client) Microdeposit(ctx context.Context, r MicrodepositRequest) (*stor
 			return view(j), false, nil
 		}
 	}
-	if _, err := c.q.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return view(j), created, fmt.Errorf("enqueue job %s (the record exists: submit the same id again to enqueue it): %w", j.ID, err)
-	}
-	return view(j), created, nil
+	j, err = c.enqueueStart(ctx, j, created, task)
+	return view(j), created && j != nil, err
 }
 
 // microdepositDiff names the fields of r that differ from the request j

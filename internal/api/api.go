@@ -119,12 +119,22 @@ func writeErr(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // unavailable answers a failure of the fleet's own store (Redis
-// unreachable, a failover): 503 with Retry-After, so that clients retry.
+// unreachable, a failover, full): 503 with Retry-After, so that clients retry.
 // The detail is logged here and never sent: it names internal addresses.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error, msg string) {
 	s.log.Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("api: job store unavailable")
 	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 	writeErr(w, http.StatusServiceUnavailable, "unavailable", msg)
+}
+
+// storeTrouble says what kept the job store from doing its part: full
+// (Redis at maxmemory takes no writes until memory is freed), or
+// unavailable (not answering).
+func storeTrouble(err error) string {
+	if store.Full(err) {
+		return "the job store is full (it takes no new writes until memory is freed)"
+	}
+	return "the job store is unavailable"
 }
 
 // validID answers 400 invalid_id for a job id no job can have, before any
@@ -289,11 +299,11 @@ func (s *Server) submitted(w http.ResponseWriter, r *http.Request, id string, j 
 	case j != nil:
 		// The record stands, its start task was not enqueued: the same
 		// id again enqueues it.
-		s.unavailable(w, r, err, "job "+j.ID+" is recorded but not queued: the job store is unavailable; submit it again with the same id")
+		s.unavailable(w, r, err, "job "+j.ID+" is recorded but not queued: "+storeTrouble(err)+"; submit it again with the same id")
 	case id != "":
-		s.unavailable(w, r, err, "the job store is unavailable; submit the job again with the same id")
+		s.unavailable(w, r, err, storeTrouble(err)+"; submit the job again with the same id")
 	default:
-		s.unavailable(w, r, err, "the job store is unavailable; submit the job again (with an id, a retry is safe: the same id returns the same job)")
+		s.unavailable(w, r, err, storeTrouble(err)+"; submit the job again (with an id, a retry is safe: the same id returns the same job)")
 	}
 }
 
@@ -332,7 +342,7 @@ func (s *Server) jobErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrInvalidID):
 		writeErr(w, http.StatusBadRequest, "invalid_id", err.Error())
 	default:
-		s.unavailable(w, r, err, "the job store is unavailable; try again later")
+		s.unavailable(w, r, err, storeTrouble(err)+"; try again later")
 	}
 }
 
@@ -467,7 +477,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	default:
 		// Answering the same challenges again is safe: the worker
 		// resumes the job once, however many answers arrive.
-		s.unavailable(w, r, err, "the job store is unavailable: the answer was not queued; send it again")
+		s.unavailable(w, r, err, storeTrouble(err)+": the answer was not queued; send it again")
 	}
 }
 
