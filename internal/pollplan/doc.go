@@ -116,6 +116,15 @@
 // No read is ever sooner than MinGap after the last one, or after MX was
 // asked to work.
 //
+// # Expected ends
+//
+// Config.ETA says when a running job should have its result: the p50 and
+// p90 of MX's run time given that the run has lasted so far, P(T ≤ t |
+// T > elapsed), each moved to the first planned read at or after it (the
+// fleet learns the end at a read). It gives none before the estimate is
+// trusted (MinWeight), and says Overdue once less than one observation
+// lies beyond the time elapsed.
+//
 // # What it can and cannot reach
 //
 // The goal is p99 lateness ≤ 1 s + 10 % of the aggregation time,
