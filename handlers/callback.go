@@ -77,11 +77,11 @@ func (h *Handlers) handleCallback(ctx context.Context, t *asynq.Task) error {
 	// announces (the record may have moved on since).
 	v := j.View()
 	if p.State == store.StateChallenged {
-		v.State, v.ConnectionStatus, v.Challenges, v.Error, v.Result = p.State, p.ConnectionStatus, p.Challenges, nil, nil
+		v.State, v.ConnectionStatus, v.Challenges, v.Error, v.Result, v.ETA = p.State, p.ConnectionStatus, p.Challenges, nil, nil, store.EndUserETA()
 	}
 	if p.State == store.StateAuthorizing {
 		// The window it announces (the record may have moved on).
-		v.State, v.ConnectionStatus, v.OAuthWindowURI, v.OAuthWindows, v.Error, v.Result = p.State, p.ConnectionStatus, p.OAuthWindowURI, p.Round, nil, nil
+		v.State, v.ConnectionStatus, v.OAuthWindowURI, v.OAuthWindows, v.Error, v.Result, v.ETA = p.State, p.ConnectionStatus, p.OAuthWindowURI, p.Round, nil, nil, store.EndUserETA()
 	}
 	if v.Challenges == nil {
 		v.Challenges = []store.Challenge{}

@@ -4,6 +4,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -147,10 +148,69 @@ type View struct {
 	Fallback          Kind   `json:"fallback,omitempty"`
 	Via               Kind   `json:"via,omitempty"`
 	InstantMemberGUID string `json:"instant_member_guid,omitempty"`
+	// ETA: while the job has not ended, when it is expected to; absent
+	// once it has. Computed when the job is read, never stored.
+	ETA *ETA `json:"eta,omitempty"`
 }
 
-// View returns the public shape of j.
-func (j *Job) View() View {
+// ETA is when a job that has not ended is expected to have its result.
+type ETA struct {
+	// Basis: ETALearned (P50 and P90 are set), ETANone (no estimate:
+	// the job waits on the end user, has not started at MX, or its
+	// institution and kind have too few recent runs to learn from) or
+	// ETAOverdue (it has run longer than nearly every run learned for
+	// its institution and kind).
+	Basis string `json:"basis"`
+	// P50, P90: the fleet expects the result by P50 for half of such
+	// jobs and by P90 for nine in ten, given how long this one has run
+	// already (from the fleet's learned run times at MX, per institution
+	// and kind).
+	P50 *time.Time `json:"p50,omitempty"`
+	P90 *time.Time `json:"p90,omitempty"`
+	// WaitingOn: ETAEndUser while challenged or authorizing: the job
+	// goes on when the end user answers or authorizes; nothing to
+	// estimate.
+	WaitingOn string `json:"waiting_on,omitempty"`
+}
+
+// ETA bases and what a job may wait on.
+const (
+	ETALearned = "learned"
+	ETANone    = "none"
+	ETAOverdue = "overdue"
+	ETAEndUser = "end_user"
+)
+
+// An Estimator gives the learned ETA of a job that is running at MX
+// (internal/learn.Learner): an ETA with basis ETALearned, ETAOverdue or
+// ETANone.
+type Estimator interface {
+	ETA(ctx context.Context, r *job.Record) ETA
+}
+
+// EndUserETA is the ETA of a job waiting on the end user.
+func EndUserETA() *ETA { return &ETA{Basis: ETANone, WaitingOn: ETAEndUser} }
+
+// eta is j's ETA: nil once it has ended; waiting on the end user while
+// challenged or authorizing; est's (nil: none) while it runs at MX.
+func (j *Job) eta(ctx context.Context, est Estimator) *ETA {
+	switch {
+	case j.State.Terminal():
+		return nil
+	case j.State == StateChallenged || j.State == StateAuthorizing:
+		return EndUserETA()
+	case j.State != StateRunning || j.TriggeredAt.IsZero() || est == nil:
+		return &ETA{Basis: ETANone}
+	}
+	e := est.ETA(ctx, &j.Record)
+	return &e
+}
+
+// View returns the public shape of j, with no learned ETA (ViewWith).
+func (j *Job) View() View { return j.ViewWith(context.Background(), nil) }
+
+// ViewWith returns the public shape of j, its ETA from est (nil: none).
+func (j *Job) ViewWith(ctx context.Context, est Estimator) View {
 	chs := j.Challenges
 	if chs == nil {
 		chs = []Challenge{}
@@ -161,7 +221,7 @@ func (j *Job) View() View {
 		AnswerPending: j.State == StateChallenged && j.ResumeClaim != "", LastRefusedAnswer: j.LastRefusedAnswer,
 		PersonGiven: j.Person != nil || j.SealedPerson != "", Match: j.match(),
 		OAuth: j.OAuth, OAuthWindowURI: oauthURI(j), OAuthWindows: j.OAuthWindows, OAuthWindowRefused: j.OAuthWindowRefused,
-		Fallback: j.Fallback, Via: j.Via, InstantMemberGUID: j.InstantMemberGUID}
+		Fallback: j.Fallback, Via: j.Via, InstantMemberGUID: j.InstantMemberGUID, ETA: j.eta(ctx, est)}
 }
 
 // oauthURI is the job's window URI while it is authorizing.

@@ -39,6 +39,7 @@ type Client struct {
 	insp  *asynq.Inspector
 	store *store.Store
 	keys  *Keyring
+	eta   store.Estimator // nil: views say no ETA is learned
 }
 
 // NewClient returns a producer over rdb (for example
@@ -49,6 +50,12 @@ func NewClient(rdb redis.UniversalClient, keys *Keyring, opts ...store.Option) *
 	return &Client{q: asynq.NewClientFromRedisClient(rdb), insp: asynq.NewInspectorFromRedisClient(rdb),
 		store: store.New(rdb, keys, opts...), keys: keys}
 }
+
+// SetEstimator makes the views the client returns carry running jobs'
+// learned ETAs from est (a read-only internal/learn.Learner over the
+// fleet's shared estimates); without one they say none. Call it before
+// using the client.
+func (c *Client) SetEstimator(est store.Estimator) { c.eta = est }
 
 // Close releases the client.
 func (c *Client) Close() error { return c.q.Close() }
@@ -116,17 +123,18 @@ func (c *Client) Identify(ctx context.Context, r Request) (*store.View, error) {
 // user guid the worker found stands for the user.
 func (c *Client) Submit(ctx context.Context, kind store.Kind, r Request) (*store.View, bool, error) {
 	j, created, err := c.submit(ctx, kind, r)
-	return view(j), created, err
+	return c.view(ctx, j), created, err
 }
 
-// view is j's public shape (store.View); nil for nil. Everything the
-// producer API returns goes through it: callers never see the record's
-// bookkeeping (claims, attempts, marks).
-func view(j *store.Job) *store.View {
+// view is j's public shape (store.View), its ETA from the client's
+// estimator; nil for nil. Everything the producer API returns goes
+// through it: callers never see the record's bookkeeping (claims,
+// attempts, marks).
+func (c *Client) view(ctx context.Context, j *store.Job) *store.View {
 	if j == nil {
 		return nil
 	}
-	v := j.View()
+	v := j.ViewWith(ctx, c.eta)
 	return &v
 }
 
@@ -391,7 +399,7 @@ func MatchChallenges(chs []store.Challenge, answers map[string]string) error {
 // Status reads a job: its public view (results opened with the keys).
 func (c *Client) Status(ctx context.Context, jobID string) (*store.View, error) {
 	j, err := c.store.Get(ctx, jobID)
-	return view(j), err
+	return c.view(ctx, j), err
 }
 
 // Wait blocks until the job has ended (or ctx ends) and returns its view.
@@ -425,7 +433,7 @@ func (c *Client) Watch(ctx context.Context, jobID string, fn func(*store.View) b
 		rec, err := c.store.Get(ctx, jobID)
 		switch {
 		case err == nil:
-			j := view(rec)
+			j := c.view(ctx, rec)
 			changed := last == nil || j.State != last.State || j.ConnectionStatus != last.ConnectionStatus || j.Polls != last.Polls || j.Round != last.Round
 			last, readErr = j, nil
 			if changed && fn != nil && !fn(j) {

@@ -217,18 +217,18 @@ func (c *Client) Microdeposit(ctx context.Context, r MicrodepositRequest) (*stor
 		return nil, false, err
 	}
 	if !created && j.Kind != kind {
-		return view(j), false, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
+		return c.view(ctx, j), false, fmt.Errorf("job %s is a %s job: %w", j.ID, j.Kind, ErrIDConflict)
 	}
 	if !created {
 		if diff := c.microdepositDiff(j, r); len(diff) > 0 {
-			return view(j), false, fmt.Errorf("job %s was submitted with other %s: %w", j.ID, strings.Join(diff, ", "), ErrRequestDiffers)
+			return c.view(ctx, j), false, fmt.Errorf("job %s was submitted with other %s: %w", j.ID, strings.Join(diff, ", "), ErrRequestDiffers)
 		}
 		if j.State != store.StatePending {
-			return view(j), false, nil
+			return c.view(ctx, j), false, nil
 		}
 	}
 	j, err = c.enqueueStart(ctx, j, created, task)
-	return view(j), created && j != nil, err
+	return c.view(ctx, j), created && j != nil, err
 }
 
 // microdepositDiff names the fields of r that differ from the request j

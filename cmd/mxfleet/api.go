@@ -75,6 +75,7 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	c := tasks.NewClient(rdb, keys, store.WithRetention(cfg.JobRetention))
+	c.SetEstimator(cfg.ETAs(rdb))
 	defer c.Close()
 	acfg := api.Config{Tokens: tokens, Callbacks: allow, WebhookSecret: cfg.WebhookSecret}
 	if mxc != nil {

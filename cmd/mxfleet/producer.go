@@ -37,6 +37,7 @@ func producer(needKeys bool) (c *tasks.Client, closeFn func(), noKeys bool, err 
 		return nil, nil, false, err
 	}
 	c = tasks.NewClient(rdb, keys, store.WithRetention(cfg.JobRetention))
+	c.SetEstimator(cfg.ETAs(rdb))
 	return c, func() { _ = c.Close(); _ = rdb.Close() }, noKeys, nil
 }
 
@@ -529,6 +530,9 @@ func printJob(w io.Writer, j *store.View) {
 	if j.Error != nil {
 		fmt.Fprintf(w, "error      %s: %s\n", j.Error.Code, j.Error.Message)
 	}
+	if line := etaLine(j.ETA); line != "" {
+		fmt.Fprintf(w, "eta        %s\n", line)
+	}
 	printFallback(w, j)
 	if j.OAuthWindowURI != "" {
 		fmt.Fprintf(w, "oauth      window %d, for the end user: %s (a fresh one: mxfleet oauth %s)\n", j.OAuthWindows, j.OAuthWindowURI, shellWord(j.ID))
@@ -560,6 +564,22 @@ func printJob(w io.Writer, j *store.View) {
 		}
 	}
 	printMatch(w, j)
+}
+
+// etaLine says when a job that has not ended is expected to ("" once it
+// has).
+func etaLine(e *store.ETA) string {
+	switch {
+	case e == nil:
+		return ""
+	case e.WaitingOn == store.ETAEndUser:
+		return "none: waits on the end user"
+	case e.Basis == store.ETALearned && e.P50 != nil && e.P90 != nil:
+		return fmt.Sprintf("p50 %s, p90 %s (learned from the fleet's recent runs)", e.P50.Format(time.RFC3339), e.P90.Format(time.RFC3339))
+	case e.Basis == store.ETAOverdue:
+		return "none: running longer than nearly every recent run at this institution"
+	}
+	return "no estimate yet"
 }
 
 func mask(s string) string {

@@ -312,12 +312,18 @@ func TestSignedCallbacks(t *testing.T) {
 	e.events.mu.Lock()
 	e.events.onEv = func(ev tasks.Event) {
 		if ev.Type == "job.challenged" {
+			if ev.Job.ETA == nil || ev.Job.ETA.WaitingOn != store.ETAEndUser || ev.Job.ETA.P50 != nil {
+				t.Errorf("challenged event's eta: %+v, want waiting on the end user", ev.Job.ETA)
+			}
 			// answer from the callback, as an upstream would
 			go func() {
 				e.do(t, "POST", "/v1/jobs/"+ev.Job.ID+"/answers", token, map[string]any{"answers": map[string]string{ev.Job.Challenges[0].GUID: "correct"}})
 			}()
 		}
 		if ev.Type == "job.succeeded" || ev.Type == "job.failed" {
+			if ev.Job.ETA != nil {
+				t.Errorf("ended job's event has an eta: %+v", ev.Job.ETA)
+			}
 			done <- ev
 		}
 	}

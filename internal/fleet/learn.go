@@ -70,3 +70,15 @@ func runLearner(ctx context.Context, l *learn.Learner) {
 	_ = l.Sync(ctx)
 	l.Run(ctx, learn.DefaultSync)
 }
+
+// ETAs is a read-only view of the fleet's learned run times for a
+// process that runs no jobs (the API, the CLI): the running jobs' views
+// read it for their ETA, and it reads the shared estimates at most once
+// per sync interval (5 s), never per job. Nil (no ETA: the views say
+// none) when polls do not follow learned schedules, so nothing is learned.
+func (c Config) ETAs(rdb redis.UniversalClient) store.Estimator {
+	if on, err := c.Learned(); err != nil || !on {
+		return nil
+	}
+	return learn.New(store.NewPollPlan(rdb), learn.Options{Plan: c.PollPlan(), ReadEvery: learn.DefaultSync})
+}

@@ -58,6 +58,12 @@ type Options struct {
 	HalfLife time.Duration    // DefaultHalfLife
 	Now      func() time.Time // the fleet's clock (store.Store.Now); time.Now
 	Log      zerolog.Logger
+	// ReadEvery, when set, makes a read-only view of the shared
+	// estimates for a process that runs no jobs (the API, `mxfleet
+	// status`): ETA first reads them when its copy is older than
+	// ReadEvery (the hash's version, and the hash only when it changed).
+	// Such a learner writes nothing: call neither Seen nor Sync.
+	ReadEvery time.Duration
 }
 
 // Learner learns MX's run times and schedules polls from them. It is safe
@@ -69,11 +75,14 @@ type Learner struct {
 	now      func() time.Time
 	log      zerolog.Logger
 	polls    *prometheus.CounterVec
+	every    time.Duration // Options.ReadEvery
 
 	mu      sync.Mutex
 	deltas  map[string]*pollplan.Estimate // this pod's observations not yet in Redis
 	version int64                         // the hash's version the view below is at; -1: none
 	view    map[string]*entry             // the shared estimates, as last read
+	readAt  time.Time                     // a read-only view's last read
+	reading bool                          // a read-only view's read is under way
 }
 
 // entry is one key's shared estimate and its schedule.
@@ -95,7 +104,7 @@ func New(shared Shared, o Options) *Learner {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Learner{shared: shared, plan: o.Plan, halfLife: o.HalfLife, now: o.Now, log: o.Log,
+	return &Learner{shared: shared, plan: o.Plan, halfLife: o.HalfLife, now: o.Now, log: o.Log, every: o.ReadEvery,
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mxfleet_polls_scheduled_total",
 			Help: "Status polls scheduled by the learned poll schedule, by the rule that chose the wait: fallback (not learned yet: the backoff), planned, tail (the plan's reads spent: the backoff)."}, []string{"rule"}),
 		deltas: map[string]*pollplan.Estimate{}, version: -1, view: map[string]*entry{}}
@@ -147,6 +156,65 @@ func (l *Learner) next(r *job.Record, p job.PollState) (time.Duration, pollplan.
 		return 0, pollplan.Fallback
 	}
 	return s.Next(pollplan.State{Elapsed: p.SinceAsked, Polls: p.Reads, SinceRead: p.SinceRead})
+}
+
+// ETA implements store.Estimator: when r's run at MX is expected to end,
+// from its key's shared estimate as last synced and the key's planned
+// reads (pollplan.Config.ETA), counted from when MX was asked
+// (r.TriggeredAt, or the resume). None for a followed member.
+func (l *Learner) ETA(ctx context.Context, r *job.Record) store.ETA {
+	if l.every > 0 {
+		l.read(ctx)
+	}
+	k := key(r, job.ResumeRun(r))
+	if k == "" || r.TriggeredAt.IsZero() {
+		return store.ETA{Basis: store.ETANone}
+	}
+	var (
+		est   *pollplan.Estimate
+		reads []time.Duration
+	)
+	l.mu.Lock()
+	if e := l.view[k]; e != nil {
+		est = e.est
+		if e.sched != nil {
+			reads = e.sched.Plan().Times
+		}
+	}
+	l.mu.Unlock()
+	now := l.now()
+	eta := l.plan.ETA(est, now.Sub(r.TriggeredAt), reads, now)
+	out := store.ETA{Basis: eta.Basis.String()}
+	if eta.Basis == pollplan.Learned {
+		p50, p90 := r.TriggeredAt.Add(eta.P50).UTC(), r.TriggeredAt.Add(eta.P90).UTC()
+		out.P50, out.P90 = &p50, &p90
+	}
+	return out
+}
+
+// read brings a read-only view up to the shared estimates when its copy
+// is older than ReadEvery; concurrent callers meanwhile use the copy. A
+// failed read is tried again ReadEvery later (the ETA says none until
+// the first read succeeds).
+func (l *Learner) read(ctx context.Context) {
+	l.mu.Lock()
+	if l.reading || !l.readAt.IsZero() && l.now().Sub(l.readAt) < l.every {
+		l.mu.Unlock()
+		return
+	}
+	l.reading = true
+	version := l.version
+	l.mu.Unlock()
+	none := func(map[string]string) (map[string]string, []string, error) { return nil, nil, nil }
+	fields, ver, err := l.shared.Merge(ctx, version, none)
+	l.mu.Lock()
+	l.reading, l.readAt = false, l.now()
+	l.mu.Unlock()
+	if err != nil {
+		l.log.Warn().Str("error", err.Error()).Msg("learned run times: could not read the shared estimates (ETAs use the last copy)")
+		return
+	}
+	l.apply(fields, nil, nil, ver)
 }
 
 // Seen learns from poll n of r, which read st at now (succeededAt: MX's
