@@ -215,7 +215,7 @@ func TestStatusWithoutKeysShowsTheState(t *testing.T) {
 	park(t, ctx, f, "park-1")
 	os.Unsetenv("MXFLEET_SECRET_KEYS") // newFleet's t.Setenv restores it
 	r := cli(ctx, "status", "done-1")
-	if r.code != 0 || !strings.Contains(r.out, "state      succeeded\n") || !strings.Contains(r.out, "results    not shown: the results need MXFLEET_SECRET_KEYS") {
+	if r.code != 0 || !strings.Contains(r.out, "state      succeeded\n") || !strings.Contains(r.out, "results    not shown: the results need MXFLEET_SECRET_KEYS") || strings.Contains(r.out, "eta ") {
 		t.Fatalf("status without keys: %+v", r)
 	}
 	r = cli(ctx, "status", "--json", "done-1")
@@ -223,7 +223,7 @@ func TestStatusWithoutKeysShowsTheState(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &v) != nil || v["state"] != "succeeded" || v["id"] != "done-1" || !strings.Contains(r.err, "MXFLEET_SECRET_KEYS") {
 		t.Fatalf("status --json without keys: %+v", r)
 	}
-	if r := cli(ctx, "status", "park-1"); r.code != 0 || !strings.Contains(r.out, "state      challenged\n") || !strings.Contains(r.out, "challenge  CRD-") {
+	if r := cli(ctx, "status", "park-1"); r.code != 0 || !strings.Contains(r.out, "state      challenged\n") || !strings.Contains(r.out, "challenge  CRD-") || !strings.Contains(r.out, "eta        none: waits on the end user\n") {
 		t.Fatalf("status of a parked job without keys: %+v", r)
 	}
 	if r := cli(ctx, "wait", "done-1"); r.code != 0 || r.out != "done-1\tsucceeded\t\n" {

@@ -38,12 +38,14 @@ func (c Config) Learned() (bool, error) {
 	return false, fmt.Errorf("%s_POLL_SCHEDULE=%q: want learned, backoff or auto", Prefix, truncate(c.PollSchedule, 20))
 }
 
-// PollPlan is the learned schedules' settings: MX's 3 s minimum, and the
+// PollPlan is the learned schedules' settings: MX's 3 s minimum, the
 // fleet's backoff (MXFLEET_POLL_INITIAL, ×1.5, MXFLEET_POLL_MAX) before an
-// estimate is trusted and after a plan's reads are spent.
+// estimate is trusted and after a plan's reads are spent, and how late a
+// read may run (MXFLEET_SCHEDULER_INTERVAL, for ETAs).
 func (c Config) PollPlan() pollplan.Config {
 	p := pollplan.DefaultConfig()
 	p.Initial, p.Max = c.PollInitial, max(c.PollMax, c.PollInitial)
+	p.ReadDelay = c.SchedulerInterval
 	return p
 }
 

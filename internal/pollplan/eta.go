@@ -37,6 +37,7 @@ type ETA struct {
 // a quantile, the quantile moves to that read (the first read at or after
 // a time is a monotone map, so quantiles carry over); past the last
 // planned read the tail backoff runs and the quantile stays MX's time.
+// Either way it adds ReadDelay, how late a read may run.
 // Until e holds MinWeight observations the basis is NoEstimate; when less
 // than one observation lies beyond elapsed, Overdue. Pure: no clock but
 // now, which values the decayed weight.
@@ -58,10 +59,10 @@ func (c Config) ETA(e *Estimate, elapsed time.Duration, reads []time.Duration, n
 		t := max(e.Quantile(f+q*left), elapsed)
 		for _, r := range reads {
 			if r >= t {
-				return r
+				return r + c.ReadDelay
 			}
 		}
-		return t
+		return t + c.ReadDelay
 	}
 	return ETA{Basis: Learned, P50: at(0.5), P90: at(0.9)}
 }

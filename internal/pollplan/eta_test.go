@@ -31,6 +31,7 @@ func TestETAConditionalQuantiles(t *testing.T) {
 	// want is the true conditional quantile q given T > e seconds.
 	want := func(q, e float64) float64 { return inv(cdf(e) + q*(1-cdf(e))) }
 	cfg := DefaultConfig()
+	cfg.ReadDelay = 0 // MX's own times: the reads are the next test's
 	for _, tc := range []struct {
 		name    string
 		e       *Estimate
@@ -91,6 +92,7 @@ func TestETAPlannedReads(t *testing.T) {
 		e.Observe(10*time.Second, t0) // one bucket: [9.6 s, 11.0 s)
 	}
 	cfg := DefaultConfig()
+	cfg.ReadDelay = 0
 	bare := cfg.ETA(e, 0, nil, t0)
 	for _, tc := range []struct {
 		name     string
@@ -109,6 +111,14 @@ func TestETAPlannedReads(t *testing.T) {
 	}
 	if bare.P50 < 9*time.Second || bare.P90 > 11*time.Second || bare.P50 >= bare.P90 {
 		t.Errorf("one bucket at 10 s: p50 %s p90 %s", bare.P50, bare.P90)
+	}
+	// A read may run ReadDelay late: the result with it.
+	cfg.ReadDelay = time.Second
+	if got := cfg.ETA(e, 0, []time.Duration{12 * time.Second}, t0); got.P50 != 13*time.Second || got.P90 != 13*time.Second {
+		t.Errorf("a read up to 1 s late: p50 %s p90 %s, want 13s", got.P50, got.P90)
+	}
+	if got := cfg.ETA(e, 0, nil, t0); got.P50 != bare.P50+time.Second {
+		t.Errorf("no plan, 1 s late: p50 %s, want %s", got.P50, bare.P50+time.Second)
 	}
 }
 

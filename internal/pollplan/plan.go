@@ -36,14 +36,19 @@ type Config struct {
 	// reads, T its own run time (the goal, per job). Without it
 	// the plan holds at most Budget(median) reads.
 	PerJob bool
+	// ReadDelay is how late a read may run after its planned time (the
+	// fleet's scheduler interval, MXFLEET_SCHEDULER_INTERVAL): an ETA
+	// counts it, as the result comes with a read.
+	ReadDelay time.Duration
 }
 
 // DefaultConfig is MX's 3 s minimum, the fleet's default backoff (3 s,
 // ×1.5, 1 m), trust after 50 observations, the p99.5 (for a steady p99),
-// the per-job budget and at most 12 planned reads.
+// the per-job budget, at most 12 planned reads, and reads up to 1 s late
+// (the fleet's default scheduler interval).
 func DefaultConfig() Config {
 	return Config{MinGap: 3 * time.Second, Initial: 3 * time.Second, Factor: 1.5, Max: time.Minute,
-		MinWeight: 50, Quantile: 0.995, MaxPolls: 12, PerJob: true}
+		MinWeight: 50, Quantile: 0.995, MaxPolls: 12, PerJob: true, ReadDelay: time.Second}
 }
 
 // Budget is the number of planned reads for a key whose median is median

@@ -45,6 +45,19 @@ type lateSample struct {
 	late  []time.Duration
 	runs  []time.Duration
 	polls []int
+	// ETAs (the learned fleet's): each job's first learned ETA, seen
+	// once it runs at MX, and its end; noETA counts the jobs that ended
+	// without one.
+	eta   []etaSeen
+	noETA int
+}
+
+// etaSeen is one job's first learned ETA and when the job ended; run
+// and took: MX's time, and the job's from MX being asked to its end.
+type etaSeen struct {
+	bank          string
+	p50, p90, end time.Time
+	run, took     time.Duration
 }
 
 // learned compares, side by side on one workload, polling with the
@@ -83,7 +96,7 @@ func (b *bench) learned(ctx context.Context, rdb *redis.Client) error {
 	// The warm fleet syncs with Redis every 5 s: let it learn what the
 	// warm-up saw, and say what it learned.
 	pause(ctx, 2*learn.DefaultSync)
-	plans, last, err := learnedPlans(ctx, rdb2)
+	plans, last, times, err := learnedPlans(ctx, rdb2)
 	if err != nil {
 		return err
 	}
@@ -113,7 +126,15 @@ func (b *bench) learned(ctx context.Context, rdb *redis.Client) error {
 	for _, p := range plans {
 		b.row("poll schedule", "learned plan "+p[0], p[1], "reads since MX was asked, as the warm-up taught them (exact times: the simulator gives successfully_aggregated_at, to the second)")
 	}
-	b.sum = append(b.sum, fmt.Sprintf("p99_late_backoff=%s p99_late_learned=%s", pct(backoff.late, 0.99).Round(time.Millisecond), pct(learned.late, 0.99).Round(time.Millisecond)))
+	within, p50err, notes := learned.calibration(times)
+	byP90, errP50 := f1(within)+" %", p50err.Round(100*time.Millisecond).String()
+	if len(learned.eta) == 0 {
+		byP90, errP50 = "none: no job had a learned ETA", "none"
+	}
+	b.row("ETA", "learned fleet's jobs that ended by the p90 ETA they were shown as they started at MX", byP90, "goal 85–95 %; "+notes)
+	b.row("ETA", "learned fleet's median absolute error of the p50 ETA (job end − p50)", errP50, "the same jobs; the ETA is the view's (mxfleet status, the API), read every 250 ms")
+	b.sum = append(b.sum, fmt.Sprintf("p99_late_backoff=%s p99_late_learned=%s", pct(backoff.late, 0.99).Round(time.Millisecond), pct(learned.late, 0.99).Round(time.Millisecond)),
+		fmt.Sprintf("eta_by_p90=%s eta_p50_err=%s", strings.ReplaceAll(strings.Replace(byP90, " %", "%", 1), " ", "_"), errP50))
 	if b.quick {
 		return nil
 	}
@@ -173,7 +194,17 @@ func runLate(ctx context.Context, e *env, mode, prefix string, n, before int) (l
 	}
 	wctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
-	if err := e.waitEnded(wctx, before+len(ids)); err != nil {
+	var etas map[string]store.ETA
+	watched := make(chan struct{})
+	if mode == "learned" {
+		go func() { defer close(watched); etas = watchETAs(wctx, e, ids) }()
+	} else {
+		close(watched)
+	}
+	err := e.waitEnded(wctx, before+len(ids))
+	cancel()
+	<-watched
+	if err != nil {
 		return s, fmt.Errorf("%s: %w", mode, err)
 	}
 	for _, id := range ids {
@@ -189,8 +220,81 @@ func runLate(ctx context.Context, e *env, mode, prefix string, n, before int) (l
 		s.late = append(s.late, j.UpdatedAt.Sub(at))
 		s.runs = append(s.runs, at.Sub(j.TriggeredAt))
 		s.polls = append(s.polls, j.Polls)
+		if mode != "learned" {
+			continue
+		}
+		if eta, ok := etas[id]; ok {
+			s.eta = append(s.eta, etaSeen{bank: j.InstitutionCode, p50: *eta.P50, p90: *eta.P90, end: j.UpdatedAt, run: at.Sub(j.TriggeredAt), took: j.UpdatedAt.Sub(j.TriggeredAt)})
+		} else {
+			s.noETA++
+		}
 	}
 	return s, nil
+}
+
+// watchETAs reads the views of ids (through the producer, as `mxfleet
+// status` and the API do) every 250 ms until ctx ends, and keeps each
+// job's first learned ETA: the one it is given as it starts at MX.
+func watchETAs(ctx context.Context, e *env, ids []string) map[string]store.ETA {
+	out := map[string]store.ETA{}
+	done := map[string]bool{}
+	for ctx.Err() == nil {
+		for _, id := range ids {
+			if done[id] {
+				continue
+			}
+			v, err := e.c.Status(ctx, id)
+			if err != nil || v.ETA == nil {
+				done[id] = err == nil && v.State.Terminal()
+				continue
+			}
+			if v.ETA.Basis == store.ETALearned {
+				out[id], done[id] = *v.ETA, true
+			} else if v.State == store.StateRunning && v.ETA.Basis != store.ETANone {
+				done[id] = true // overdue at its first look: no ETA
+			}
+		}
+		pause(ctx, 250*time.Millisecond)
+	}
+	return out
+}
+
+// calibration is how the learned ETAs held: the share of jobs that ended
+// by their p90, and the median absolute error of the p50, overall and by
+// bank; and how late the read that saw each job done ran after its
+// planned time (times: the warm-up's plans; the fleet goes on learning,
+// so an approximation), which the ETA allows 1 s for (the scheduler's
+// interval).
+func (s lateSample) calibration(times map[string][]time.Duration) (within float64, p50err time.Duration, notes string) {
+	byBank := map[string][]etaSeen{}
+	for _, x := range s.eta {
+		byBank[x.bank] = append(byBank[x.bank], x)
+	}
+	share := func(xs []etaSeen) (float64, time.Duration) {
+		in := 0
+		var errs []time.Duration
+		for _, x := range xs {
+			if !x.end.After(x.p90) {
+				in++
+			}
+			errs = append(errs, x.end.Sub(x.p50).Abs())
+		}
+		return 100 * float64(in) / float64(max(len(xs), 1)), pct(errs, 0.5)
+	}
+	within, p50err = share(s.eta)
+	notes = fmt.Sprintf("%d jobs with a learned ETA as they started at MX, %d without; by bank (share by p90, p50 error):", len(s.eta), s.noETA)
+	for _, bank := range slices.Sorted(maps.Keys(byBank)) {
+		w, e := share(byBank[bank])
+		var late []time.Duration
+		for _, x := range byBank[bank] {
+			if i := slices.IndexFunc(times[bank], func(t time.Duration) bool { return t >= x.run }); i >= 0 {
+				late = append(late, x.took-times[bank][i])
+			}
+		}
+		notes += fmt.Sprintf(" %s %s%% %s (catching read late by p50 %s, p90 %s);", strings.TrimPrefix(bank, "filler_bank_"), f1(w), e.Round(100*time.Millisecond),
+			pct(slices.Clone(late), 0.5).Round(100*time.Millisecond), pct(late, 0.9).Round(100*time.Millisecond))
+	}
+	return within, p50err, notes
 }
 
 // notes are a sample's calls and the issue's goals, job by job: lateness
@@ -237,13 +341,13 @@ func (s lateSample) notes(last map[string]time.Duration) string {
 }
 
 // learnedPlans reads the shared estimates and says each key's plan.
-// last is each institution's last planned read.
-func learnedPlans(ctx context.Context, rdb *redis.Client) (out [][2]string, last map[string]time.Duration, err error) {
+// last is each institution's last planned read, times its planned reads.
+func learnedPlans(ctx context.Context, rdb *redis.Client) (out [][2]string, last map[string]time.Duration, times map[string][]time.Duration, err error) {
 	l := learn.New(store.NewPollPlan(rdb), learn.Options{})
 	if err := l.Sync(ctx); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	last = map[string]time.Duration{}
+	last, times = map[string]time.Duration{}, map[string][]time.Duration{}
 	est := l.Estimates()
 	for _, k := range slices.Sorted(maps.Keys(est)) {
 		p, ok := l.Plan(k)
@@ -252,7 +356,7 @@ func learnedPlans(ctx context.Context, rdb *redis.Client) (out [][2]string, last
 			continue
 		}
 		if bank, _, _ := strings.Cut(k, "/"); len(p.Times) > 0 && !strings.HasSuffix(k, "/resume") {
-			last[bank] = p.Times[len(p.Times)-1]
+			last[bank], times[bank] = p.Times[len(p.Times)-1], p.Times
 		}
 		var ts []string
 		for _, t := range p.Times {
@@ -261,7 +365,7 @@ func learnedPlans(ctx context.Context, rdb *redis.Client) (out [][2]string, last
 		out = append(out, [2]string{k, fmt.Sprintf("%s (weight %.0f, median %s, estimated p99.5 lateness %s)",
 			strings.Join(ts, ", "), est[k].Weight(time.Now()), p.Median.Round(100*time.Millisecond), p.Lateness.Round(100*time.Millisecond))})
 	}
-	return out, last, nil
+	return out, last, times, nil
 }
 
 // latenessSVG draws each sample's lateness as a cumulative distribution

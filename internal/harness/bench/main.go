@@ -343,6 +343,7 @@ func newEnv(rdb *redis.Client, workers int, tune func(*fleet.Config), simOpts ..
 	}
 	keys, _ := cfg.Keys()
 	e := &env{rdb: rdb, sim: sim, hs: hs, cfg: cfg, c: tasks.NewClient(rdb, keys), st: store.New(rdb, keys)}
+	e.c.SetEstimator(cfg.ETAs(rdb)) // as mxfleet api does: ETAs when the fleet learns
 	for range workers {
 		w, err := fleet.NewWorker(rdb, cfg, nil, zerolog.Nop())
 		if err != nil {
