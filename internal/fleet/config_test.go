@@ -146,9 +146,14 @@ func TestPollScheduleChoice(t *testing.T) {
 		want     bool
 	}{{"", 3 * time.Second, true}, {"auto", 5 * time.Second, true}, {"auto", 100 * time.Millisecond, false},
 		{"backoff", 3 * time.Second, false}, {"Learned", 3 * time.Second, true}} {
-		got, err := fleet.Config{PollSchedule: tc.schedule, PollInitial: tc.initial}.Learned()
+		cfg := fleet.Config{PollSchedule: tc.schedule, PollInitial: tc.initial}
+		got, err := cfg.Learned()
 		if err != nil || got != tc.want {
 			t.Errorf("POLL_SCHEDULE=%q POLL_INITIAL=%s: learned %t, %v; want %t", tc.schedule, tc.initial, got, err, tc.want)
+		}
+		// The API's and CLI's ETAs: only a learning fleet has them.
+		if eta := cfg.ETAs(nil); (eta != nil) != tc.want {
+			t.Errorf("POLL_SCHEDULE=%q POLL_INITIAL=%s: ETAs %v, want them %t", tc.schedule, tc.initial, eta, tc.want)
 		}
 	}
 }
