@@ -196,16 +196,16 @@ func TestFollowJobReadsAConnectedMemberAtTheFirstPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
+	testenv.Until(t, ctx, "the member connected", func() error {
 		st, err := mxc.ReadMemberStatus(ctx, user.GUID, m.GUID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.ConnectionStatus == "CONNECTED" && !st.IsBeingAggregated {
-			break
+		if st.ConnectionStatus != "CONNECTED" || st.IsBeingAggregated {
+			return fmt.Errorf("%+v", st)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if _, err := f.Client.Verify(ctx, tasks.Request{ID: "follow-connected", User: tasks.User{GUID: user.GUID},
 		Member: tasks.Member{GUID: m.GUID, Follow: true}}); err != nil {
 		t.Fatal(err)

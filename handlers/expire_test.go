@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,21 +24,14 @@ import (
 // waitTask waits until the task is in one of the states.
 func waitTask(t *testing.T, f *testenv.Fleet, queue, id string, states ...asynq.TaskState) *asynq.TaskInfo {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ti, err := f.Inspector.GetTaskInfo(queue, id)
-		if err == nil {
-			for _, s := range states {
-				if ti.State == s {
-					return ti
-				}
-			}
+	var ti *asynq.TaskInfo
+	testenv.Until(t, testenv.Context(t, 30*time.Second), fmt.Sprintf("task %s %v", id, states), func() (err error) {
+		if ti, err = f.Inspector.GetTaskInfo(queue, id); err == nil && slices.Contains(states, ti.State) {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task %s: %+v %v; want it %v", id, ti, err, states)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("%+v %v", ti, err)
+	})
+	return ti
 }
 
 // An expiry run before the round is due (asynqmon's "Run", a forged task)
@@ -121,12 +116,16 @@ func TestAnswerInTimeWinsOverTheExpiry(t *testing.T) {
 	if time.Now().After(j.ChallengeExp) {
 		t.Fatal("the answer came after the expiry: the test is too slow for its TTL")
 	}
-	time.Sleep(time.Until(j.ChallengeExp) + 3*time.Second)
+	// The expiry task runs at ChallengeExp: wait until it has, and waited
+	// for the answer, rather than past the TTL.
+	testenv.Until(t, ctx, "the expiry waiting for the answer", func() error {
+		if len(logLines(t, f, map[string]string{"message": "task waits", "task_id": tasks.ExpireID(j.ID, j.Round)})) == 0 {
+			return fmt.Errorf("no wait logged:\n%s", f.Logs)
+		}
+		return nil
+	})
 	if cur, err := f.Client.Status(ctx, j.ID); err != nil || cur.State != store.StateChallenged {
 		t.Fatalf("job past its expiry with an answer waiting: %+v %v", cur, err)
-	}
-	if len(logLines(t, f, map[string]string{"message": "task waits", "task_id": tasks.ExpireID(j.ID, j.Round)})) == 0 {
-		t.Fatalf("the expiry never waited for the answer:\n%s", f.Logs)
 	}
 	// A worker with the key comes.
 	f.StopWorker()

@@ -140,12 +140,7 @@ func TestVerifyFallbackStartRunTwice(t *testing.T) {
 	if _, err := f.Raw.EnqueueContext(ctx, task); err != nil {
 		t.Fatal(err)
 	}
-	for f.Inspector != nil {
-		if _, err := f.Inspector.GetTaskInfo(tasks.QueueJobs, tasks.StartID(id)); err != nil {
-			break // done and not retained
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	gone(t, f, tasks.QueueJobs, tasks.StartID(id))
 	if again := f.Record(t, ctx, id); again.State != rec.State || again.MemberGUID != rec.MemberGUID || again.Round != rec.Round {
 		t.Fatalf("the start run again moved the job: %+v, was %+v", again.Record, rec.Record)
 	}

@@ -70,16 +70,18 @@ func wrong(right [2]string) map[string]string {
 // run meanwhile, reading MX's verdict on the amounts before).
 func waitRound(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, n int) *store.View {
 	t.Helper()
-	for {
-		j, err := f.Client.Status(ctx, id)
+	var j *store.View
+	testenv.Until(t, ctx, fmt.Sprintf("job %s challenged at round %d", id, n), func() (err error) {
+		j, err = f.Client.Status(ctx, id)
 		switch {
 		case err == nil && j.State == store.StateChallenged && j.Round == n && !j.AnswerPending:
-			return j
-		case err == nil && j.State.Terminal(), ctx.Err() != nil:
-			t.Fatalf("job %s: want challenged at round %d, got %+v (%v)", id, n, j, err)
+			return nil
+		case err == nil && j.State.Terminal():
+			t.Fatalf("job %s: want challenged at round %d, got %+v", id, n, j)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("%+v (%v)", j, err)
+	})
+	return j
 }
 
 // Submit → deposited → a wrong pair (refused, parked again) → the right
@@ -183,12 +185,14 @@ func TestMicrodepositRedisRestart(t *testing.T) {
 	}
 	testenv.WaitState(t, ctx, f.Client, id, store.StateRunning)
 	f.Redis.Stop(t)
+	// Not a wait for a condition: the outage's length is what is tested
+	// (Redis away across the job's polls of the micro-deposit).
 	time.Sleep(time.Second)
 	f.Redis.Start(t)
 	j := testenv.WaitState(t, ctx, f.Client, id, store.StateChallenged)
 	a, b, _ := f.Sim.MicrodepositAmounts(j.MemberGUID)
 	f.Redis.Stop(t)
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // the outage's length, as above
 	f.Redis.Start(t)
 	if _, err := f.Client.Answer(ctx, id, tasks.Amounts(fmt.Sprintf("%.2f", a), fmt.Sprintf("%.2f", b))); err != nil {
 		t.Fatal(err)

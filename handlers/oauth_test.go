@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -134,15 +135,15 @@ func TestOAuthFreshWindowOnRequest(t *testing.T) {
 		}
 	}
 	var v *store.View
-	for {
+	testenv.Until(t, ctx, "the fresh window (or the job moving on)", func() (err error) {
 		if v, err = f.Client.Status(ctx, "oauth-fresh"); err != nil {
 			t.Fatal(err)
 		}
-		if v.OAuthWindows >= 2 || v.State != store.StateAuthorizing || ctx.Err() != nil {
-			break
+		if v.OAuthWindows < 2 && v.State == store.StateAuthorizing {
+			return fmt.Errorf("%+v", v)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if v.State != store.StateAuthorizing || v.OAuthWindowURI == "" || v.OAuthWindowURI == first {
 		t.Fatalf("after the fresh window: %+v", v)
 	}
@@ -193,12 +194,7 @@ func TestOAuthStartAgainFindsItsMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The first start task is done with once asynq has removed it.
-	for ctx.Err() == nil {
-		if _, err := f.Inspector.GetTaskInfo(tasks.QueueJobs, tasks.StartID("oauth-twice")); err != nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	gone(t, f, tasks.QueueJobs, tasks.StartID("oauth-twice"))
 	if _, err := f.Raw.EnqueueContext(ctx, task); err != nil {
 		t.Fatal(err)
 	}
@@ -239,17 +235,17 @@ func TestOAuthLostPollIsSwept(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.StartWorker(t)
-	for {
+	testenv.Until(t, ctx, "the repaired job ending", func() error {
 		v, err := f.Client.Status(ctx, "oauth-lost")
-		if err != nil || v.State.Terminal() || ctx.Err() != nil {
-			if err != nil || v.State != store.StateSucceeded {
-				t.Fatalf("after the repair: %+v %v", v, err)
-			}
-			return
+		if err == nil && !v.State.Terminal() {
+			_, _, _ = f.Client.Wake(ctx, v.MemberGUID, v.ID, "")
+			return fmt.Errorf("%+v", v)
 		}
-		_, _, _ = f.Client.Wake(ctx, v.MemberGUID, v.ID, "")
-		time.Sleep(50 * time.Millisecond)
-	}
+		if err != nil || v.State != store.StateSucceeded {
+			t.Fatalf("after the repair: %+v %v", v, err)
+		}
+		return nil
+	})
 }
 
 // The worker's OAuth calls (createMember with is_oauth, listMembers,
@@ -272,13 +268,15 @@ func TestOAuthCallsAsTheSpecSays(t *testing.T) {
 				t.Fatal(err)
 			}
 			var v *store.View
-			for v == nil || v.OAuthWindows < 2 {
-				var err error
+			testenv.Until(t, ctx, "window 2", func() (err error) {
 				if v, err = f.Client.Status(ctx, id); err != nil || v.State != store.StateAuthorizing {
 					t.Fatalf("waiting for window 2: %+v %v", v, err)
 				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				if v.OAuthWindows < 2 {
+					return fmt.Errorf("%+v", v)
+				}
+				return nil
+			})
 			if err := scenario.Decide(ctx, v.OAuthWindowURI, mxsim.OAuthApprove); err != nil {
 				t.Fatal(err)
 			}
@@ -311,16 +309,17 @@ func TestOAuthRefusedFreshWindowShowsOnTheJob(t *testing.T) {
 		if n, err := f.Client.RequestOAuthWindow(ctx, "oauth-refused"); err != nil || n != 2 {
 			t.Fatalf("fresh window: %d %v", n, err)
 		}
-		for {
-			v, err := f.Client.Status(ctx, "oauth-refused")
-			if err != nil || ctx.Err() != nil {
-				t.Fatalf("waiting for the refusal: %v %v", err, ctx.Err())
+		var v *store.View
+		testenv.Until(t, ctx, "the refusal", func() (err error) {
+			if v, err = f.Client.Status(ctx, "oauth-refused"); err != nil {
+				t.Fatalf("waiting for the refusal: %v", err)
 			}
-			if wr := v.OAuthWindowRefused; wr != nil && wr.At.After(at) {
-				return v
+			if wr := v.OAuthWindowRefused; wr == nil || !wr.At.After(at) {
+				return fmt.Errorf("refused window %+v", wr)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
+		return v
 	}
 	v := refused(time.Time{})
 	if v.State != store.StateAuthorizing || v.OAuthWindows != 1 || v.OAuthWindowRefused.Window != 2 ||

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,12 +120,14 @@ func TestIdentifyScoresOwnersAgainstThePerson(t *testing.T) {
 			t.Fatalf("%s: the record does not hold the person sealed only: %s", id, raw)
 		}
 		var body []byte
-		for body == nil && ctx.Err() == nil {
+		testenv.Until(t, ctx, id+"'s succeeded event", func() error {
 			mu.Lock()
-			body = events[id]
-			mu.Unlock()
-			time.Sleep(20 * time.Millisecond)
-		}
+			defer mu.Unlock()
+			if body = events[id]; body == nil {
+				return fmt.Errorf("%d events, none for %s", len(events), id)
+			}
+			return nil
+		})
 		var ev tasks.Event
 		if err := json.Unmarshal(body, &ev); err != nil {
 			t.Fatalf("%s: no succeeded event: %v", id, err)

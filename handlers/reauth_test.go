@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -272,12 +273,12 @@ func TestReauthenticationWaitsForMXsJob(t *testing.T) {
 			}
 			// MX refuses the re-authentication while the verify waits on MFA
 			refusedOp := map[mx.Version]string{mx.V20111101: "identifyMember", mx.V20250224: "updateMember"}[version]
-			for f.Sim.Stats().Members[m.GUID][refusedOp] < 2 {
-				if err := ctx.Err(); err != nil {
-					t.Fatalf("the re-authentication never reached MX twice: %v", f.Sim.Stats().Members[m.GUID])
+			testenv.Until(t, ctx, "the re-authentication reaching MX twice", func() error {
+				if calls := f.Sim.Stats().Members[m.GUID]; calls[refusedOp] < 2 {
+					return fmt.Errorf("MX calls %v", calls)
 				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return nil
+			})
 			if rec := f.Record(t, ctx, "busy"); rec.State.Terminal() {
 				t.Fatalf("MX's 409 ended the job: %+v", rec.Record)
 			}
@@ -378,12 +379,12 @@ func TestReauthenticationDuplicateMember(t *testing.T) {
 		if st.Calls["updateMember"] != 1 || st.Calls["listMembers"] != 1 || st.Calls["identifyMember"] != 0 || st.Calls["createMember"] != 0 || st.Jobs[first.MemberGUID] != jobs {
 			t.Fatalf("MX calls: %v, jobs %v", st.Calls, st.Jobs)
 		}
-		for len(jobTasks(f, id, activeTasks)) > 0 { // the start finishing
-			if err := ctx.Err(); err != nil {
-				t.Fatal(err)
+		testenv.Until(t, ctx, "the start finishing", func() error {
+			if active := jobTasks(f, id, activeTasks); len(active) > 0 {
+				return fmt.Errorf("%d tasks active", len(active))
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 		if left := jobTasks(f, id, pendingTasks, scheduledTasks, retryTasks); len(left) > 0 {
 			t.Fatalf("tasks left for the failed job: %s (%s)", left[0].ID, left[0].State)
 		}

@@ -22,16 +22,7 @@ import (
 // archived waits until a task with the given id is archived and returns it.
 func archived(t *testing.T, f *testenv.Fleet, queue, id string) *asynq.TaskInfo {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if ti, err := f.Inspector.GetTaskInfo(queue, id); err == nil && ti.State == asynq.TaskStateArchived {
-			return ti
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	ti, err := f.Inspector.GetTaskInfo(queue, id)
-	t.Fatalf("task %s not archived: %+v %v", id, ti, err)
-	return nil
+	return waitTask(t, f, queue, id, asynq.TaskStateArchived)
 }
 
 func sealedAnswer(t *testing.T, f *testenv.Fleet, jobID string) []byte {
@@ -202,18 +193,8 @@ func TestPollBeforeItsStartIsRecordedWaits(t *testing.T) {
 	if _, err := f.Raw.EnqueueContext(ctx, task); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ti, err := f.Inspector.GetTaskInfo(tasks.QueuePolls, "poll:early-poll:1")
-		if err == nil && ti.State == asynq.TaskStateRetry {
-			if !strings.Contains(ti.LastErr, "not recorded as started yet") {
-				t.Fatalf("poll retried for the wrong reason: %s", ti.LastErr)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("poll of a pending job: %+v %v; want it waiting in retry", ti, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// a poll of a pending job waits in retry
+	if ti := waitTask(t, f, tasks.QueuePolls, "poll:early-poll:1", asynq.TaskStateRetry); !strings.Contains(ti.LastErr, "not recorded as started yet") {
+		t.Fatalf("poll retried for the wrong reason: %s", ti.LastErr)
 	}
 }

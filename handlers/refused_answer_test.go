@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,16 +22,14 @@ import (
 // refused answer; the record, so that the test sees the claim too.
 func waitRefused(t *testing.T, ctx context.Context, f *testenv.Fleet, jobID, answerID string) *store.Job {
 	t.Helper()
-	for {
-		j, err := f.Store.Get(ctx, jobID)
-		if err == nil && j.LastRefusedAnswer != nil && j.LastRefusedAnswer.AnswerID == answerID {
-			return j
+	var j *store.Job
+	testenv.Until(t, ctx, "job "+jobID+" showing answer "+answerID+" refused", func() (err error) {
+		if j, err = f.Store.Get(ctx, jobID); err == nil && j.LastRefusedAnswer != nil && j.LastRefusedAnswer.AnswerID == answerID {
+			return nil
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("job %s never showed answer %s refused: %+v %v", jobID, answerID, j, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("%+v %v", j, err)
+	})
+	return j
 }
 
 // An answer the worker refuses for what the producer could not see (a key
@@ -87,12 +86,9 @@ func TestRefusedAnswerShowsOnTheJob(t *testing.T) {
 	if ti, err := f.Inspector.GetTaskInfo(tasks.QueueAnswers, "answer:"+j.ID+":other-key"); err != nil || ti.State == asynq.TaskStateArchived {
 		t.Fatalf("answer under a key this worker lacks: %+v %v", ti, err)
 	}
-	for f.Inspector.DeleteTask(tasks.QueueAnswers, "answer:"+j.ID+":other-key") != nil {
-		if ctx.Err() != nil {
-			t.Fatal("could not delete the retried answer")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Until(t, ctx, "the retried answer deleted", func() error {
+		return f.Inspector.DeleteTask(tasks.QueueAnswers, "answer:"+j.ID+":other-key")
+	})
 
 	// Its last try refuses it for good and leaves the job challenged
 	// (it used to end the job retries_exhausted).

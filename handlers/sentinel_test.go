@@ -38,17 +38,22 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(time.Second) // jobs are running, polls are scheduled
+	testenv.Until(t, ctx, "every job running, polls scheduled", func() error {
+		for i := range n {
+			if j, err := f.Store.Get(ctx, fmt.Sprintf("sentinel-%d", i)); err != nil || j.State == store.StatePending {
+				return fmt.Errorf("sentinel-%d: %+v %v", i, j, err)
+			}
+		}
+		if polls, err := f.Inspector.ListScheduledTasks(tasks.QueuePolls); err != nil || len(polls) == 0 {
+			return fmt.Errorf("no poll scheduled (%v)", err)
+		}
+		return nil
+	})
 	if err := s.Primary.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	failedOver := time.Now()
-	for ctx.Err() == nil { // until the Sentinel has promoted the replica
-		if f.Redis.Client.Ping(ctx).Err() == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Until(t, ctx, "the Sentinel promoting the replica", func() error { return f.Redis.Client.Ping(ctx).Err() })
 	t.Logf("Redis answers again %s after the primary died", time.Since(failedOver).Round(100*time.Millisecond))
 	// Sweeps as a worker would, but often (testenv.Fleet.SweepOften).
 	stopSweeps := f.SweepOften(t, ctx)
@@ -60,13 +65,13 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 		id := fmt.Sprintf("sentinel-%d", i)
 		var j *store.Job // the record: Attempt names the task that drives it
 		var err error
-		for {
+		sctx, cancel := context.WithDeadline(ctx, settle)
+		// a job not ended by then is judged below, not failed here: Poll
+		testenv.Poll(sctx, 100*time.Millisecond, func() bool {
 			j, err = f.Store.Get(ctx, id)
-			if err == nil && j.State.Terminal() || time.Now().After(settle) {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return err == nil && j.State.Terminal()
+		})
+		cancel()
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			gone++ // written in the primary's last moments: lost with it, tasks and all

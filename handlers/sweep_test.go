@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -37,16 +38,17 @@ func sweep(t *testing.T, h *handlers.Handlers, want int) {
 // holds for it.
 func waitFor(t *testing.T, ctx context.Context, f *testenv.Fleet, id string, ready func(*store.Job) bool) *store.Job {
 	t.Helper()
-	for {
-		j, err := f.Store.Get(ctx, id)
-		if err == nil && ready(j) {
-			return j
+	var j *store.Job
+	testenv.Until(t, ctx, "job "+id+" where the test wants it", func() (err error) {
+		if j, err = f.Store.Get(ctx, id); err == nil && ready(j) {
+			return nil
 		}
-		if err == nil && j.State.Terminal() || ctx.Err() != nil {
-			t.Fatalf("job %s never got where the test wants it: %+v %v", id, j, err)
+		if err == nil && j.State.Terminal() {
+			t.Fatalf("job %s ended elsewhere: %+v", id, j)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("%+v %v", j, err)
+	})
+	return j
 }
 
 // lose stops the fleet's worker, so the job stays where it is, and

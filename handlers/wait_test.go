@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -47,17 +48,12 @@ func logLines(t *testing.T, f *testenv.Fleet, fields map[string]string) []map[st
 // gone waits until a task has left asynq (done, not retained).
 func gone(t *testing.T, f *testenv.Fleet, queue, id string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_, err := f.Inspector.GetTaskInfo(queue, id)
-		if errors.Is(err, asynq.ErrTaskNotFound) {
-			return
+	testenv.Until(t, testenv.Context(t, 20*time.Second), "task "+id+" gone", func() error {
+		if ti, err := f.Inspector.GetTaskInfo(queue, id); !errors.Is(err, asynq.ErrTaskNotFound) {
+			return fmt.Errorf("still there: %+v %v", ti, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task %s still there: %v", id, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A wait is no failure: a task that waits for the step before it (a poll
@@ -108,12 +104,12 @@ func TestWaitingSpendsNoRetries(t *testing.T) {
 			waits := func() int {
 				return len(logLines(t, f, map[string]string{"message": "task waits", "task_id": c.id, "level": "debug"}))
 			}
-			for waits() < 3 {
-				if ctx.Err() != nil {
-					t.Fatalf("the task waited %d times", waits())
+			testenv.Until(t, ctx, "the task waiting 3 times", func() error {
+				if n := waits(); n < 3 {
+					return fmt.Errorf("the task waited %d times", n)
 				}
-				time.Sleep(50 * time.Millisecond)
-			}
+				return nil
+			})
 			ti, err := f.Inspector.GetTaskInfo(c.queue, c.id)
 			if err != nil || ti.Retried != 0 || ti.State == asynq.TaskStateArchived {
 				t.Fatalf("waiting task: %+v %v; want it still waiting with no retry spent", ti, err)

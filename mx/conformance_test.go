@@ -2,6 +2,7 @@ package mx_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mxfleet/mxfleet/internal/harness/mxspec"
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
@@ -127,15 +129,7 @@ func exerciseEveryCall(t *testing.T, ctx context.Context, c *mx.Client) {
 	if _, err := c.ResumeMember(ctx, u.GUID, m.GUID, []mx.ChallengeAnswer{{GUID: "CRD-x", Value: "y"}}); mx.StatusCode(err) != 405 {
 		t.Fatalf("resume an unchallenged member: %v, want 405", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		st, err := c.ReadMemberStatus(ctx, u.GUID, m.GUID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !st.IsBeingAggregated || time.Now().After(deadline) {
-			break
-		}
-	}
+	settle(t, ctx, c, u.GUID, m.GUID)
 	nums, err := mx.Collect(c.AccountNumbers(ctx, u.GUID, m.GUID))
 	if err != nil || len(nums) == 0 {
 		t.Fatalf("account numbers after aggregation: %v %v", err, nums)
@@ -209,18 +203,16 @@ func exerciseOAuth(t *testing.T, ctx context.Context, c *mx.Client, userGUID str
 	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, m.GUID) {
 		t.Fatalf("approve: %d %q", res.StatusCode, loc)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testenv.Until(t, testenv.Context(t, 5*time.Second), "the OAuth member connected after approval", func() error {
 		st, err := c.ReadMemberStatus(ctx, userGUID, m.GUID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !st.IsBeingAggregated && st.ConnectionStatus == "CONNECTED" {
-			break
+		if st.IsBeingAggregated || st.ConnectionStatus != "CONNECTED" {
+			return fmt.Errorf("%+v", st)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("OAuth member after approval: %+v", st)
-		}
-	}
+		return nil
+	})
 	if got, err := c.ReadMember(ctx, userGUID, m.GUID); err != nil || got.OAuthWindowURI != "" || !got.IsOAuth {
 		t.Fatalf("connected OAuth member: %v %+v", err, got)
 	}

@@ -2,12 +2,14 @@ package mx_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
@@ -16,18 +18,17 @@ import (
 // settle polls a member's status until it is not being aggregated.
 func settle(t *testing.T, ctx context.Context, c *mx.Client, userGUID, memberGUID string) *mx.MemberStatus {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		st, err := c.ReadMemberStatus(ctx, userGUID, memberGUID)
-		if err != nil {
+	var st *mx.MemberStatus
+	testenv.Until(t, testenv.Context(t, 5*time.Second), "the member settling", func() (err error) {
+		if st, err = c.ReadMemberStatus(ctx, userGUID, memberGUID); err != nil {
 			t.Fatal(err)
 		}
-		if !st.IsBeingAggregated {
-			return st
+		if st.IsBeingAggregated {
+			return fmt.Errorf("still aggregating: %+v", st)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still aggregating: %+v", st)
-		}
-	}
+		return nil
+	})
+	return st
 }
 
 // credentialsFor maps values by lower-cased label to the institution's
@@ -174,11 +175,17 @@ func TestOAuthExpiredThroughTheClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(60 * time.Millisecond)
-	st, err := c.ReadMemberStatus(ctx, u.GUID, m.GUID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// the window passes unused: wait until MX shows the member expired
+	var st *mx.MemberStatus
+	testenv.Until(t, testenv.Context(t, 5*time.Second), "the unused OAuth window expiring", func() (err error) {
+		if st, err = c.ReadMemberStatus(ctx, u.GUID, m.GUID); err != nil {
+			t.Fatal(err)
+		}
+		if st.ConnectionStatus != "EXPIRED" {
+			return fmt.Errorf("%+v", st)
+		}
+		return nil
+	})
 	if cl := job.Classify(st.ConnectionStatus, st.IsBeingAggregated); st.ConnectionStatus != "EXPIRED" || cl.Outcome != job.Failed || cl.Reason != "expired" {
 		t.Fatalf("expired: %+v %+v", st, cl)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
@@ -230,19 +231,18 @@ func TestMicrodepositFlowOverHTTP(t *testing.T) {
 // MX making the deposits.
 func waitMicrodeposit(t *testing.T, ctx context.Context, c *mx.Client, userGUID, guid string) *mx.Microdeposit {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		md, err := c.ReadMicrodeposit(ctx, userGUID, guid)
-		if err != nil {
+	var md *mx.Microdeposit
+	testenv.Until(t, testenv.Context(t, 5*time.Second), "the micro-deposits made", func() (err error) {
+		if md, err = c.ReadMicrodeposit(ctx, userGUID, guid); err != nil {
 			t.Fatalf("read micro-deposit: %v", err)
 		}
 		switch md.Status {
 		case mx.MicrodepositPreinitiated, mx.MicrodepositInitiated, mx.MicrodepositRequested:
-			if time.Now().Before(deadline) {
-				continue
-			}
+			return fmt.Errorf("status %s", md.Status)
 		}
-		return md
-	}
+		return nil
+	})
+	return md
 }
 
 // exerciseMicrodeposits: create → DEPOSITED → right amounts → VERIFIED;
@@ -367,15 +367,16 @@ func exerciseMicrodeposits(t *testing.T, ctx context.Context, c *mx.Client, sim 
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		_, err := c.ReadMicrodeposit(ctx, u.GUID, waiting.GUID)
+	testenv.Until(t, testenv.Context(t, 10*time.Second), "the unverified micro-deposit expiring", func() error {
+		md, err := c.ReadMicrodeposit(ctx, u.GUID, waiting.GUID)
 		if mx.MicrodepositGone(err) {
-			break
+			return nil
 		}
-		if err != nil || time.Now().After(deadline) {
+		if err != nil {
 			t.Fatalf("expiry: %v", err)
 		}
-	}
+		return fmt.Errorf("still there: %s", md.Status)
+	})
 	if _, err := c.VerifyMicrodeposit(ctx, waiting.GUID, mx.MicrodepositAmounts{First: 1, Second: 2}); !mx.MicrodepositGone(err) {
 		t.Fatalf("verify an expired micro-deposit: %v", err)
 	}

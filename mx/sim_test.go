@@ -2,12 +2,14 @@ package mx_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/job"
 	"github.com/mxfleet/mxfleet/mx"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
@@ -98,10 +100,7 @@ func drive(t *testing.T, ctx context.Context, c *mx.Client, sc mxsim.Scenario, k
 	}
 	var out outcome
 	restarts := 0
-	for {
-		if ctx.Err() != nil {
-			t.Fatalf("scenario %s did not end: %v", sc.Name, ctx.Err())
-		}
+	testenv.Until(t, ctx, "scenario "+sc.Name+" ending", func() error {
 		st, err := c.ReadMemberStatus(ctx, user.GUID, memberGUID)
 		if err != nil {
 			t.Fatalf("status: %v", err)
@@ -109,12 +108,10 @@ func drive(t *testing.T, ctx context.Context, c *mx.Client, sc mxsim.Scenario, k
 		cl := job.Classify(st.ConnectionStatus, st.IsBeingAggregated)
 		switch cl.Outcome {
 		case job.InProgress:
-			time.Sleep(10 * time.Millisecond)
-			continue
+			return fmt.Errorf("in progress: %+v", st)
 		case job.NeedsUser:
 			if out.rounds >= len(sc.Answers) {
-				time.Sleep(50 * time.Millisecond) // left unanswered: MX expires it
-				continue
+				return fmt.Errorf("challenged, left unanswered for MX to expire: %+v", st)
 			}
 			chs, err := mx.Collect(c.Challenges(ctx, user.GUID, memberGUID))
 			if err != nil || len(chs) == 0 {
@@ -136,17 +133,17 @@ func drive(t *testing.T, ctx context.Context, c *mx.Client, sc mxsim.Scenario, k
 				t.Fatalf("resume: %v", err)
 			}
 			out.rounds++
-			continue
+			return fmt.Errorf("answered round %d: %+v", out.rounds, st)
 		case job.RetryLater:
 			if restarts < 2 {
 				restarts++
 				start()
-				continue
+				return fmt.Errorf("restarted (%d): %+v", restarts, st)
 			}
 		}
 		out.status = st.ConnectionStatus
-		break
-	}
+		return nil
+	})
 	if out.status == "CONNECTED" {
 		if out.numbers, err = mx.Collect(c.AccountNumbers(ctx, user.GUID, memberGUID)); err != nil {
 			t.Fatalf("account numbers: %v", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -363,7 +364,28 @@ func TestSubmitWaitOnATerminal(t *testing.T) {
 		}
 		m = cmdRE.FindStringSubmatch(termOut())
 	}
-	time.Sleep(2500 * time.Millisecond) // parked: the clock must move anyway
+	// Every redraw clears the line first; while parked the line shows the
+	// elapsed time moving.
+	parkedLines := func(got string) (parked map[string]bool, lives []string) {
+		parked = map[string]bool{}
+		for _, seg := range strings.Split(got, "\r\033[K")[1:] {
+			if strings.Contains(seg, " waits for MFA answers (round 1):") {
+				continue // the challenge, printed in full above the line once
+			}
+			live, _, _ := strings.Cut(strings.ReplaceAll(seg, "\r\n", "\n"), "\n")
+			lives = append(lives, live)
+			if strings.Contains(live, "  challenged  ") {
+				parked[live] = true
+			}
+		}
+		return parked, lives
+	}
+	testenv.Until(t, ctx, "the parked line drawn 3 different ways", func() error { // parked: the clock must move anyway
+		if parked, _ := parkedLines(termOut()); len(parked) < 3 {
+			return fmt.Errorf("%d ways: %q", len(parked), termOut())
+		}
+		return nil
+	})
 	if r := cli(ctx, "answer", id, "--challenge", m[1]+"=correct"); r.code != 0 {
 		t.Fatalf("answer: %+v", r)
 	}
@@ -372,22 +394,13 @@ func TestSubmitWaitOnATerminal(t *testing.T) {
 	}
 	// The terminal's last bytes reach the reader a moment later (longer on
 	// a loaded machine): wait for the line's end, within a bound.
-	for deadline := time.Now().Add(10 * time.Second); !strings.HasSuffix(termOut(), "\n") && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Poll(testenv.Context(t, 10*time.Second), testenv.Tick, func() bool { return strings.HasSuffix(termOut(), "\n") }) // asserted below
 	got := termOut()
-	// Every redraw clears the line first and fits in 59 columns.
-	parked := map[string]bool{}
-	for _, seg := range strings.Split(got, "\r\033[K")[1:] {
-		if strings.Contains(seg, " waits for MFA answers (round 1):") {
-			continue // the challenge, printed in full above the line once
-		}
-		live, _, _ := strings.Cut(strings.ReplaceAll(seg, "\r\n", "\n"), "\n")
+	// Every redraw fits in 59 columns.
+	parked, lives := parkedLines(got)
+	for _, live := range lives {
 		if n := len([]rune(live)); n > 59 {
 			t.Errorf("live line of %d columns at 60: %q", n, live)
-		}
-		if strings.Contains(live, "  challenged  ") {
-			parked[live] = true
 		}
 	}
 	if len(parked) < 3 {

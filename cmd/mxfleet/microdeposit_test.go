@@ -50,13 +50,13 @@ func TestMicrodepositCLI(t *testing.T) {
 	if r := cli(ctx, "answer", "md-cli", "--amounts", wrongPair); r.code != 0 {
 		t.Fatalf("a wrong pair: %+v", r)
 	}
-	for {
+	testenv.Until(t, ctx, "round 2 (or the job ending)", func() error {
 		j, err = f.Client.Status(ctx, "md-cli")
-		if err != nil || j.Round == 2 && !j.AnswerPending || j.State.Terminal() || ctx.Err() != nil {
-			break
+		if err != nil || j.Round == 2 && !j.AnswerPending || j.State.Terminal() {
+			return nil // judged below
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("%+v", j)
+	})
 	if j.State != store.StateChallenged || j.LastRefusedAnswer == nil {
 		t.Fatalf("after a wrong pair: %+v %v", j, err)
 	}

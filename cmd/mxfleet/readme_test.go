@@ -371,18 +371,15 @@ func startShell(t *testing.T, dir string, env, ports []string) *shell {
 		// Whatever the lines started was in the group: nothing may still
 		// listen on the ports they were given (a zombie holds no socket).
 		for _, p := range ports {
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			// Poll, not Until: every port is checked, and the output logged
+			if !testenv.Poll(testenv.Context(t, 10*time.Second), 50*time.Millisecond, func() bool {
 				c, err := net.DialTimeout("tcp", "127.0.0.1:"+p, time.Second)
-				if err != nil {
-					break
+				if err == nil {
+					c.Close()
 				}
-				c.Close()
-				if time.Now().After(deadline) {
-					t.Errorf("something still listens on 127.0.0.1:%s after the shell's process group was killed", p)
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
+				return err != nil
+			}) {
+				t.Errorf("something still listens on 127.0.0.1:%s after the shell's process group was killed", p)
 			}
 		}
 		if t.Failed() {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 )
 
 // mxfleet sim serves with every flag given, and refuses a duration that
@@ -31,13 +33,15 @@ func TestSimFlags(t *testing.T) {
 			"--microdeposit-refresh", "1s", "--microdeposit-deposit", "2s", "--microdeposit-expiry", "1h")
 	}()
 	var code int
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if res, err := http.Get(fmt.Sprintf("http://%s/_sim/scenarios", addr)); err == nil {
-			code = res.StatusCode
-			res.Body.Close()
-			break
+	testenv.Until(t, testenv.Context(t, 10*time.Second), "the simulator serving", func() error {
+		res, err := http.Get(fmt.Sprintf("http://%s/_sim/scenarios", addr))
+		if err != nil {
+			return err
 		}
-	}
+		code = res.StatusCode
+		res.Body.Close()
+		return nil
+	})
 	cancel()
 	if r := <-done; code != 200 || r.code != 0 {
 		t.Fatalf("sim with every flag: scenarios %d, exit %+v", code, r)

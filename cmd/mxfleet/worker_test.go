@@ -73,15 +73,12 @@ func TestWorkerLogsRedisTroubleAsJSON(t *testing.T) {
 	stderr := &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- cmdWorker(ctx, nil, &testenv.SyncBuffer{}, stderr) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), `"component":"redis"`) {
-		if time.Now().After(deadline) {
-			cancel()
-			<-done
-			t.Fatalf("no go-redis line in the worker's log:\n%s", stderr)
+	testenv.Until(t, testenv.Context(t, 20*time.Second), "a go-redis line in the worker's log", func() error {
+		if !strings.Contains(stderr.String(), `"component":"redis"`) {
+			return fmt.Errorf("log:\n%s", stderr)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

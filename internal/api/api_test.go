@@ -144,17 +144,14 @@ func (e *env) job(t testing.TB, id string) store.View {
 
 func (e *env) waitFor(t testing.TB, id string, ok func(store.View) bool) store.View {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		v := e.job(t, id)
-		if ok(v) {
-			return v
+	var v store.View
+	testenv.Until(t, testenv.Context(t, 30*time.Second), "job "+id, func() error {
+		if v = e.job(t, id); !ok(v) {
+			return fmt.Errorf("still %+v", v)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s: still %+v", id, v)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return v
 }
 
 func errCode(b []byte) string {
@@ -350,7 +347,15 @@ func TestSignedCallbacks(t *testing.T) {
 	if ev := got["cb-plain"]; ev.Type != "job.succeeded" || ev.Job.Result != nil {
 		t.Fatalf("succeeded event without results: %+v", ev)
 	}
-	time.Sleep(500 * time.Millisecond) // any duplicate would have arrived by now
+	// A duplicate would come from a callback task still to run: wait until
+	// none is left (delivered tasks are kept, completed).
+	testenv.Until(t, testenv.Context(t, 30*time.Second), "every callback task done", func() error {
+		q, err := e.f.Inspector.GetQueueInfo(tasks.QueueCallbacks)
+		if err != nil || q.Pending+q.Active+q.Scheduled+q.Retry+q.Aggregating > 0 {
+			return fmt.Errorf("callback queue %+v (%v)", q, err)
+		}
+		return nil
+	})
 	e.events.mu.Lock()
 	defer e.events.mu.Unlock()
 	for id, n := range e.events.seen {
@@ -577,10 +582,17 @@ func TestCallbackWaitsForTheRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.f.Raw.EnqueueContext(ctx, task); err != nil {
+	info, err := e.f.Raw.EnqueueContext(ctx, task)
+	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // delivery tried, found the record behind, retries
+	testenv.Until(t, testenv.Context(t, 30*time.Second), "the delivery tried, finding the record behind", func() error {
+		ti, err := e.f.Inspector.GetTaskInfo(tasks.QueueCallbacks, info.ID)
+		if err != nil || !strings.Contains(ti.LastErr, "has not recorded it yet") {
+			return fmt.Errorf("callback task %+v (%v)", ti, err)
+		}
+		return nil
+	})
 	e.events.mu.Lock()
 	early := len(e.events.events)
 	e.events.mu.Unlock()
@@ -593,19 +605,14 @@ func TestCallbackWaitsForTheRecord(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.Until(t, testenv.Context(t, 20*time.Second), "the event delivered after its record", func() error {
 		e.events.mu.Lock()
-		n := e.events.seen["early.succeeded"]
-		e.events.mu.Unlock()
-		if n == 1 {
-			break
+		defer e.events.mu.Unlock()
+		if n := e.events.seen["early.succeeded"]; n != 1 {
+			return fmt.Errorf("delivered %d times", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the event never arrived after its record")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // pagingEnv is an API over its own redis-server holding n jobs parked on
@@ -856,15 +863,16 @@ func TestREADMEHTTPExamples(t *testing.T) {
 	if v := e.waitFor(t, "order-1234", func(v store.View) bool { return v.State.Terminal() }); v.State != store.StateSucceeded {
 		t.Fatalf("job: %+v", v)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	testenv.Until(t, testenv.Context(t, 10*time.Second), "the purge done", func() error {
 		code, b := e.do(t, "DELETE", "/v1/jobs/order-1234", token, nil)
 		if code == 204 {
-			break
+			return nil
 		}
-		if code != 409 || errCode(b) != "purge_incomplete" || time.Now().After(deadline) {
-			t.Fatalf("purge: %d %s", code, b) // 409: a task of the job is running; purge again
+		if code != 409 || errCode(b) != "purge_incomplete" {
+			t.Fatalf("purge: %d %s", code, b)
 		}
-	}
+		return fmt.Errorf("purge: %d %s", code, b) // 409: a task of the job is running; purge again
+	})
 	if code, b := e.do(t, "POST", "/v1/widget_urls", token, `{"user":{"id":"customer-42"}}`); code != 200 {
 		t.Fatalf("widget url: %d %s", code, b)
 	}

@@ -65,12 +65,13 @@ func TestFullRedisLosesNothingAccepted(t *testing.T) {
 	for i := range 5 {
 		submit(fmt.Sprintf("early-%d", i))
 	}
-	if !testenv.Until(ctx, 10*time.Millisecond, func() bool {
-		active, _ := e.f.Inspector.ListActiveTasks(tasks.QueuePolls)
-		return len(active) > 0
-	}) {
-		t.Fatal("no poll under way")
-	}
+	testenv.Until(t, ctx, "a poll under way", func() error {
+		active, err := e.f.Inspector.ListActiveTasks(tasks.QueuePolls)
+		if len(active) == 0 {
+			return fmt.Errorf("no active poll (%v)", err)
+		}
+		return nil
+	})
 	// Room for a few more jobs, then Redis is full.
 	used, err := usedMemory(t, e)
 	if err != nil {
@@ -112,9 +113,12 @@ func TestFullRedisLosesNothingAccepted(t *testing.T) {
 	// The workers' writes are refused too (asynq hands out no task while
 	// Redis is full: a step under way meets it): wait until a step was
 	// refused, and see that no job failed for it.
-	if !testenv.Until(ctx, 50*time.Millisecond, func() bool { return refusedSteps(e.f.Logs.String()) > 0 }) {
-		t.Fatalf("no step was refused by the full Redis:\n%s", e.f.Logs.String())
-	}
+	testenv.Until(t, ctx, "a step refused by the full Redis", func() error {
+		if refusedSteps(e.f.Logs.String()) == 0 {
+			return fmt.Errorf("none refused; logs:\n%s", e.f.Logs.String())
+		}
+		return nil
+	})
 	for _, id := range accepted {
 		if r := e.f.Record(t, ctx, id); r.State == store.StateFailed {
 			t.Errorf("job %s failed while Redis was full: %+v", id, r.Error)

@@ -101,7 +101,7 @@ func TestClusterFailoverMidRun(t *testing.T) {
 				if err == nil || ctx.Err() != nil {
 					break
 				}
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond) // the probe's pace, not a wait
 			}
 			select {
 			case <-stopProbe:
@@ -111,6 +111,8 @@ func TestClusterFailoverMidRun(t *testing.T) {
 		}
 	})
 
+	// Not a wait for a condition: the jobs and the probe run for a while
+	// before the master dies, so that it dies under load.
 	time.Sleep(1500 * time.Millisecond)
 	killedAt := time.Now()
 	dead, slot := r.KillMasterOf(t, "mxfleet:{store}:job:x")
@@ -119,18 +121,20 @@ func TestClusterFailoverMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var firstWrite time.Time
-	for firstWrite.IsZero() && time.Since(recovered) < standstill {
-		time.Sleep(10 * time.Millisecond)
+	wctx, cancel := context.WithDeadline(ctx, recovered.Add(standstill))
+	testenv.Poll(wctx, testenv.Tick, func() bool { // judged below
 		mu.Lock()
+		defer mu.Unlock()
 		for _, a := range accepted {
 			if a.After(recovered) {
 				firstWrite = a
-				break
+				return true
 			}
 		}
-		mu.Unlock()
-	}
-	time.Sleep(time.Second) // jobs submitted after the recovery run too
+		return false
+	})
+	cancel()
+	time.Sleep(time.Second) // jobs submitted after the recovery run too: load, not a wait
 	close(stopProbe)
 	probing.Wait()
 	if firstWrite.IsZero() {

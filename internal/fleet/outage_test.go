@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,10 +39,14 @@ func TestHandlerFailingInAnOutageWaitsForRedis(t *testing.T) {
 	}
 	// The start handler is in its MX calls (1 s each, about three before it
 	// writes the record) when Redis stops for longer than they take.
-	for len(f.Sim.Stats().Calls) == 0 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Until(t, ctx, "the start handler calling MX", func() error {
+		if calls := f.Sim.Stats().Calls; len(calls) == 0 {
+			return fmt.Errorf("no MX call yet")
+		}
+		return nil
+	})
 	f.Redis.Stop(t)
+	// Not a wait for a condition: the outage's length is what is tested.
 	time.Sleep(4 * time.Second)
 	f.Redis.Start(t)
 	j, err := f.Client.Wait(ctx, "outage-1")

@@ -3,6 +3,7 @@ package mxsim_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
 
@@ -1044,14 +1046,13 @@ func TestConcurrentUse(t *testing.T) {
 			u := e.createUser("c" + itoa(i))
 			m := e.createMember(u, "correct")
 			e.must(200, "POST", "/users/"+u+"/members/"+m+"/verify", nil)
-			for range 500 {
-				if st := e.status(u, m); st.ConnectionStatus == "CONNECTED" && !st.IsBeingAggregated {
-					_ = sim.Stats()
-					return
+			testenv.Until(t, testenv.Context(t, 10*time.Second), "member "+m+" connected", func() error {
+				if st := e.status(u, m); st.ConnectionStatus != "CONNECTED" || st.IsBeingAggregated {
+					return fmt.Errorf("%+v", st)
 				}
-				time.Sleep(2 * time.Millisecond)
-			}
-			t.Errorf("member %s never connected", m)
+				_ = sim.Stats()
+				return nil
+			})
 		})
 	}
 }

@@ -2,6 +2,7 @@ package mxsim_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxfleet/mxfleet/internal/harness/testenv"
 	"github.com/mxfleet/mxfleet/mx/mxsim"
 )
 
@@ -95,13 +97,12 @@ func realEnv(t *testing.T, rcv *receiver, opts ...mxsim.Option) *env {
 // waitStat waits for a Stats call counter to reach n.
 func waitStat(t *testing.T, sim *mxsim.Server, op string, n int) {
 	t.Helper()
-	for range 500 {
-		if sim.Stats().Calls[op] >= n {
-			return
+	testenv.Until(t, testenv.Context(t, 10*time.Second), fmt.Sprintf("%d %s", n, op), func() error {
+		if calls := sim.Stats().Calls; calls[op] < n {
+			return fmt.Errorf("stats %v", calls)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("stats %s: %v, want %d", op, sim.Stats().Calls, n)
+		return nil
+	})
 }
 
 var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)

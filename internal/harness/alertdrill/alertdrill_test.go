@@ -87,16 +87,17 @@ func start(t *testing.T, ctx context.Context, bin, addr string, args ...string) 
 			t.Logf("%s log:\n%s", filepath.Base(bin), tail(log.String(), 4000))
 		}
 	})
-	if !poll(ctx, func() bool {
+	testenv.Until(t, ctx, bin+" ready on "+addr, func() error {
 		resp, err := http.Get("http://" + addr + "/-/ready")
 		if err != nil {
-			return false
+			return err
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}) {
-		t.Fatalf("%s did not get ready on %s:\n%s", bin, addr, tail(log.String(), 4000))
-	}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s; log:\n%s", resp.Status, tail(log.String(), 4000))
+		}
+		return nil
+	})
 }
 
 func tail(s string, n int) string {
@@ -104,11 +105,6 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-// poll checks cond every 200ms until it holds or ctx ends.
-func poll(ctx context.Context, cond func() bool) bool {
-	return testenv.Until(ctx, 200*time.Millisecond, cond)
 }
 
 // drillFleet is one fleet scraped under its own namespace label.
@@ -319,12 +315,13 @@ scrape_configs:
 	}
 	start(t, ctx, promBin, promAddr, "--config.file="+pc, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+promAddr, "--rules.alert.resend-delay=1s")
-	if !poll(ctx, func() bool {
-		n, ok, _ := promQuery(promAddr, `count(count by (namespace) (mxfleet_jobs_started_total))`)
-		return ok && int(n) == len(fleets)
-	}) {
-		t.Fatal("Prometheus did not scrape every fleet")
-	}
+	testenv.Until(t, ctx, "Prometheus scraping every fleet", func() error {
+		n, ok, err := promQuery(promAddr, `count(count by (namespace) (mxfleet_jobs_started_total))`)
+		if !ok || int(n) != len(fleets) {
+			return fmt.Errorf("%v fleets scraped of %d (%v)", n, len(fleets), err)
+		}
+		return nil
+	})
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var load sync.WaitGroup
@@ -339,7 +336,8 @@ scrape_configs:
 			dr.fault(t, ctx, d)
 			for _, name := range dr.alerts {
 				var seen time.Time
-				if !poll(ctx, func() bool {
+				// off the test's goroutine: Poll, which reports by its result
+				if !testenv.Poll(ctx, 200*time.Millisecond, func() bool {
 					as, err := alerts(amAddr)
 					for _, a := range as {
 						if err == nil && a.Labels["alertname"] == name && a.Labels["namespace"] == dr.ns && a.Status.State == "active" {

@@ -110,7 +110,10 @@ func TestWorkerKilledMidJobAnotherFinishes(t *testing.T) {
 
 	child, logs := startChild(t, f)
 	ids := runningJobs(t, ctx, f, "crash")
-	// Kill the child while every job is inside an MX call.
+	// Kill the child while every job is inside an MX call. Not a wait for
+	// a condition: from outside no state shows a call in flight (the
+	// simulator counts a call once its latency is over); the jobs run, and
+	// each next MX call takes 5 s, so a moment's grace lands inside one.
 	time.Sleep(500 * time.Millisecond)
 	if err := child.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -153,7 +156,9 @@ func TestWorkerSIGTERMHandsBackItsJobs(t *testing.T) {
 	f.Sim.SetFaults(mxsim.Faults{Latency: 3 * time.Second})
 	child, logs := startChild(t, f, "MXFLEET_SHUTDOWN_TIMEOUT=500ms")
 	ids := runningJobs(t, ctx, f, "term")
-	time.Sleep(300 * time.Millisecond) // inside the slow MX calls
+	// inside the slow MX calls: a grace, not a wait (see above, no state
+	// shows a call in flight)
+	time.Sleep(300 * time.Millisecond)
 	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package crashtest_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,20 +49,14 @@ func TestEveryMicrodepositScenarioAcrossAWorkerKill(t *testing.T) {
 					done[i] <- ended{j, err}
 				}()
 			}
-			claimed := func() bool {
+			testenv.Until(t, ctx, "a job claiming its amounts", func() error {
 				for _, sc := range scs {
 					if r, err := f.Store.Get(ctx, "crash-"+sc.Name); err == nil && r.ResumeClaim != "" {
-						return true
+						return nil
 					}
 				}
-				return false
-			}
-			for !claimed() {
-				if ctx.Err() != nil {
-					t.Fatalf("no job claimed its amounts\nchild log:\n%s", logs.String())
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return fmt.Errorf("none claimed\nchild log:\n%s", logs.String())
+			})
 			if err := child.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}

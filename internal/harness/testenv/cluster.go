@@ -80,7 +80,7 @@ func newCluster(t testing.TB, replicas int) *Redis {
 	defer cancel()
 	for _, a := range addrs {
 		c := redis.NewClient(&redis.Options{Addr: a})
-		up := Until(ctx, 20*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil })
+		up := Poll(ctx, 20*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil })
 		c.Close()
 		if !up {
 			t.Fatalf("cluster node %s did not start", a)
@@ -104,7 +104,7 @@ func newCluster(t testing.TB, replicas int) *Redis {
 	clusterOK := func(ctx context.Context, c interface {
 		ClusterInfo(context.Context) *redis.StringCmd
 	}) bool {
-		return Until(ctx, 50*time.Millisecond, func() bool { return stateOK(ctx, c) })
+		return Poll(ctx, 50*time.Millisecond, func() bool { return stateOK(ctx, c) })
 	}
 	if !clusterOK(ctx, c) {
 		t.Fatal("cluster_state never became ok")
@@ -123,7 +123,7 @@ func newCluster(t testing.TB, replicas int) *Redis {
 		// that master loses the cluster
 		for _, a := range addrs {
 			n := redis.NewClient(&redis.Options{Addr: a})
-			synced := Until(ctx, 50*time.Millisecond, func() bool {
+			synced := Poll(ctx, 50*time.Millisecond, func() bool {
 				info, err := n.Info(ctx, "replication").Result()
 				return err == nil && (strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up"))
 			})
@@ -197,7 +197,7 @@ func (r *Redis) WaitRecovered(ctx context.Context, dead string, slot int64) (tim
 			c.Close()
 		}
 	}()
-	ok := Until(ctx, 10*time.Millisecond, func() bool {
+	ok := Poll(ctx, 10*time.Millisecond, func() bool {
 		for _, c := range cs {
 			if !stateOK(ctx, c) {
 				return false

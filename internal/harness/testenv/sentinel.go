@@ -90,7 +90,7 @@ func NewSentinelWith(t testing.TB, auth SentinelAuth) *Sentinel {
 	// the replica must be in sync before anything is measured
 	replica := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", p2), Password: auth.MasterPassword})
 	defer replica.Close()
-	if !Until(ctx, 50*time.Millisecond, func() bool {
+	if !Poll(ctx, 50*time.Millisecond, func() bool {
 		info, err := replica.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	}) {
@@ -100,7 +100,7 @@ func NewSentinelWith(t testing.TB, auth SentinelAuth) *Sentinel {
 	// primary's INFO, up to 10 s), or it has nothing to promote
 	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", ps), Password: auth.SentinelPassword})
 	defer sc.Close()
-	if !Until(ctx, 100*time.Millisecond, func() bool {
+	if !Poll(ctx, 100*time.Millisecond, func() bool {
 		reps, err := sc.Replicas(ctx, "mxfleet").Result()
 		return err == nil && len(reps) > 0
 	}) {
@@ -114,7 +114,7 @@ func NewSentinelWith(t testing.TB, auth SentinelAuth) *Sentinel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !Until(ctx, 50*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil }) {
+	if !Poll(ctx, 50*time.Millisecond, func() bool { return c.Ping(ctx).Err() == nil }) {
 		t.Fatal("no primary through the Sentinel")
 	}
 	t.Cleanup(func() { _ = c.Close() })

@@ -37,8 +37,34 @@ type Redis struct {
 	cmd  *exec.Cmd // the running redis-server; nil while stopped
 }
 
-// Until checks cond every step until it holds (true) or ctx ends (false).
-func Until(ctx context.Context, step time.Duration, cond func() bool) bool {
+// Tick is how often Until checks its condition.
+const Tick = 10 * time.Millisecond
+
+// UntilMax bounds Until when ctx has no deadline of its own.
+const UntilMax = 30 * time.Second
+
+// Until is the tests' one way to wait: it checks cond every Tick until
+// cond returns nil, and fails the test, naming what it waited for and the
+// state cond last reported (its error), when ctx ends first (or UntilMax
+// passes, for a ctx without a deadline). A wait in a test waits for a
+// condition, never for an amount of time.
+func Until(t testing.TB, ctx context.Context, what string, cond func() error) {
+	t.Helper()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, UntilMax)
+		defer cancel()
+	}
+	var last error
+	if !Poll(ctx, Tick, func() bool { last = cond(); return last == nil }) {
+		t.Fatalf("waiting for %s: %v; last state: %v", what, ctx.Err(), last)
+	}
+}
+
+// Poll checks cond every step until it holds (true) or ctx ends (false):
+// Until's loop, for waits that report by their result (the harness's own,
+// and a test's goroutines, which may not end the test with Fatal).
+func Poll(ctx context.Context, step time.Duration, cond func() bool) bool {
 	tick := time.NewTicker(step)
 	defer tick.Stop()
 	for !cond() {
@@ -146,7 +172,7 @@ func (r *Redis) Start(t testing.TB) {
 	// returning the last dial error for a while.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if !Until(ctx, 10*time.Millisecond, func() bool { return r.Client.Ping(ctx).Err() == nil }) {
+	if !Poll(ctx, 10*time.Millisecond, func() bool { return r.Client.Ping(ctx).Err() == nil }) {
 		t.Fatal("redis did not answer")
 	}
 }
