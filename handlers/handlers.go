@@ -57,6 +57,10 @@ type Config struct {
 	Inspector *asynq.Inspector
 	Metrics   *metrics.Metrics
 	Observer  Observer // learns MX's run times from polls (learned schedules); nil: none
+	// Webhooks: MX webhooks are configured (MXFLEET_WEBHOOK_SECRET), so a
+	// poll reads whether one came before it (the webhook-health metrics);
+	// without them it spends no Redis read on it.
+	Webhooks bool
 }
 
 // DefaultConfig is what a worker uses unless told otherwise.

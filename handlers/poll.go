@@ -78,8 +78,12 @@ func (h *Handlers) handlePoll(ctx context.Context, t *asynq.Task) error {
 // record's last write, when this poll was scheduled: the poll it woke (or
 // one already running when it came: Wake cannot tell those apart), and
 // records how long ago it came. It reads the delivery set's age, one Redis
-// read and no write; an error reads as no webhook.
+// read and no write, and only when webhooks are configured; an error
+// reads as no webhook.
 func (h *Handlers) webhookSeen(ctx context.Context, j *store.Job) bool {
+	if !h.cfg.Webhooks {
+		return false
+	}
 	since, ok, err := h.store.SinceDelivery(ctx, j.ID)
 	if err != nil || !ok || since > h.now().Sub(j.UpdatedAt) {
 		return false

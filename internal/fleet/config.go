@@ -86,6 +86,7 @@ func (c Config) Handlers() handlers.Config {
 	// plus the scheduler's lateness apart: one quiet for twice that, and
 	// never less than 2 minutes, is worth a look.
 	h.SweepQuiet = max(2*c.PollMax, 2*time.Minute) + c.SchedulerInterval
+	h.Webhooks = c.WebhookSecret != ""
 	if allow, err := c.Callbacks(); err == nil && allow != nil {
 		h.CallbackSecret, h.CallbackClient, h.CallbackAllow = []byte(c.CallbackSecret), allow.Client(10*time.Second), allow
 	}
